@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: (GPL-2.0-only WITH Linux-syscall-note) OR MIT */
+/*
+ * /dev/vcma ioctl ABI, version 1. Shared by vcma.ko, vcma-agent and
+ * vcma-guest. Every struct starts with its own size so that the ABI can grow
+ * at the end; the module rejects sizes it does not know with -EINVAL and any
+ * non-zero reserved field or unknown flag likewise.
+ *
+ * mmap: offset = grant id << PAGE_SHIFT maps that grant (MAP_SHARED only,
+ * length <= grant size). Memory handed out is zeroed first.
+ */
+#ifndef VCMA_UAPI_H
+#define VCMA_UAPI_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define VCMA_ABI_VERSION	1
+#define VCMA_DEV_PATH		"/dev/vcma"
+#define VCMA_LABEL_LEN		32
+#define VCMA_IOC_MAGIC		0xCA
+
+/* Same values as VCMA_RSV_* in proto/vcma_proto.h. */
+#define VCMA_IOC_F_FAIL_FAST	(1u << 0)
+#define VCMA_IOC_F_WAIT_PINS	(1u << 1)
+#define VCMA_IOC_F_MOVABLE_ONLY	(1u << 2)
+#define VCMA_IOC_F_KNOWN	((1u << 3) - 1)
+
+#define VCMA_IOC_NODE_ANY	0xffffffffu
+
+struct vcma_ioc_version {
+	__u32 abi_version;	/* out: VCMA_ABI_VERSION */
+	__u32 page_size;	/* out */
+	__u32 pageblock_order;	/* out */
+	__u32 max_order;	/* out: buddy MAX_ORDER */
+};
+
+struct vcma_ioc_evidence {
+	__u32 ranges_scanned;
+	__u32 ranges_tried;
+	__u64 pages_migrated;
+	__u32 pinned_met;
+	__u32 bh_invalidations;
+	__u32 retries;
+	__u32 cause;		/* enum vcma_cause (proto/vcma_proto.h) */
+	__u64 elapsed_us;
+};
+
+struct vcma_ioc_reserve {
+	__u32 argsz;		/* in: sizeof(struct vcma_ioc_reserve) */
+	__u32 flags;		/* in: VCMA_IOC_F_* */
+	__u64 size;		/* in: bytes, page multiple, > 0 */
+	__u64 align;		/* in: bytes, power of two, 0 = natural */
+	__u64 tag;		/* in: caller's idempotency key, 0 = none */
+	__u32 node;		/* in: NUMA node or VCMA_IOC_NODE_ANY */
+	__u32 deadline_ms;	/* in: 0 = module default */
+	char  label[VCMA_LABEL_LEN];	/* in: NUL-terminated */
+	__u64 grant_id;		/* out */
+	__u64 phys_addr;	/* out: guest-physical address */
+	__u64 granted_size;	/* out */
+	struct vcma_ioc_evidence ev;	/* out, also on failure */
+};
+
+struct vcma_ioc_release {
+	__u32 argsz;
+	__u32 reserved;		/* must be 0 */
+	__u64 grant_id;
+};
+
+struct vcma_ioc_grant {
+	__u64 grant_id;
+	__u64 phys_addr;
+	__u64 size;
+	__u64 tag;
+	__u32 kind;		/* 1 = reservation, 2 = balloon (aggregate) */
+	__u32 reserved;
+	char  label[VCMA_LABEL_LEN];
+};
+
+struct vcma_ioc_list {
+	__u32 argsz;
+	__u32 max_grants;	/* in: entries at grants_ptr */
+	__u64 grants_ptr;	/* in: user pointer to struct vcma_ioc_grant[] */
+	__u32 nr_grants;	/* out: total outstanding (may exceed max_grants) */
+	__u32 reserved;
+};
+
+struct vcma_ioc_stats {
+	__u32 argsz;
+	__u32 reserved;
+	__u64 reserve_ok;
+	__u64 reserve_fail;
+	__u64 fail_by_cause[16];	/* indexed by enum vcma_cause */
+	__u64 pages_migrated;
+	__u64 pinned_met;
+	__u64 bh_invalidations;
+	__u64 retries;
+	__u64 grants;
+	__u64 bytes_held;
+	__u64 balloon_bytes;
+	__u64 floor_pages;
+	__u64 mem_total;	/* bytes, as MemTotal */
+	__u64 mem_free;
+	__u64 mem_available;
+	__u32 last_cause;
+	__s32 last_error;
+};
+
+/* Balloon: set the target the module should hold; it works towards it. */
+struct vcma_ioc_balloon {
+	__u32 argsz;
+	__u32 chunk_order;	/* in: chunk = PAGE_SIZE << chunk_order */
+	__u64 target_bytes;	/* in */
+	__u64 actual_bytes;	/* out */
+	__u32 status;		/* out: 0 ok, VCMA_E_FLOOR, VCMA_E_AGAIN (more to do) */
+	__u32 nr_chunks;	/* out: chunk GPAs written to chunks_ptr */
+	__u32 max_chunks;	/* in: room at chunks_ptr */
+	__u32 direction;	/* out: 1 inflated, 2 deflated */
+	__u64 chunks_ptr;	/* in: user pointer to __u64[] */
+};
+
+#define VCMA_IOC_VERSION	_IOR(VCMA_IOC_MAGIC, 0, struct vcma_ioc_version)
+#define VCMA_IOC_RESERVE	_IOWR(VCMA_IOC_MAGIC, 1, struct vcma_ioc_reserve)
+#define VCMA_IOC_RELEASE	_IOW(VCMA_IOC_MAGIC, 2, struct vcma_ioc_release)
+#define VCMA_IOC_LIST		_IOWR(VCMA_IOC_MAGIC, 3, struct vcma_ioc_list)
+#define VCMA_IOC_STATS		_IOWR(VCMA_IOC_MAGIC, 4, struct vcma_ioc_stats)
+#define VCMA_IOC_BALLOON	_IOWR(VCMA_IOC_MAGIC, 5, struct vcma_ioc_balloon)
+
+#endif /* VCMA_UAPI_H */
