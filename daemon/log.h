@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vcmad logging: one line per event on stderr ("vcmad[pid]: level: msg"),
+ * which journald or the test harness captures. Also for the libvirt
+ * connector. Not thread-safe beyond what stdio guarantees per call.
+ */
+#ifndef VCMA_DAEMON_LOG_H
+#define VCMA_DAEMON_LOG_H
+
+enum vlog_level { VLOG_ERR = 0, VLOG_WARN = 1, VLOG_INFO = 2, VLOG_DEBUG = 3 };
+
+void vlog_set_level(enum vlog_level l);
+enum vlog_level vlog_get_level(void);
+/* "error", "warn", "info", "debug" -> level; -1 if unknown. */
+int vlog_parse_level(const char *s);
+void vlog(enum vlog_level l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define vlog_err(...)	vlog(VLOG_ERR, __VA_ARGS__)
+#define vlog_warn(...)	vlog(VLOG_WARN, __VA_ARGS__)
+#define vlog_info(...)	vlog(VLOG_INFO, __VA_ARGS__)
+#define vlog_debug(...)	vlog(VLOG_DEBUG, __VA_ARGS__)
+
+#endif
