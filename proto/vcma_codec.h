@@ -194,4 +194,24 @@ int vcma_reasm_next(struct vcma_reasm *r, struct vcma_msg *m);
 size_t vcma_reasm_buffered(const struct vcma_reasm *r);
 void vcma_reasm_stats(const struct vcma_reasm *r, struct vcma_reasm_stats *out);
 
+/*
+ * Additions after the first contract (additive only).
+ */
+
+/* Largest page/chunk order a frame may carry (HELLO orders, chunk_order). */
+#define VCMA_ORDER_MAX		20
+
+/*
+ * Version negotiation (PROTOCOL.md, "HELLO and negotiation"): the highest
+ * version both ranges contain, or -1 if they are disjoint or malformed.
+ */
+int vcma_negotiate(uint16_t our_min, uint16_t our_max,
+		   uint16_t their_min, uint16_t their_max);
+
+/* Capabilities both sides may use: the intersection, limited to bits this build knows. */
+uint64_t vcma_caps_common(uint64_t ours, uint64_t theirs);
+
+/* Bytes vcma_reasm_feed accepts right now without VCMA_CERR_NOSPACE. */
+size_t vcma_reasm_space(const struct vcma_reasm *r);
+
 #endif /* VCMA_CODEC_H */
