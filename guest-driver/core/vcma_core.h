@@ -57,6 +57,7 @@ enum vcma_page_class {
 
 enum vcma_zone_type {
 	VCMA_ZT_DMA = 0, VCMA_ZT_DMA32 = 1, VCMA_ZT_NORMAL = 2, VCMA_ZT_MOVABLE = 3,
+	VCMA_ZT_CMA = 4,	/* ZONE_CMA (2016 proposal; the model's variant): movable-only */
 };
 
 struct vcma_zone_span {
@@ -193,6 +194,10 @@ struct vcma_core_stats {
 	vcma_u64 balloon_pages;
 	vcma_u32 last_cause;
 	int last_error;
+	/* Added after the first contract: pages met per class in windows that failed. */
+	vcma_u64 blocked_by_class[VCMA_NR_PAGE_CLASSES];
+	vcma_u64 balloon_inflated;	/* chunks taken, lifetime */
+	vcma_u64 balloon_deflated;	/* chunks given back, lifetime */
 };
 
 struct vcma_core;
