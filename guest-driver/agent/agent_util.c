@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Shared helpers of vcma-agent and vcma-guest (see agent_util.h). The log
+ * state is process-global and set once at start-up before any thread runs;
+ * vcma_log itself only formats into a local buffer, so it is thread-safe.
+ */
+#include "agent_util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+
+#include "vcma_proto.h"
+
+static int parse_digits(const char **sp, uint64_t *out)
+{
+	const char *s = *sp;
+	uint64_t v = 0;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*s); s++) {
+		unsigned int d = (unsigned int)(*s - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	*sp = s;
+	*out = v;
+	return 0;
+}
+
+int vcma_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v;
+	int ret;
+
+	if (!s)
+		return -EINVAL;
+	ret = parse_digits(&s, &v);
+	if (ret)
+		return ret;
+	if (*s)
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int vcma_parse_size(const char *s, uint64_t *out)
+{
+	static const struct { const char *suffix; unsigned int shift; } units[] = {
+		{ "", 0 }, { "b", 0 },
+		{ "k", 10 }, { "kb", 10 }, { "kib", 10 },
+		{ "m", 20 }, { "mb", 20 }, { "mib", 20 },
+		{ "g", 30 }, { "gb", 30 }, { "gib", 30 },
+		{ "t", 40 }, { "tb", 40 }, { "tib", 40 },
+	};
+	uint64_t v;
+	size_t i;
+	int ret;
+
+	if (!s)
+		return -EINVAL;
+	ret = parse_digits(&s, &v);
+	if (ret)
+		return ret;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcasecmp(s, units[i].suffix))
+			continue;
+		if (v == 0)
+			return -EINVAL;
+		if (units[i].shift && v > (UINT64_MAX >> units[i].shift))
+			return -ERANGE;
+		*out = v << units[i].shift;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+void vcma_format_size(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const names[] = { "TiB", "GiB", "MiB", "KiB" };
+	unsigned int shift = 40;
+	size_t i;
+
+	for (i = 0; i < 4; i++, shift -= 10) {
+		uint64_t unit = 1ull << shift;
+
+		if (bytes >= unit && bytes % unit == 0) {
+			snprintf(buf, len, "%llu %s",
+				 (unsigned long long)(bytes >> shift), names[i]);
+			return;
+		}
+	}
+	snprintf(buf, len, "%llu B", (unsigned long long)bytes);
+}
+
+int vcma_copy_label(char *dst, size_t dst_len, const char *src)
+{
+	size_t n = src ? strlen(src) : 0;
+	size_t i;
+
+	/* One byte stays NUL so that the fixed field is always a C string. */
+	if (n >= dst_len)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (!isprint((unsigned char)src[i]))
+			return -EINVAL;
+	memset(dst, 0, dst_len);
+	if (n)
+		memcpy(dst, src, n);
+	return 0;
+}
+
+static struct {
+	const char *ident;
+	int verbosity;
+	bool syslog;
+} log_state = { "vcma", VCMA_LOG_INFO, false };
+
+void vcma_log_init(const char *ident, int verbosity, bool use_syslog)
+{
+	log_state.ident = ident;
+	log_state.verbosity = verbosity;
+	log_state.syslog = use_syslog;
+	if (use_syslog)
+		openlog(ident, LOG_PID, LOG_DAEMON);
+}
+
+void vcma_log(enum vcma_log_level level, const char *fmt, ...)
+{
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	static const char *const tag[] = { "error", "warning", "info", "debug" };
+	char msg[512];
+	va_list ap;
+
+	if ((int)level > log_state.verbosity)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s: %s\n", log_state.ident, tag[level], msg);
+	if (log_state.syslog)
+		syslog(prio[level], "%s", msg);
+}
+
+uint32_t vcma_status_from_errno(int neg_errno, uint32_t cause)
+{
+	if (neg_errno == 0)
+		return VCMA_OK;
+	if (cause == VCMA_CAUSE_FLOOR)
+		return VCMA_E_FLOOR;
+	if (cause == VCMA_CAUSE_DEADLINE)
+		return VCMA_E_TIMEOUT;
+	switch (-neg_errno) {
+	case EINVAL:
+	case ERANGE:
+		return VCMA_E_INVAL;
+	case ENOSPC:
+	case ENOMEM:
+		return VCMA_E_NOSPC;
+	case EBUSY:
+		return VCMA_E_BUSY;
+	case ETIMEDOUT:
+		return VCMA_E_TIMEOUT;
+	case ENOENT:
+		return VCMA_E_NOENT;
+	case ENODEV:
+	case ENXIO:
+		return VCMA_E_NODEV;
+	case EAGAIN:
+	case EINTR:
+		return VCMA_E_AGAIN;
+	case EOPNOTSUPP:
+	case ENOTTY:
+		return VCMA_E_UNSUPPORTED;
+	default:
+		return VCMA_E_INTERNAL;
+	}
+}

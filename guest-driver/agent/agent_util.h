@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers shared by vcma-agent and vcma-guest: size parsing and formatting,
+ * logging (stderr, optionally syslog), errno <-> protocol status mapping.
+ * Kept in one place so the two binaries agree on what "64M" means.
+ */
+#ifndef VCMA_AGENT_UTIL_H
+#define VCMA_AGENT_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Parse a byte size: decimal digits with an optional binary suffix
+ * K, M, G, T (also KiB/MiB/GiB/TiB, case-insensitive). "4096", "64M", "2G".
+ * Returns 0, or -EINVAL for garbage/empty/zero, -ERANGE on overflow.
+ */
+int vcma_parse_size(const char *s, uint64_t *out);
+
+/* Parse an unsigned decimal number within [min, max]; 0 or -EINVAL/-ERANGE. */
+int vcma_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* "64 MiB", "2 GiB", "12345 B": exact when a unit divides the value. */
+void vcma_format_size(uint64_t bytes, char *buf, size_t len);
+
+/* Copy a label into a fixed NUL-padded field; -EINVAL if too long or not printable. */
+int vcma_copy_label(char *dst, size_t dst_len, const char *src);
+
+enum vcma_log_level { VCMA_LOG_ERR = 0, VCMA_LOG_WARN, VCMA_LOG_INFO, VCMA_LOG_DEBUG };
+
+void vcma_log_init(const char *ident, int verbosity, bool use_syslog);
+void vcma_log(enum vcma_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define log_err(...)	vcma_log(VCMA_LOG_ERR, __VA_ARGS__)
+#define log_warn(...)	vcma_log(VCMA_LOG_WARN, __VA_ARGS__)
+#define log_info(...)	vcma_log(VCMA_LOG_INFO, __VA_ARGS__)
+#define log_debug(...)	vcma_log(VCMA_LOG_DEBUG, __VA_ARGS__)
+
+/*
+ * Protocol status (enum vcma_status) for a negative errno from a backend,
+ * refined by the evidence's cause (a floor or deadline failure keeps its
+ * own status whatever errno carried it).
+ */
+uint32_t vcma_status_from_errno(int neg_errno, uint32_t cause);
+
+#endif /* VCMA_AGENT_UTIL_H */

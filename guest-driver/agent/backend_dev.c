@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The "dev" backend: /dev/vcma ioctls (vcma_uapi.h). The device is opened on
+ * first use and again after a failure, so an agent started before
+ * `modprobe vcma` begins to serve once the module is there; until then every
+ * call returns -ENODEV (the host sees VCMA_E_NODEV). The ioctls are
+ * synchronous and RESERVE may take until its deadline: callers that must stay
+ * responsive run them off their event loop (see agent.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "devnode.h"
+
+struct dev_backend {
+	char *path;
+	int fd;
+};
+
+static int dev_open(struct dev_backend *d)
+{
+	if (d->fd >= 0)
+		return 0;
+	d->fd = open(d->path, O_RDWR | O_CLOEXEC);
+	if (d->fd < 0 && errno == ENOENT && !strcmp(d->path, VCMA_DEV_PATH) &&
+	    agent_ensure_devnode(d->path, "/sys/class/misc/vcma/dev") == 0)
+		d->fd = open(d->path, O_RDWR | O_CLOEXEC);
+	if (d->fd < 0)
+		return errno == ENOENT || errno == ENXIO ? -ENODEV : -errno;
+	return 0;
+}
+
+static int dev_ioctl(struct dev_backend *d, unsigned long req, void *arg)
+{
+	int ret = dev_open(d);
+
+	if (ret)
+		return ret;
+	if (ioctl(d->fd, req, arg) == 0)
+		return 0;
+	ret = -errno;
+	/* The module went away under us (rmmod is refused while open, but a
+	 * replaced device node is not): reopen on the next call. */
+	if (ret == -ENODEV || ret == -ENXIO || ret == -EBADF) {
+		close(d->fd);
+		d->fd = -1;
+		ret = -ENODEV;
+	}
+	return ret;
+}
+
+static int dev_version(void *priv, struct vcma_ioc_version *out)
+{
+	memset(out, 0, sizeof(*out));
+	return dev_ioctl(priv, VCMA_IOC_VERSION, out);
+}
+
+static int dev_reserve(void *priv, struct vcma_ioc_reserve *io)
+{
+	io->argsz = sizeof(*io);
+	return dev_ioctl(priv, VCMA_IOC_RESERVE, io);
+}
+
+static int dev_release(void *priv, uint64_t grant_id)
+{
+	struct vcma_ioc_release rel = { .argsz = sizeof(rel), .grant_id = grant_id };
+
+	return dev_ioctl(priv, VCMA_IOC_RELEASE, &rel);
+}
+
+static int dev_list(void *priv, struct vcma_ioc_grant *out, uint32_t max, uint32_t *total)
+{
+	struct vcma_ioc_list l = {
+		.argsz = sizeof(l),
+		.max_grants = max,
+		.grants_ptr = (uintptr_t)out,
+	};
+	int ret = dev_ioctl(priv, VCMA_IOC_LIST, &l);
+
+	if (!ret)
+		*total = l.nr_grants;
+	return ret;
+}
+
+static int dev_stats(void *priv, struct vcma_ioc_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->argsz = sizeof(*out);
+	return dev_ioctl(priv, VCMA_IOC_STATS, out);
+}
+
+static int dev_meminfo(void *priv, struct agent_meminfo *out)
+{
+	(void)priv;
+	return agent_read_meminfo(NULL, out);
+}
+
+static int dev_boot_id(void *priv, uint8_t out[16])
+{
+	(void)priv;
+	return agent_read_boot_id(NULL, out);
+}
+
+static void dev_free(void *priv)
+{
+	struct dev_backend *d = priv;
+
+	if (d->fd >= 0)
+		close(d->fd);
+	free(d->path);
+	free(d);
+}
+
+static const struct agent_backend_ops dev_ops = {
+	.name = "dev",
+	.version = dev_version,
+	.reserve = dev_reserve,
+	.release = dev_release,
+	.list = dev_list,
+	.stats = dev_stats,
+	.meminfo = dev_meminfo,
+	.boot_id = dev_boot_id,
+	.free = dev_free,
+};
+
+int agent_backend_dev_new(const char *path, struct agent_backend *out)
+{
+	struct dev_backend *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	d->fd = -1;
+	d->path = strdup(path ? path : VCMA_DEV_PATH);
+	if (!d->path) {
+		free(d);
+		return -ENOMEM;
+	}
+	out->ops = &dev_ops;
+	out->priv = d;
+	out->caps = VCMA_CAP_RESERVE | VCMA_CAP_STATUS;
+	return 0;
+}
