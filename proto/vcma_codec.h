@@ -171,8 +171,8 @@ struct vcma_reasm;
 struct vcma_reasm_stats {
 	uint64_t frames;		/* valid frames yielded */
 	uint64_t bad_frames;		/* frames rejected after a full header */
-	uint64_t bytes_discarded;	/* garbage skipped while resynchronising */
-	int last_error;			/* last vcma_codec_err seen, 0 if none */
+	uint64_t bytes_discarded;	/* dropped without yielding a frame: garbage and bad frames */
+	int last_error;			/* last error vcma_reasm_next returned, 0 if none */
 };
 
 /* max_buffer: bound on buffered bytes, at least one maximal frame. NULL on ENOMEM. */

@@ -12,7 +12,7 @@
 
 static int tap_n, tap_failed;
 
-__attribute__((format(printf, 2, 3)))
+__attribute__((format(printf, 2, 3), unused))
 static bool ok(bool cond, const char *fmt, ...)
 {
 	va_list ap;
@@ -27,7 +27,7 @@ static bool ok(bool cond, const char *fmt, ...)
 	return cond;
 }
 
-__attribute__((format(printf, 1, 2)))
+__attribute__((format(printf, 1, 2), unused))
 static void diag(const char *fmt, ...)
 {
 	va_list ap;
@@ -39,6 +39,7 @@ static void diag(const char *fmt, ...)
 	putchar('\n');
 }
 
+__attribute__((unused))
 static int done_testing(void)
 {
 	printf("1..%d\n", tap_n);
