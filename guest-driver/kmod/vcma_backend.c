@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The mm core's backend over the real kernel: zones from the node data,
+ * page classification from page flags and reference counts, evacuation with
+ * alloc_contig_range() and release with free_contig_range().
+ *
+ * Classification reads struct page fields of pages we hold no reference to,
+ * the way compaction's scanners do: the answer is a hint that may be stale
+ * by the time it is used, never a pointer to follow. Nothing here
+ * dereferences page->mapping.
+ *
+ * Locking: every callback runs under vcma_dev.lock (the core is only entered
+ * with it held), which also protects the table of ranges the module owns.
+ */
+#include <linux/buffer_head.h>
+#include <linux/delay.h>
+#include <linux/gfp.h>
+#include <linux/highmem.h>
+#include <linux/ktime.h>
+#include <linux/memory_hotplug.h>
+#include <linux/mm.h>
+#include <linux/mmzone.h>
+#include <linux/page-flags.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/vmstat.h>
+
+#include "vcma_kmod.h"
+
+/* Ranges taken by evacuate() and not yet released: classified as OWNED. */
+struct vcma_owned {
+	struct list_head node;
+	u64 start_pfn;
+	u64 nr;
+};
+
+static LIST_HEAD(vcma_owned_ranges);
+
+static bool vcma_pfn_owned(u64 pfn)
+{
+	struct vcma_owned *o;
+
+	list_for_each_entry(o, &vcma_owned_ranges, node)
+		if (pfn >= o->start_pfn && pfn < o->start_pfn + o->nr)
+			return true;
+	return false;
+}
+
+static u32 vcma_zone_type(enum zone_type zt)
+{
+	switch (zt) {
+#ifdef CONFIG_ZONE_DMA
+	case ZONE_DMA:
+		return VCMA_ZT_DMA;
+#endif
+#ifdef CONFIG_ZONE_DMA32
+	case ZONE_DMA32:
+		return VCMA_ZT_DMA32;
+#endif
+	case ZONE_MOVABLE:
+		return VCMA_ZT_MOVABLE;
+	default:
+		return VCMA_ZT_NORMAL;
+	}
+}
+
+static int vcma_be_zones(void *ctx, struct vcma_zone_span *out, int max)
+{
+	int nid, n = 0;
+
+	for_each_online_node(nid) {
+		pg_data_t *pgdat = NODE_DATA(nid);
+		int zi;
+
+		for (zi = 0; zi < MAX_NR_ZONES && n < max; zi++) {
+			struct zone *zone = &pgdat->node_zones[zi];
+
+			if (!populated_zone(zone))
+				continue;
+			out[n].start_pfn = zone->zone_start_pfn;
+			out[n].end_pfn = zone_end_pfn(zone);
+			out[n].node = nid;
+			out[n].type = vcma_zone_type(zi);
+			n++;
+		}
+	}
+	return n;
+}
+
+static enum vcma_page_class vcma_classify_page(u64 pfn)
+{
+	struct page *page = pfn_to_online_page(pfn);
+	struct page *head;
+
+	if (!page)
+		return VCMA_PC_HOLE;
+	if (PageBuddy(page))
+		return VCMA_PC_FREE;
+	if (PageReserved(page) || PageSlab(page) || PageTable(page) ||
+	    PageOffline(page))
+		return VCMA_PC_UNMOVABLE;
+	head = compound_head(page);
+	/* Tail pages of a free high-order buddy block have no reference. */
+	if (page_ref_count(head) == 0)
+		return VCMA_PC_FREE;
+	if (page_maybe_dma_pinned(page))
+		return VCMA_PC_PINNED;
+	if (PageWriteback(head))
+		return VCMA_PC_WRITEBACK;
+	if (PageLRU(head)) {
+		if (PageAnon(head))
+			return VCMA_PC_LRU_ANON;
+		if (PageSwapBacked(head))
+			return VCMA_PC_LRU_SHMEM;
+		if (page_has_private(head))
+			return VCMA_PC_BUFFERS;
+		if (PageDirty(head))
+			return VCMA_PC_DIRTY;
+		return VCMA_PC_LRU_FILE;
+	}
+	if (PageHuge(head) || __PageMovable(head))
+		return VCMA_PC_OTHER_MOVABLE;
+	if (vcma_pfn_owned(pfn))
+		return VCMA_PC_OWNED;
+	/*
+	 * Referenced, mapped or in a mapping, yet not on an LRU list: a page on
+	 * its way to the LRU sits in a per-CPU pagevec (or is isolated by
+	 * someone else for a moment). Kernel allocations have no mapping.
+	 */
+	if (READ_ONCE(head->mapping) || page_mapcount(head) > 0) {
+		if (page_has_private(head))
+			return VCMA_PC_BUFFERS;
+		return VCMA_PC_PAGEVEC;
+	}
+	return VCMA_PC_UNMOVABLE;
+}
+
+static enum vcma_page_class vcma_be_classify(void *ctx, vcma_u64 pfn)
+{
+	return vcma_classify_page(pfn);
+}
+
+static void vcma_be_summarize(void *ctx, vcma_u64 pfn, vcma_u64 nr,
+			      struct vcma_range_summary *out)
+{
+	u64 i;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < nr; i++) {
+		out->count[vcma_classify_page(pfn + i)]++;
+		if ((i & 4095) == 4095)
+			cond_resched();
+	}
+}
+
+void vcma_backend_scan_all(struct vcma_range_summary *sum)
+{
+	struct vcma_zone_span spans[MAX_NUMNODES * MAX_NR_ZONES > 64 ?
+				    64 : MAX_NUMNODES * MAX_NR_ZONES];
+	struct vcma_range_summary part;
+	int i, n, c;
+
+	memset(sum, 0, sizeof(*sum));
+	n = vcma_be_zones(NULL, spans, ARRAY_SIZE(spans));
+	for (i = 0; i < n; i++) {
+		vcma_be_summarize(NULL, spans[i].start_pfn,
+				  spans[i].end_pfn - spans[i].start_pfn, &part);
+		for (c = 0; c < VCMA_NR_PAGE_CLASSES; c++)
+			sum->count[c] += part.count[c];
+	}
+}
+
+static void vcma_be_invalidate_bh_lrus(void *ctx)
+{
+	invalidate_bh_lrus();
+}
+
+/* The dominant reason a range did not evacuate, from what is still in it. */
+static u32 vcma_blocking_cause(u64 start, u64 nr, u32 *failed)
+{
+	static const u32 cause_of[VCMA_NR_PAGE_CLASSES] = {
+		[VCMA_PC_PINNED] = VCMA_CORE_CAUSE_PINNED,
+		[VCMA_PC_UNMOVABLE] = VCMA_CORE_CAUSE_UNMOVABLE,
+		[VCMA_PC_HOLE] = VCMA_CORE_CAUSE_UNMOVABLE,
+		[VCMA_PC_OWNED] = VCMA_CORE_CAUSE_UNMOVABLE,
+		[VCMA_PC_BUFFERS] = VCMA_CORE_CAUSE_BH_LRU,
+		[VCMA_PC_PAGEVEC] = VCMA_CORE_CAUSE_PAGEVEC,
+		[VCMA_PC_WRITEBACK] = VCMA_CORE_CAUSE_WRITEBACK,
+		[VCMA_PC_DIRTY] = VCMA_CORE_CAUSE_WRITEBACK,
+	};
+	/* Most telling first: a pin or kernel page explains a failure. */
+	static const u8 order[] = {
+		VCMA_PC_PINNED, VCMA_PC_UNMOVABLE, VCMA_PC_HOLE, VCMA_PC_OWNED,
+		VCMA_PC_WRITEBACK, VCMA_PC_BUFFERS, VCMA_PC_PAGEVEC,
+		VCMA_PC_DIRTY,
+	};
+	struct vcma_range_summary s;
+	u64 moving = 0;
+	int i;
+
+	vcma_be_summarize(NULL, start, nr, &s);
+	for (i = 0; i < VCMA_NR_PAGE_CLASSES; i++)
+		if (i != VCMA_PC_FREE)
+			moving += s.count[i];
+	*failed = min_t(u64, moving, U32_MAX);
+	for (i = 0; i < ARRAY_SIZE(order); i++)
+		if (s.count[order[i]])
+			return cause_of[order[i]];
+	return VCMA_CORE_CAUSE_MIGRATE;
+}
+
+static void vcma_zero_range(u64 start, u64 nr)
+{
+	u64 i;
+
+	for (i = 0; i < nr; i++) {
+		clear_highpage(pfn_to_page(start + i));
+		if ((i & 1023) == 1023)
+			cond_resched();
+	}
+}
+
+static int vcma_be_evacuate(void *ctx, vcma_u64 start_pfn, vcma_u64 nr,
+			    struct vcma_evac_result *res)
+{
+	/* Static: too big for the stack, and callers are serialised. */
+	static unsigned long ev[NR_VM_EVENT_ITEMS];
+	unsigned long migrated_before, migrated_after;
+	struct vcma_owned *o;
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	o = kmalloc(sizeof(*o), GFP_KERNEL);
+	if (!o)
+		return -ENOMEM;
+
+	all_vm_events(ev);
+	migrated_before = ev[PGMIGRATE_SUCCESS];
+	/*
+	 * Fail fast rather than wait on writeback or locks: the core tries
+	 * another range instead. alloc_contig_range() disables the LRU caches
+	 * (and with them the BH LRU installs) for the whole migration.
+	 */
+	ret = alloc_contig_range(start_pfn, start_pfn + nr, MIGRATE_MOVABLE,
+				 GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN);
+	all_vm_events(ev);
+	migrated_after = ev[PGMIGRATE_SUCCESS];
+	/* A global counter: other migrations in the window count too. */
+	res->pages_migrated = min_t(u64, migrated_after - migrated_before, nr);
+
+	if (ret) {
+		kfree(o);
+		res->cause = vcma_blocking_cause(start_pfn, nr,
+						 &res->failed_pfns);
+		return ret;
+	}
+	vcma_zero_range(start_pfn, nr);
+	o->start_pfn = start_pfn;
+	o->nr = nr;
+	list_add(&o->node, &vcma_owned_ranges);
+	return 0;
+}
+
+static void vcma_be_release(void *ctx, vcma_u64 start_pfn, vcma_u64 nr)
+{
+	struct vcma_owned *o, *tmp;
+
+	list_for_each_entry_safe(o, tmp, &vcma_owned_ranges, node) {
+		if (o->start_pfn == start_pfn && o->nr == nr) {
+			list_del(&o->node);
+			kfree(o);
+			free_contig_range(start_pfn, nr);
+			return;
+		}
+	}
+	/* Never free what we do not hold: a core bug, not a kernel crash. */
+	pr_err("vcma: release of unowned range [%#llx, +%llu) ignored\n",
+	       (unsigned long long)start_pfn, (unsigned long long)nr);
+}
+
+static vcma_u64 vcma_be_available_pages(void *ctx)
+{
+	return si_mem_available();
+}
+
+static vcma_u64 vcma_be_now_us(void *ctx)
+{
+	return ktime_get_ns() / NSEC_PER_USEC;
+}
+
+static int vcma_be_sleep_us(void *ctx, vcma_u64 us)
+{
+	unsigned int ms = DIV_ROUND_UP_ULL(us, USEC_PER_MSEC);
+
+	if (us < USEC_PER_MSEC) {
+		usleep_range(us, us + us / 4 + 1);
+		return signal_pending(current);
+	}
+	return msleep_interruptible(ms) != 0;
+}
+
+static void *vcma_be_zalloc(void *ctx, vcma_size_t bytes)
+{
+	return kvzalloc(bytes, GFP_KERNEL);
+}
+
+static void vcma_be_free(void *ctx, void *p)
+{
+	kvfree(p);
+}
+
+const struct vcma_backend_ops vcma_kernel_backend = {
+	.zones = vcma_be_zones,
+	.classify = vcma_be_classify,
+	.summarize = vcma_be_summarize,
+	.invalidate_bh_lrus = vcma_be_invalidate_bh_lrus,
+	.evacuate = vcma_be_evacuate,
+	.release = vcma_be_release,
+	.available_pages = vcma_be_available_pages,
+	.now_us = vcma_be_now_us,
+	.sleep_us = vcma_be_sleep_us,
+	.zalloc = vcma_be_zalloc,
+	.free = vcma_be_free,
+};
+
+/* After vcma_core_free(): anything still listed was leaked by the core. */
+void vcma_backend_exit(void)
+{
+	struct vcma_owned *o, *tmp;
+
+	list_for_each_entry_safe(o, tmp, &vcma_owned_ranges, node) {
+		pr_warn("vcma: freeing range [%#llx, +%llu) the core kept\n",
+			o->start_pfn, o->nr);
+		free_contig_range(o->start_pfn, o->nr);
+		list_del(&o->node);
+		kfree(o);
+	}
+}

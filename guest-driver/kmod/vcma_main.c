@@ -1,0 +1,483 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vcma.ko: contiguous guest-physical memory on demand. This file owns the
+ * module's lifetime, its parameters and /dev/vcma (ioctl ABI in vcma_uapi.h,
+ * mmap of grants). The policy lives in the mm core (guest-driver/core), the
+ * kernel mm binding in vcma_backend.c, the status files in vcma_sysfs.c.
+ *
+ * Grants belong to the module, not to an open file: the guest agent may
+ * exit and reconnect without losing them. A grant that is mapped cannot be
+ * released (its pages would be freed under the mapping); a mapping pins the
+ * file and the file pins the module, so at unload no mapping exists and
+ * every grant is given back.
+ *
+ * Locking: vcma_dev.lock serialises every call into the core and guards the
+ * grant list; mappings counts are changed under it too.
+ */
+#include <linux/fs.h>
+#include <linux/log2.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/mmzone.h>
+#include <linux/module.h>
+#include <linux/nodemask.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "vcma_kmod.h"
+
+#define VCMA_MAX_GRANTS		256
+#define VCMA_MAX_CANDIDATES	64
+#define VCMA_MAX_BACKOFF_MS	50
+#define VCMA_MAX_DEADLINE_MS	(10 * 60 * 1000)
+
+static unsigned int floor_mb = 64;
+module_param(floor_mb, uint, 0444);
+MODULE_PARM_DESC(floor_mb, "MiB of available memory that must remain after a grant (default 64)");
+
+static char *strategy = "planner";
+module_param(strategy, charp, 0444);
+MODULE_PARM_DESC(strategy, "planner (scan, score, evacuate best first) or naive (first fit, like alloc_contig_pages)");
+
+static unsigned int default_deadline_ms = 5000;
+module_param(default_deadline_ms, uint, 0444);
+MODULE_PARM_DESC(default_deadline_ms, "Deadline of a request that gives none (default 5000)");
+
+static int group = -1;
+module_param(group, int, 0444);
+MODULE_PARM_DESC(group, "Group id that may use /dev/vcma (mode 0660); default: root only (0600)");
+
+struct vcma_dev vcma_dev = {
+	.lock = __MUTEX_INITIALIZER(vcma_dev.lock),
+	.grants = LIST_HEAD_INIT(vcma_dev.grants),
+};
+
+struct vcma_kgrant *vcma_find_kgrant(u64 id)
+{
+	struct vcma_kgrant *g;
+
+	list_for_each_entry(g, &vcma_dev.grants, node)
+		if (g->id == id)
+			return g;
+	return NULL;
+}
+
+static void vcma_ev_to_user(const struct vcma_core_evidence *ev,
+			    struct vcma_ioc_evidence *out)
+{
+	out->ranges_scanned = ev->ranges_scanned;
+	out->ranges_tried = ev->ranges_tried;
+	out->pages_migrated = ev->pages_migrated;
+	out->pinned_met = ev->pinned_met;
+	out->bh_invalidations = ev->bh_invalidations;
+	out->retries = ev->retries;
+	out->cause = ev->cause;
+	out->elapsed_us = ev->elapsed_us;
+}
+
+static int vcma_check_reserve(const struct vcma_ioc_reserve *r)
+{
+	u64 total = (u64)totalram_pages() << PAGE_SHIFT;
+
+	if (r->argsz != sizeof(*r) || r->flags & ~VCMA_IOC_F_KNOWN)
+		return -EINVAL;
+	if (!r->size || !PAGE_ALIGNED(r->size) || r->size > total)
+		return -EINVAL;
+	if (r->align && (!is_power_of_2(r->align) || r->align < PAGE_SIZE ||
+			 r->align > total))
+		return -EINVAL;
+	if (r->node != VCMA_IOC_NODE_ANY &&
+	    (r->node >= MAX_NUMNODES || !node_online(r->node)))
+		return -EINVAL;
+	if (r->deadline_ms > VCMA_MAX_DEADLINE_MS)
+		return -EINVAL;
+	if (strnlen(r->label, sizeof(r->label)) == sizeof(r->label))
+		return -EINVAL;
+	return 0;
+}
+
+/* Record a fresh grant beside the core; an idempotent repeat is already there. */
+static int vcma_track_grant(const struct vcma_grant *cg)
+{
+	struct vcma_kgrant *g;
+	int ret;
+
+	if (vcma_find_kgrant(cg->id))
+		return 0;
+	g = kzalloc(sizeof(*g), GFP_KERNEL);
+	if (!g)
+		return -ENOMEM;
+	g->id = cg->id;
+	g->start_pfn = cg->start_pfn;
+	g->nr_pages = cg->nr_pages;
+	memcpy(g->label, cg->label, sizeof(g->label));
+	g->label[sizeof(g->label) - 1] = '\0';
+	ret = vcma_sysfs_add_grant(g);
+	if (ret)
+		return ret;
+	list_add_tail(&g->node, &vcma_dev.grants);
+	return 0;
+}
+
+static void vcma_untrack_grant(struct vcma_kgrant *g)
+{
+	list_del(&g->node);
+	vcma_sysfs_del_grant(g);	/* frees g */
+}
+
+static long vcma_ioc_reserve(void __user *arg)
+{
+	struct vcma_core_evidence ev = {};
+	struct vcma_core_request req = {};
+	struct vcma_ioc_reserve r;
+	struct vcma_grant grant;
+	int ret;
+
+	if (copy_from_user(&r, arg, sizeof(r)))
+		return -EFAULT;
+	ret = vcma_check_reserve(&r);
+	if (ret)
+		return ret;
+
+	req.size = r.size;
+	req.align = r.align;
+	req.tag = r.tag;
+	req.node = r.node;
+	req.flags = r.flags;
+	req.deadline_ms = r.deadline_ms;
+	memcpy(req.label, r.label, sizeof(req.label));
+
+	if (mutex_lock_interruptible(&vcma_dev.lock))
+		return -EINTR;
+	ret = vcma_core_reserve(vcma_dev.core, &req, &grant, &ev);
+	if (!ret) {
+		ret = vcma_track_grant(&grant);
+		if (ret)
+			vcma_core_release(vcma_dev.core, grant.id);
+	}
+	mutex_unlock(&vcma_dev.lock);
+
+	memset(&r.ev, 0, sizeof(r.ev));
+	vcma_ev_to_user(&ev, &r.ev);
+	if (!ret) {
+		r.grant_id = grant.id;
+		r.phys_addr = PFN_PHYS(grant.start_pfn);
+		r.granted_size = grant.nr_pages << PAGE_SHIFT;
+	} else {
+		r.grant_id = 0;
+		r.phys_addr = 0;
+		r.granted_size = 0;
+	}
+	if (copy_to_user(arg, &r, sizeof(r)))
+		return ret ? ret : -EFAULT;
+	return ret;
+}
+
+static long vcma_ioc_release(void __user *arg)
+{
+	struct vcma_ioc_release r;
+	struct vcma_kgrant *g;
+	int ret;
+
+	if (copy_from_user(&r, arg, sizeof(r)))
+		return -EFAULT;
+	if (r.argsz != sizeof(r) || r.reserved)
+		return -EINVAL;
+	if (!r.grant_id)
+		return -ENOENT;
+
+	if (mutex_lock_interruptible(&vcma_dev.lock))
+		return -EINTR;
+	g = vcma_find_kgrant(r.grant_id);
+	if (!g) {
+		ret = -ENOENT;
+	} else if (g->mappings) {
+		ret = -EBUSY;
+	} else {
+		ret = vcma_core_release(vcma_dev.core, r.grant_id);
+		if (!ret)
+			vcma_untrack_grant(g);
+	}
+	mutex_unlock(&vcma_dev.lock);
+	return ret;
+}
+
+#define VCMA_LIST_MAX	4096
+
+static long vcma_ioc_list(void __user *arg)
+{
+	struct vcma_ioc_grant __user *ugrants;
+	struct vcma_grant *cg = NULL;
+	struct vcma_ioc_list l;
+	u32 total, n, i;
+	int ret = 0;
+
+	if (copy_from_user(&l, arg, sizeof(l)))
+		return -EFAULT;
+	if (l.argsz != sizeof(l) || l.reserved || l.max_grants > VCMA_LIST_MAX)
+		return -EINVAL;
+	if (l.max_grants && !l.grants_ptr)
+		return -EINVAL;
+	ugrants = u64_to_user_ptr(l.grants_ptr);
+
+	if (l.max_grants) {
+		cg = kvcalloc(l.max_grants, sizeof(*cg), GFP_KERNEL);
+		if (!cg)
+			return -ENOMEM;
+	}
+	if (mutex_lock_interruptible(&vcma_dev.lock)) {
+		kvfree(cg);
+		return -EINTR;
+	}
+	total = vcma_core_list(vcma_dev.core, cg, l.max_grants);
+	mutex_unlock(&vcma_dev.lock);
+
+	n = min(total, l.max_grants);
+	for (i = 0; i < n; i++) {
+		struct vcma_ioc_grant ug = {
+			.grant_id = cg[i].id,
+			.phys_addr = PFN_PHYS(cg[i].start_pfn),
+			.size = cg[i].nr_pages << PAGE_SHIFT,
+			.tag = cg[i].tag,
+			.kind = cg[i].kind,
+		};
+
+		memcpy(ug.label, cg[i].label, sizeof(ug.label));
+		ug.label[sizeof(ug.label) - 1] = '\0';
+		if (copy_to_user(&ugrants[i], &ug, sizeof(ug))) {
+			ret = -EFAULT;
+			goto out;
+		}
+	}
+	l.nr_grants = total;
+	if (copy_to_user(arg, &l, sizeof(l)))
+		ret = -EFAULT;
+out:
+	kvfree(cg);
+	return ret;
+}
+
+static long vcma_ioc_stats(void __user *arg)
+{
+	struct vcma_core_stats cs;
+	struct vcma_ioc_stats s;
+	struct sysinfo si;
+	int i;
+
+	if (copy_from_user(&s, arg, sizeof(s)))
+		return -EFAULT;
+	if (s.argsz != sizeof(s) || s.reserved)
+		return -EINVAL;
+
+	if (mutex_lock_interruptible(&vcma_dev.lock))
+		return -EINTR;
+	vcma_core_get_stats(vcma_dev.core, &cs);
+	mutex_unlock(&vcma_dev.lock);
+
+	memset(&s, 0, sizeof(s));
+	s.argsz = sizeof(s);
+	s.reserve_ok = cs.reserve_ok;
+	s.reserve_fail = cs.reserve_fail;
+	for (i = 0; i < VCMA_CORE_NR_CAUSES && i < ARRAY_SIZE(s.fail_by_cause); i++)
+		s.fail_by_cause[i] = cs.fail_by_cause[i];
+	s.pages_migrated = cs.pages_migrated;
+	s.pinned_met = cs.pinned_met;
+	s.bh_invalidations = cs.bh_invalidations;
+	s.retries = cs.retries;
+	s.grants = cs.grants;
+	s.bytes_held = cs.pages_held << PAGE_SHIFT;
+	s.balloon_bytes = cs.balloon_pages << PAGE_SHIFT;
+	s.floor_pages = vcma_dev.floor_pages;
+	si_meminfo(&si);
+	s.mem_total = (u64)si.totalram * si.mem_unit;
+	s.mem_free = (u64)si.freeram * si.mem_unit;
+	s.mem_available = (u64)si_mem_available() << PAGE_SHIFT;
+	s.last_cause = cs.last_cause;
+	s.last_error = cs.last_error;
+	if (copy_to_user(arg, &s, sizeof(s)))
+		return -EFAULT;
+	return 0;
+}
+
+static long vcma_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case VCMA_IOC_VERSION: {
+		struct vcma_ioc_version v = {
+			.abi_version = VCMA_ABI_VERSION,
+			.page_size = PAGE_SIZE,
+			.max_order = MAX_ORDER,
+		};
+
+		vcma_version_set_pageblock_order(&v, pageblock_order);
+		return copy_to_user(uarg, &v, sizeof(v)) ? -EFAULT : 0;
+	}
+	case VCMA_IOC_RESERVE:
+		return vcma_ioc_reserve(uarg);
+	case VCMA_IOC_RELEASE:
+		return vcma_ioc_release(uarg);
+	case VCMA_IOC_LIST:
+		return vcma_ioc_list(uarg);
+	case VCMA_IOC_STATS:
+		return vcma_ioc_stats(uarg);
+	case VCMA_IOC_BALLOON:
+		return -EOPNOTSUPP;
+	default:
+		return -ENOTTY;
+	}
+}
+
+static void vcma_vm_open(struct vm_area_struct *vma)
+{
+	struct vcma_kgrant *g = vma->vm_private_data;
+
+	mutex_lock(&vcma_dev.lock);
+	g->mappings++;
+	mutex_unlock(&vcma_dev.lock);
+}
+
+static void vcma_vm_close(struct vm_area_struct *vma)
+{
+	struct vcma_kgrant *g = vma->vm_private_data;
+
+	mutex_lock(&vcma_dev.lock);
+	g->mappings--;
+	mutex_unlock(&vcma_dev.lock);
+}
+
+static const struct vm_operations_struct vcma_vm_ops = {
+	.open = vcma_vm_open,
+	.close = vcma_vm_close,
+};
+
+static int vcma_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	unsigned long len = vma->vm_end - vma->vm_start;
+	struct vcma_kgrant *g;
+	int ret;
+
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	mutex_lock(&vcma_dev.lock);
+	g = vcma_find_kgrant(vma->vm_pgoff);
+	if (!g) {
+		ret = -ENOENT;
+		goto out;
+	}
+	if (len > g->nr_pages << PAGE_SHIFT) {
+		ret = -EINVAL;
+		goto out;
+	}
+	/* Splitting or growing the mapping would break the grant bounds. */
+	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
+	ret = remap_pfn_range(vma, vma->vm_start, g->start_pfn, len,
+			      vma->vm_page_prot);
+	if (ret)
+		goto out;
+	vma->vm_private_data = g;
+	vma->vm_ops = &vcma_vm_ops;
+	g->mappings++;
+out:
+	mutex_unlock(&vcma_dev.lock);
+	return ret;
+}
+
+static const struct file_operations vcma_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = vcma_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = vcma_mmap,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice vcma_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "vcma",
+	.fops = &vcma_fops,
+	.mode = 0600,
+};
+
+static int vcma_parse_strategy(const char *s, u32 *out)
+{
+	if (sysfs_streq(s, "planner"))
+		*out = VCMA_STRATEGY_PLANNER;
+	else if (sysfs_streq(s, "naive"))
+		*out = VCMA_STRATEGY_NAIVE;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int __init vcma_init(void)
+{
+	struct vcma_core_config cfg = {};
+	int ret;
+
+	ret = vcma_parse_strategy(strategy, &vcma_dev.strategy);
+	if (ret) {
+		pr_err("vcma: strategy=%s: expected planner or naive\n", strategy);
+		return ret;
+	}
+	/*
+	 * devtmpfs creates misc nodes owned by root; the gid itself is applied
+	 * by the udev rule (configs/) or the guest's init, which read it from
+	 * /sys/kernel/vcma/group.
+	 */
+	if (group >= 0)
+		vcma_misc.mode = 0660;
+	vcma_dev.group = group;
+	vcma_dev.floor_pages = (u64)floor_mb << (20 - PAGE_SHIFT);
+
+	cfg.page_shift = PAGE_SHIFT;
+	vcma_cfg_set_pageblock_order(&cfg, pageblock_order);
+	cfg.floor_pages = vcma_dev.floor_pages;
+	cfg.max_grants = VCMA_MAX_GRANTS;
+	cfg.max_candidates = VCMA_MAX_CANDIDATES;
+	cfg.default_deadline_ms = default_deadline_ms;
+	cfg.max_backoff_ms = VCMA_MAX_BACKOFF_MS;
+	cfg.strategy = vcma_dev.strategy;
+	vcma_dev.core = vcma_core_new(&vcma_kernel_backend, NULL, &cfg);
+	if (!vcma_dev.core)
+		return -ENOMEM;
+
+	ret = vcma_sysfs_init();
+	if (ret)
+		goto out_core;
+	ret = misc_register(&vcma_misc);
+	if (ret)
+		goto out_sysfs;
+	pr_info("vcma: ready, strategy %s, floor %u MiB\n",
+		vcma_dev.strategy == VCMA_STRATEGY_NAIVE ? "naive" : "planner",
+		floor_mb);
+	return 0;
+
+out_sysfs:
+	vcma_sysfs_exit();
+out_core:
+	vcma_core_free(vcma_dev.core);
+	vcma_backend_exit();
+	return ret;
+}
+
+static void __exit vcma_exit(void)
+{
+	struct vcma_kgrant *g, *tmp;
+
+	misc_deregister(&vcma_misc);
+	mutex_lock(&vcma_dev.lock);
+	list_for_each_entry_safe(g, tmp, &vcma_dev.grants, node)
+		vcma_untrack_grant(g);
+	vcma_core_free(vcma_dev.core);	/* gives every grant back */
+	vcma_dev.core = NULL;
+	mutex_unlock(&vcma_dev.lock);
+	vcma_backend_exit();
+	vcma_sysfs_exit();
+}
+
+module_init(vcma_init);
+module_exit(vcma_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("vcma: contiguous guest-physical memory on demand");
+MODULE_VERSION("0.1.0");

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR MIT */
+/* The scenarios vcma-vmtest runs; each returns the exit status. */
+#ifndef VCMA_SCENARIOS_H
+#define VCMA_SCENARIOS_H
+
+int scenario_idle(int argc, char **argv);
+int scenario_badinput(int argc, char **argv);
+int scenario_impossible(int argc, char **argv);
+int scenario_busy(int argc, char **argv);
+int scenario_bench(int argc, char **argv);
+
+#endif /* VCMA_SCENARIOS_H */

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/* vcma-vmtest: runs one vcma.ko scenario inside the test guest, as TAP. */
+#include <stdio.h>
+#include <string.h>
+
+#include "scenarios.h"
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *help;
+} scenarios[] = {
+	{ "idle", scenario_idle, "reserve/release 2, 64, 256 MiB; mmap; lifetime" },
+	{ "badinput", scenario_badinput, "malformed ioctls are refused" },
+	{ "impossible", scenario_impossible, "unsatisfiable requests fail fast with a cause" },
+	{ "busy", scenario_busy, "reserve under ext4/tmpfs/anon/O_DIRECT/io_uring load" },
+	{ "bench", scenario_bench, "planner vs naive under the busy workload" },
+};
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	for (i = 0; argc > 1 && i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+		if (!strcmp(argv[1], scenarios[i].name))
+			return scenarios[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "usage: vcma-vmtest SCENARIO [ARGS]\n");
+	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+		fprintf(stderr, "  %-11s %s\n", scenarios[i].name, scenarios[i].help);
+	return argc > 1 && strcmp(argv[1], "--help") ? 2 : 0;
+}
