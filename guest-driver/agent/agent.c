@@ -197,24 +197,51 @@ static void conn_down(struct agent *a, const char *why)
 	schedule_retry(a);
 }
 
+/*
+ * Garbage or a rejected frame since the last check? Then tell the host once
+ * per read batch (a flood of junk must not become a flood of ERRORs), before
+ * answering the frame that followed it so the order stays readable.
+ */
+static void report_bad_input(struct agent *a, struct vcma_reasm_stats *seen, bool *reported)
+{
+	struct vcma_reasm_stats now;
+	struct agent_out out = { 0 };
+
+	const char *what;
+
+	vcma_reasm_stats(a->rx, &now);
+	if (now.bytes_discarded == seen->bytes_discarded && now.bad_frames == seen->bad_frames)
+		return;
+	what = now.bad_frames != seen->bad_frames ? vcma_codec_strerror(now.last_error)
+						   : "garbage skipped";
+	log_warn("bad input from host: %llu bytes skipped, %llu frames rejected (%s)",
+		 (unsigned long long)(now.bytes_discarded - seen->bytes_discarded),
+		 (unsigned long long)(now.bad_frames - seen->bad_frames), what);
+	*seen = now;
+	if (*reported)
+		return;
+	*reported = true;
+	if (!agent_reply_error(0, 0, VCMA_E_PROTO, what, &out))
+		send_out(a, &out);
+	agent_out_free(&out);
+}
+
 static void handle_frames(struct agent *a)
 {
-	bool error_sent = false;
+	struct vcma_reasm_stats seen;
+	bool reported = false;
 	int ret;
 
-	while (a->up && (ret = vcma_reasm_next(a->rx, a->msg)) != 0) {
+	vcma_reasm_stats(a->rx, &seen);
+	while (a->up) {
 		struct agent_out out = { 0 };
 
-		if (ret < 0) {
-			/* One ERROR per read batch: garbage must not multiply into a flood. */
-			log_warn("bad frame from host: %s", vcma_codec_strerror(ret));
-			if (!error_sent &&
-			    !agent_reply_error(0, 0, VCMA_E_PROTO, vcma_codec_strerror(ret), &out))
-				send_out(a, &out);
-			agent_out_free(&out);
-			error_sent = true;
+		ret = vcma_reasm_next(a->rx, a->msg);
+		report_bad_input(a, &seen, &reported);
+		if (ret == 0)
+			break;
+		if (ret < 0 || !a->up)
 			continue;
-		}
 		log_debug("<- %s id %llu", vcma_msg_type_name(a->msg->type),
 			  (unsigned long long)a->msg->id);
 		if (agent_handler_answers_inline(a->msg->type) && a->hello_sent) {
@@ -442,7 +469,7 @@ static void usage(FILE *f)
 "  --sim-mem SIZE       simulated RAM (default 1G)\n"
 "  --sim-workload NAME  model workload preset (default: the model's)\n"
 "  --sim-seed N         workload seed (default 1)\n"
-"  --sim-floor SIZE     safety floor of the simulated guest (default: core's)\n"
+"  --sim-floor SIZE     safety floor of the simulated guest (default 1/16 of RAM)\n"
 "  --tick-ms N          advance the simulated workload every N ms (default 200, 0 = never)\n"
 "  --boot-id UUID       boot id to report (sim; default: random per start)\n"
 "Other:\n"

@@ -58,7 +58,7 @@ struct agent_sim_opts {
 	uint64_t mem_bytes;	/* simulated guest RAM */
 	const char *workload;	/* model preset name, NULL = model default */
 	uint64_t seed;
-	uint64_t floor_bytes;	/* safety floor, 0 = core default */
+	uint64_t floor_bytes;	/* safety floor, 0 = 1/16 of memory */
 	const uint8_t *boot_id;	/* 16 bytes, NULL = random per process */
 };
 
