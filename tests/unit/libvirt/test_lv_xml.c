@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Channel discovery and vcma metadata parsing against the XML fixtures in
+ * fixtures/ (argv[1]): every accepted document yields the right values,
+ * every refused one a non-zero return and a message that names the problem.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "libvirt_xml.h"
+#include "../proto/tap.h"
+
+static const char *fixdir;
+
+static char *slurp(const char *name)
+{
+	char path[512];
+	FILE *f;
+	char *buf;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", fixdir, name);
+	f = fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "cannot open %s\n", path);
+		exit(2);
+	}
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = calloc(1, (size_t)n + 1);
+	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n)
+		exit(2);
+	fclose(f);
+	return buf;
+}
+
+static const struct {
+	const char *file;
+	int ret;
+	const char *want;	/* in the path (ret 1) or the error (ret < 0) */
+} channel_cases[] = {
+	{ "channel-ok.xml", 1, "/run/vcma/vm1.sock" },
+	{ "channel-none.xml", 0, "" },
+	{ "channel-wrong-name.xml", 0, "" },
+	{ "channel-two.xml", -EINVAL, "two channels" },
+	{ "channel-no-path.xml", -EINVAL, "no socket path" },
+	{ "channel-mode-connect.xml", -EINVAL, "mode='connect'" },
+	{ "channel-pty.xml", -EINVAL, "type 'pty'" },
+	{ "channel-relative.xml", -EINVAL, "not an absolute path" },
+	{ "channel-guestfwd.xml", -EINVAL, "type='virtio'" },
+	{ "channel-malformed.xml", -EINVAL, "malformed XML" },
+	{ "channel-not-domain.xml", -EINVAL, "not <domain>" },
+	{ "channel-empty.xml", -EINVAL, "malformed XML" },
+};
+
+static const struct {
+	const char *file;
+	int ret;
+	const char *want;	/* in the error */
+} meta_cases[] = {
+	{ "meta-empty.xml", 1, "" },
+	{ "meta-negative.xml", -EINVAL, "size '-64M'" },
+	{ "meta-overflow.xml", -EINVAL, "size '99999999999999999999999'" },
+	{ "meta-too-big.xml", -EINVAL, "size '2T'" },
+	{ "meta-shift-overflow.xml", -EINVAL, "size '18014398509481984K'" },
+	{ "meta-unaligned.xml", -EINVAL, "multiple of 4K" },
+	{ "meta-zero.xml", -EINVAL, "size '0'" },
+	{ "meta-count-huge.xml", -EINVAL, "count '4294967297'" },
+	{ "meta-count-zero.xml", -EINVAL, "count '0'" },
+	{ "meta-count-sum.xml", -EINVAL, "more than 256 ranges" },
+	{ "meta-align-not-pow2.xml", -EINVAL, "align '3M'" },
+	{ "meta-align-huge.xml", -EINVAL, "align '2G'" },
+	{ "meta-unknown-element.xml", -EINVAL, "unknown element <reservations>" },
+	{ "meta-unknown-attr.xml", -EINVAL, "unknown attribute 'sise'" },
+	{ "meta-no-size.xml", -EINVAL, "needs size=" },
+	{ "meta-foreign-ns.xml", -EINVAL, "unknown node <reservation>" },
+	{ "meta-label-long.xml", -EINVAL, "label" },
+	{ "meta-label-ctrl.xml", -EINVAL, "printable" },
+	{ "meta-text.xml", -EINVAL, "unexpected text" },
+	{ "meta-child.xml", -EINVAL, "must be empty" },
+	{ "meta-two-balloons.xml", -EINVAL, "more than one <balloon>" },
+	{ "meta-balloon-bad.xml", -EINVAL, "balloon target '1.5G'" },
+	{ "meta-space.xml", -EINVAL, "size ' 64M'" },
+	{ "meta-plus.xml", -EINVAL, "size '+64M'" },
+	{ "meta-too-many.xml", -EINVAL, "more than 16 <reservation>" },
+	{ "meta-wrong-ns.xml", -EINVAL, "neither <vcma:config>" },
+	{ "meta-malformed.xml", -EINVAL, "malformed XML" },
+	{ "meta-laughs.xml", -EINVAL, "" },
+	{ "channel-empty.xml", -EINVAL, "malformed XML" },
+	{ "channel-ok.xml", 0, "" },
+};
+
+static void test_channels(void)
+{
+	for (size_t i = 0; i < sizeof(channel_cases) / sizeof(channel_cases[0]); i++) {
+		char path[VCMA_LV_PATHLEN], err[VCMA_LV_ERRLEN] = "";
+		char *xml = slurp(channel_cases[i].file);
+		int r = vcma_lv_find_channel(xml, NULL, path, err);
+		const char *where = r > 0 ? path : err;
+
+		ok(r == channel_cases[i].ret && strstr(where, channel_cases[i].want),
+		   "channel %s: ret %d (want %d): %s", channel_cases[i].file, r,
+		   channel_cases[i].ret, where);
+		free(xml);
+	}
+}
+
+static void test_channel_name(void)
+{
+	char path[VCMA_LV_PATHLEN], err[VCMA_LV_ERRLEN] = "";
+	char *xml = slurp("channel-wrong-name.xml");
+	int r = vcma_lv_find_channel(xml, "org.vcma.1", path, err);
+
+	ok(r == 1 && strcmp(path, "/run/vcma/vm1.sock") == 0,
+	   "a configured port name is looked up instead of org.vcma.0 (%d %s)", r, path);
+	free(xml);
+}
+
+static void test_meta_refused(void)
+{
+	for (size_t i = 0; i < sizeof(meta_cases) / sizeof(meta_cases[0]); i++) {
+		struct vcma_lv_desired d;
+		char err[VCMA_LV_ERRLEN] = "";
+		char *xml = slurp(meta_cases[i].file);
+		struct timespec t0, t1;
+		int r;
+
+		memset(&d, 0xa5, sizeof(d));
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		r = vcma_lv_parse_desired(xml, &d, err);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ok(r == meta_cases[i].ret && strstr(err, meta_cases[i].want) &&
+		   (r < 0 ? err[0] != '\0' : true) && (r <= 0 ? d.nr == 0 && !d.has_balloon : true),
+		   "metadata %s: ret %d (want %d): %s", meta_cases[i].file, r, meta_cases[i].ret,
+		   err);
+		/* Entity expansion bombs must be stopped by the parser, not run. */
+		if (strcmp(meta_cases[i].file, "meta-laughs.xml") == 0)
+			ok(t1.tv_sec - t0.tv_sec < 5, "entity bomb refused quickly (%ld s)",
+			   (long)(t1.tv_sec - t0.tv_sec));
+		free(xml);
+	}
+}
+
+static void test_meta_ok(void)
+{
+	struct vcma_lv_desired d, back;
+	char err[VCMA_LV_ERRLEN] = "";
+	char *xml = slurp("meta-ok.xml"), *out;
+	int r = vcma_lv_parse_desired(xml, &d, err);
+
+	ok(r == 1 && d.nr == 2, "meta-ok.xml parses: %d reservations (%s)", d.nr, err);
+	ok(d.rsv[0].size == 64ull << 20 && d.rsv[0].count == 4 && d.rsv[0].align == 2ull << 20 &&
+	   strcmp(d.rsv[0].label, "nic0") == 0, "first reservation 4 x 64M align 2M 'nic0'");
+	ok(d.rsv[1].size == 1ull << 30 && d.rsv[1].count == 1 && d.rsv[1].align == 1ull << 30 &&
+	   d.rsv[1].label[0] == '\0', "second reservation 1 x 1G align 1G, count defaults to 1");
+	ok(d.has_balloon && d.balloon_target == 512ull << 20, "balloon target 512MiB");
+	free(xml);
+
+	out = vcma_lv_format_desired(&d, err);
+	ok(out && strstr(out, "size='64M' count='4' align='2M' label=\"nic0\"") &&
+	   strstr(out, "<balloon target='512M'/>"), "formatted: %s", out ? out : err);
+	/* The unqualified form is also what virDomainGetMetadata returns. */
+	r = out ? vcma_lv_parse_desired(out, &back, err) : -1;
+	ok(r == 1 && vcma_lv_desired_equal(&d, &back), "format then parse round-trips (%s)", err);
+	free(out);
+
+	xml = slurp("meta-in-domain.xml");
+	r = vcma_lv_parse_desired(xml, &d, err);
+	ok(r == 1 && d.nr == 1 && d.rsv[0].count == 4 && d.balloon_target == 1ull << 30,
+	   "metadata found under <domain><metadata> beside foreign elements (%s)", err);
+	free(xml);
+}
+
+static void test_label_escaping(void)
+{
+	struct vcma_lv_desired d = { .nr = 1 };
+	char err[VCMA_LV_ERRLEN];
+	char *out;
+
+	d.rsv[0].size = 2ull << 20;
+	d.rsv[0].count = 1;
+	strcpy(d.rsv[0].label, "a\"<b>&'c");
+	out = vcma_lv_format_desired(&d, err);
+	ok(out && strstr(out, "label=\"a&quot;&lt;b&gt;&amp;'c\""), "labels are escaped: %s",
+	   out ? out : err);
+	free(out);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s FIXTURE_DIR\n", argv[0]);
+		return 2;
+	}
+	fixdir = argv[1];
+	test_channels();
+	test_channel_name();
+	test_meta_refused();
+	test_meta_ok();
+	test_label_escaping();
+	return done_testing();
+}
