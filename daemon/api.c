@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * REST API server: evhttp on a unix socket (mode 0660, group = api_group or
+ * the daemon's), every request checked against the peer's credentials
+ * (SO_PEERCRED: root, the daemon's own user, or the socket's group). The
+ * handlers translate HTTP to vm.c calls and back; nothing here blocks
+ * except the one-time /dev/kvm probe in hostinfo.c, which is bounded.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+
+#include "api.h"
+#include "daemon.h"
+#include "log.h"
+
+#define MAX_BODY 65536
+
+struct api {
+	struct vcmad *d;
+	struct evhttp *http;
+	char *path;
+	gid_t gid;
+	json_object *host_cache;
+};
+
+static void reply_json(struct evhttp_request *req, int code, json_object *o)
+{
+	struct evbuffer *buf = evbuffer_new();
+	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+
+	evbuffer_add(buf, text, strlen(text));
+	evbuffer_add(buf, "\n", 1);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "application/json");
+	evhttp_send_reply(req, code, NULL, buf);
+	evbuffer_free(buf);
+	json_object_put(o);
+}
+
+static void reply_error(struct evhttp_request *req, int code, const char *error,
+			const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void reply_error(struct evhttp_request *req, int code, const char *error,
+			const char *fmt, ...)
+{
+	json_object *o = json_object_new_object();
+	char detail[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	json_object_object_add(o, "error", json_object_new_string(error));
+	json_object_object_add(o, "detail", json_object_new_string(detail));
+	reply_json(req, code, o);
+}
+
+static bool peer_allowed(struct api *a, struct evhttp_request *req)
+{
+	struct evhttp_connection *c = evhttp_request_get_connection(req);
+	struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	int fd = bev ? bufferevent_getfd(bev) : -1;
+
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return false;
+	return cr.uid == 0 || cr.uid == geteuid() || cr.gid == a->gid;
+}
+
+static char *read_body(struct evhttp_request *req, size_t *len)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t n = evbuffer_get_length(in);
+	char *body;
+
+	if (n > MAX_BODY)
+		return NULL;
+	body = malloc(n + 1);
+	if (!body)
+		return NULL;
+	evbuffer_copyout(in, body, n);
+	body[n] = 0;
+	*len = n;
+	return body;
+}
+
+static void handle_vms(struct api *a, struct evhttp_request *req)
+{
+	json_object *o = json_object_new_object();
+	json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < a->d->nr_vms; i++)
+		json_object_array_add(arr, api_vm_json(a->d->vms[i], 0));
+	json_object_object_add(o, "vms", arr);
+	reply_json(req, HTTP_OK, o);
+}
+
+static json_object *rsv_list(struct vcma_vm *vm, uint64_t first, uint64_t last)
+{
+	json_object *o = json_object_new_object();
+	json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < vm->nr_rsv; i++)
+		if (vm->rsv[i].id >= first && vm->rsv[i].id <= last)
+			json_object_array_add(arr, api_rsv_json(vm, &vm->rsv[i]));
+	json_object_object_add(o, "vm", json_object_new_string(vm->name));
+	json_object_object_add(o, "reservations", arr);
+	return o;
+}
+
+static void handle_reserve(struct api *a, struct vcma_vm *vm, struct evhttp_request *req)
+{
+	struct rsv_spec s;
+	char err[256];
+	size_t len = 0;
+	char *body = read_body(req, &len);
+	uint64_t first;
+	int rc;
+
+	if (!body) {
+		reply_error(req, 413, "body_too_large", "request body over %d bytes", MAX_BODY);
+		return;
+	}
+	rc = api_parse_reserve(body, len, &s, err, sizeof(err));
+	free(body);
+	if (rc) {
+		reply_error(req, HTTP_BADREQUEST, "bad_request", "%s", err);
+		return;
+	}
+	if (!vm_connected(vm)) {
+		reply_error(req, HTTP_SERVUNAVAIL, "guest_not_connected",
+			    "vm %s: no guest agent on channel %s (state %s)%s%s", vm->name,
+			    vm->channel, vm_conn_name(vm->conn), vm->drop_reason[0] ? "; last error: " : "",
+			    vm->drop_reason);
+		return;
+	}
+	if (!(vm->caps & VCMA_CAP_RESERVE)) {
+		reply_error(req, 409, "unsupported", "vm %s: the guest agent does not offer reservations",
+			    vm->name);
+		return;
+	}
+	rc = vm_reserve(vm, &s, vcmad_now_ms(), &first);
+	if (rc == -ENOSPC) {
+		reply_error(req, 409, "too_many_reservations",
+			    "vm %s: %zu reservations exist, the limit is %u", vm->name, vm->nr_rsv,
+			    vm->lim->max_reservations);
+		return;
+	}
+	if (rc) {
+		reply_error(req, HTTP_INTERNAL, "internal", "%s", strerror(-rc));
+		return;
+	}
+	vm_pump(vm, vcmad_now_ms());
+	vcmad_commit(a->d, vm);
+	reply_json(req, 202, rsv_list(vm, first, first + s.count - 1));
+}
+
+static void handle_release(struct api *a, struct vcma_vm *vm, uint64_t id,
+			   struct evhttp_request *req)
+{
+	int rc = vm_release(vm, id, vcmad_now_ms());
+	struct rsv *r;
+
+	if (rc == -ENOENT) {
+		reply_error(req, HTTP_NOTFOUND, "unknown_reservation",
+			    "vm %s has no reservation %llu", vm->name, (unsigned long long)id);
+		return;
+	}
+	vm_pump(vm, vcmad_now_ms());
+	vcmad_commit(a->d, vm);
+	r = vm_find_rsv(vm, id);
+	if (!r) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "id", json_object_new_uint64(id));
+		json_object_object_add(o, "vm", json_object_new_string(vm->name));
+		json_object_object_add(o, "state", json_object_new_string("released"));
+		reply_json(req, HTTP_OK, o);
+		return;
+	}
+	/* releasing: the guest has not answered yet (or is not connected) */
+	reply_json(req, 202, api_rsv_json(vm, r));
+}
+
+static void handle_metrics(struct api *a, struct evhttp_request *req)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	struct evbuffer *buf;
+
+	if (!f) {
+		reply_error(req, HTTP_INTERNAL, "internal", "out of memory");
+		return;
+	}
+	metrics_render(a->d, f);
+	fclose(f);
+	buf = evbuffer_new();
+	evbuffer_add(buf, text, len);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "text/plain; version=0.0.4");
+	evhttp_send_reply(req, HTTP_OK, NULL, buf);
+	evbuffer_free(buf);
+	free(text);
+}
+
+static void dispatch(struct evhttp_request *req, void *arg)
+{
+	struct api *a = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	struct api_route rt;
+	struct vcma_vm *vm = NULL;
+
+	if (!peer_allowed(a, req)) {
+		reply_error(req, 403, "forbidden",
+			    "only root, the daemon's user and the socket's group may use vcmad");
+		return;
+	}
+	api_route(path ? path : "", &rt);
+	if (rt.kind == API_NOT_FOUND) {
+		reply_error(req, HTTP_NOTFOUND, "not_found", "no such resource: %s",
+			    path ? path : "?");
+		return;
+	}
+	if (rt.vm[0]) {
+		vm = vcmad_vm_lookup(a->d, rt.vm);
+		if (!vm) {
+			reply_error(req, HTTP_NOTFOUND, "unknown_vm", "vcmad serves no VM named '%s'",
+				    rt.vm);
+			return;
+		}
+	}
+	switch (rt.kind) {
+	case API_VMS:
+		if (m != EVHTTP_REQ_GET)
+			break;
+		handle_vms(a, req);
+		return;
+	case API_VM:
+		if (m != EVHTTP_REQ_GET)
+			break;
+		reply_json(req, HTTP_OK, api_vm_json(vm, 1));
+		return;
+	case API_RSVS:
+		if (m == EVHTTP_REQ_GET) {
+			reply_json(req, HTTP_OK, rsv_list(vm, 0, UINT64_MAX));
+			return;
+		}
+		if (m == EVHTTP_REQ_POST) {
+			handle_reserve(a, vm, req);
+			return;
+		}
+		break;
+	case API_RSV:
+		if (m == EVHTTP_REQ_GET) {
+			struct rsv *r = vm_find_rsv(vm, rt.id);
+
+			if (!r)
+				reply_error(req, HTTP_NOTFOUND, "unknown_reservation",
+					    "vm %s has no reservation %llu", vm->name,
+					    (unsigned long long)rt.id);
+			else
+				reply_json(req, HTTP_OK, api_rsv_json(vm, r));
+			return;
+		}
+		if (m == EVHTTP_REQ_DELETE) {
+			handle_release(a, vm, rt.id, req);
+			return;
+		}
+		break;
+	case API_BALLOON:
+		reply_error(req, 501, "not_implemented",
+			    "balloon control arrives with the balloon work; target stored: %llu bytes",
+			    (unsigned long long)vm->balloon_target);
+		return;
+	case API_HOST:
+		if (m != EVHTTP_REQ_GET)
+			break;
+		if (!a->host_cache)
+			a->host_cache = hostinfo_json("", "/dev/kvm");
+		reply_json(req, HTTP_OK, json_object_get(a->host_cache));
+		return;
+	case API_METRICS:
+		if (m != EVHTTP_REQ_GET)
+			break;
+		handle_metrics(a, req);
+		return;
+	default:
+		break;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+			  rt.kind == API_RSVS ? "GET, POST" : rt.kind == API_RSV ? "GET, DELETE" : "GET");
+	reply_error(req, 405, "method_not_allowed", "method not allowed on %s", path);
+}
+
+static int listen_unix(const char *path, gid_t gid, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "path longer than %zu bytes", sizeof(sa.sun_path) - 1);
+		return -1;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (lstat(path, &st) == 0) {
+		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "exists and is not a socket");
+			close(probe);
+			return -1;
+		}
+		/* a live daemon answers; a stale socket file from a crash does not */
+		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			snprintf(err, errlen, "another vcmad is listening there");
+			close(probe);
+			return -1;
+		}
+		close(probe);
+		unlink(path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(path, 0660) < 0 || chown(path, (uid_t)-1, gid) < 0 || listen(fd, 64) < 0) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int api_new(struct vcmad *d, struct api **out, char *err, size_t errlen)
+{
+	struct api *a = calloc(1, sizeof(*a));
+	struct evconnlistener *l;
+	int fd;
+
+	if (!a) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	a->d = d;
+	a->gid = getegid();
+	if (d->cfg->api_group) {
+		struct group *g = getgrnam(d->cfg->api_group);
+
+		if (!g) {
+			snprintf(err, errlen, "unknown group '%s'", d->cfg->api_group);
+			free(a);
+			return -1;
+		}
+		a->gid = g->gr_gid;
+	}
+	fd = listen_unix(d->cfg->api_socket, a->gid, err, errlen);
+	if (fd < 0) {
+		free(a);
+		return -1;
+	}
+	a->path = strdup(d->cfg->api_socket);
+	a->http = evhttp_new(d->base);
+	l = evconnlistener_new(d->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+			       -1, fd);
+	if (!a->path || !a->http || !l || !evhttp_bind_listener(a->http, l)) {
+		snprintf(err, errlen, "cannot set up the HTTP server");
+		if (l)
+			evconnlistener_free(l);
+		else
+			close(fd);
+		api_free(a);
+		return -1;
+	}
+	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
+				   EVHTTP_REQ_PUT);
+	evhttp_set_max_body_size(a->http, MAX_BODY);
+	evhttp_set_max_headers_size(a->http, 16384);
+	evhttp_set_timeout(a->http, 30);
+	evhttp_set_gencb(a->http, dispatch, a);
+	*out = a;
+	return 0;
+}
+
+void api_free(struct api *a)
+{
+	if (!a)
+		return;
+	if (a->http)
+		evhttp_free(a->http);
+	if (a->path) {
+		unlink(a->path);
+		free(a->path);
+	}
+	json_object_put(a->host_cache);
+	free(a);
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vcmad configuration: built-in defaults, then the INI file (--config,
+ * see configs/vcmad.conf), then command-line flags, later ones winning.
+ */
+#ifndef VCMA_DAEMON_CONFIG_H
+#define VCMA_DAEMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "vm.h"
+
+#define VCMAD_DEFAULT_SOCKET	"/run/vcma/vcmad.sock"
+#define VCMAD_DEFAULT_STATE	"/var/lib/vcma"
+
+struct config_vm {
+	char *name, *channel;
+};
+
+struct vcmad_config {
+	char *config_file;
+	char *api_socket;
+	char *api_group;	/* group allowed on the socket; NULL = daemon's gid */
+	char *state_dir;
+	int log_level;
+	bool fsync;
+	unsigned int reconnect_min_ms, reconnect_max_ms;
+	size_t max_output;	/* per-VM bytes queued towards the guest */
+	struct vm_limits lim;
+	struct config_vm *vms;
+	size_t nr_vms;
+	bool libvirt;
+	char *libvirt_uri;
+};
+
+void config_init(struct vcmad_config *c);
+void config_free(struct vcmad_config *c);
+
+/* Load an INI file. 0 or -1 with a message in err. */
+int config_load_file(struct vcmad_config *c, const char *path, char *err, size_t errlen);
+
+/*
+ * Apply argv (including --config). Returns 0 to run, 1 when --help or
+ * --version was printed (exit 0), -1 on a usage error (message in err, exit 2).
+ */
+int config_parse_args(struct vcmad_config *c, int argc, char **argv, char *err, size_t errlen);
+
+/* Add or replace a VM entry. 0 or -1 with err. */
+int config_add_vm(struct vcmad_config *c, const char *name, const char *channel,
+		  char *err, size_t errlen);
+
+#endif
