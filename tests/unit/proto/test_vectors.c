@@ -103,7 +103,7 @@ static void check_in_doc(const struct vcma_vector *v, const uint8_t *b, int len)
 	const struct doc_vec *d = doc_find(v->name);
 
 	if (!d) {
-		ok(false, "%s: in PROTOCOL.md (regenerate with vcma-gen-vectors markdown)",
+		ok(false, "%s: in PROTOCOL.md (meson compile -C BUILD update-protocol-vectors)",
 		   v->name);
 		return;
 	}
