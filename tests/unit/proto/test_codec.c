@@ -458,6 +458,12 @@ static void test_rules(void)
  * vcma_proto.h filled with htole*(). A field swapped consistently in both
  * encoder and decoder would survive every round trip but not this.
  */
+static void pad_str(char *dst, const char *src, size_t width)
+{
+	memset(dst, 0, width);
+	memcpy(dst, src, strnlen(src, width));
+}
+
 static size_t wire_payload(const struct vcma_msg *x, uint8_t *p)
 {
 	switch (x->type) {
@@ -471,7 +477,7 @@ static size_t wire_payload(const struct vcma_msg *x, uint8_t *p)
 			htole64(h->mem_movable), { 0 },
 		};
 		memcpy(w.boot_id, h->boot_id, 16);
-		strncpy(w.software, h->software, VCMA_NAME_LEN);
+		pad_str(w.software, h->software, VCMA_NAME_LEN);
 		memcpy(p, &w, sizeof(w));
 		for (uint32_t i = 0; i < h->nr_ranges; i++) {
 			struct vcma_mem_range r = {
@@ -489,7 +495,7 @@ static size_t wire_payload(const struct vcma_msg *x, uint8_t *p)
 			htole32(r->node), htole32(r->flags), htole32(r->deadline_ms),
 			0, { 0 },
 		};
-		strncpy(w.label, r->label, VCMA_NAME_LEN);
+		pad_str(w.label, r->label, VCMA_NAME_LEN);
 		memcpy(p, &w, sizeof(w));
 		return sizeof(w);
 	}
@@ -558,7 +564,7 @@ static size_t wire_payload(const struct vcma_msg *x, uint8_t *p)
 				htole64(g->grant_id), htole64(g->gpa),
 				htole64(g->size), htole64(g->tag), { 0 },
 			};
-			strncpy(gw.label, g->label, VCMA_NAME_LEN);
+			pad_str(gw.label, g->label, VCMA_NAME_LEN);
 			memcpy(p + sizeof(w) + i * sizeof(gw), &gw, sizeof(gw));
 		}
 		return sizeof(w) + s->nr_grants * sizeof(struct vcma_grant_info);
@@ -575,7 +581,7 @@ static size_t wire_payload(const struct vcma_msg *x, uint8_t *p)
 		struct vcma_error w = {
 			htole32(x->u.error.status), x->u.error.ref_type, { 0 }, { 0 },
 		};
-		strncpy(w.message, x->u.error.message, sizeof(w.message));
+		pad_str(w.message, x->u.error.message, sizeof(w.message));
 		memcpy(p, &w, sizeof(w));
 		return sizeof(w);
 	}
