@@ -300,8 +300,8 @@ static int handle_reserve(struct agent_handler *h, const struct vcma_msg *in,
 		res->gpa = io.phys_addr;
 		res->size = io.granted_size;
 		res->ev.cause = VCMA_CAUSE_NONE;
-	} else if (res->ev.cause == VCMA_CAUSE_NONE) {
-		/* A failure always names a cause; the backend did not. */
+	} else if (res->ev.cause == VCMA_CAUSE_NONE && res->status != VCMA_E_INVAL) {
+		/* A refused attempt always names a cause; the backend did not. */
 		res->ev.cause = ret == -ETIMEDOUT ? VCMA_CAUSE_DEADLINE : VCMA_CAUSE_MIGRATE;
 	}
 	log_info("RESERVE id %llu size %llu tag %llu: %s (grant %llu, cause %s)",
