@@ -118,12 +118,17 @@ char *lv_embed_domain_xml(const struct lv_embed *e, const char *name, unsigned m
 		"    <emulator>" QEMU_BIN "</emulator>\n"
 		"    <controller type='virtio-serial' index='0'/>\n",
 		mem_mib, e->kernel, e->initrd);
-	if (sock)
+	if (sock && sock[0])
 		fprintf(f,
 			"    <channel type='unix'>\n"
 			"      <source mode='bind' path='%s'/>\n"
 			"      <target type='virtio' name='org.vcma.0'/>\n"
 			"    </channel>\n", sock);
+	else if (sock)
+		fputs("    <channel type='unix'>\n"
+		      "      <source mode='bind'/>\n"
+		      "      <target type='virtio' name='org.vcma.0'/>\n"
+		      "    </channel>\n", f);
 	fprintf(f,
 		"    <serial type='file'><source path='%s/%s.console'/></serial>\n"
 		"    <memballoon model='virtio'/>\n"

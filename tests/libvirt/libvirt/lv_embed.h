@@ -31,7 +31,7 @@ void lv_embed_cleanup(struct lv_embed *e);
 /*
  * A TCG domain of mem_mib MiB with a virtio-serial controller, a memfd
  * shared memory backing and a virtio balloon; with the vcma channel bound at
- * sock unless NULL, and <vcma:config> holding meta unless NULL
+ * sock unless NULL (libvirt picks the path when sock is ""), and <vcma:config> holding meta unless NULL
  * (reservation/balloon elements without prefix). malloc'ed.
  */
 char *lv_embed_domain_xml(const struct lv_embed *e, const char *name, unsigned mem_mib,

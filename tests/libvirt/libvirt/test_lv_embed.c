@@ -127,6 +127,25 @@ static void test_channel_domain(virConnectPtr admin)
 	virDomainFree(dom);
 }
 
+/* The example config leaves the socket path to libvirt; vcmad must find it. */
+static void test_generated_path(virConnectPtr admin)
+{
+	char *xml = lv_embed_domain_xml(&env, "vcma-lv2", 128, "", NULL);
+	virDomainPtr dom = virDomainCreateXML(admin, xml, 0);
+	int attaches = seen.attaches, detaches = seen.detaches;
+
+	free(xml);
+	ok(dom && lv_embed_run_until(base, &seen.attaches, attaches + 1, 60) &&
+	   strcmp(seen.name, "vcma-lv2") == 0 && strncmp(seen.path, env.dir, strlen(env.dir)) == 0 &&
+	   socket_listens(seen.path),
+	   "a channel without a path is attached at the socket libvirt chose (%s)", seen.path);
+	ok(dom && virDomainDestroy(dom) == 0 &&
+	   lv_embed_run_until(base, &seen.detaches, detaches + 1, 60),
+	   "transient domain destroyed and detached");
+	if (dom)
+		virDomainFree(dom);
+}
+
 static void test_plain_domain(virConnectPtr admin)
 {
 	char sock[VCMA_LV_PATHLEN], chan[512], *xml;
@@ -208,6 +227,7 @@ int main(int argc, char **argv)
 						  NULL, NULL);
 
 	test_channel_domain(admin);
+	test_generated_path(admin);
 	test_plain_domain(admin);
 
 	virConnectDomainEventDeregisterAny(admin, cb_life);

@@ -22,7 +22,10 @@ static char *slurp(const char *name)
 	char *buf;
 	long n;
 
-	snprintf(path, sizeof(path), "%s/%s", fixdir, name);
+	if (name[0] == '/')
+		snprintf(path, sizeof(path), "%s", name);
+	else
+		snprintf(path, sizeof(path), "%s/%s", fixdir, name);
 	f = fopen(path, "rb");
 	if (!f) {
 		fprintf(stderr, "cannot open %s\n", path);
@@ -175,6 +178,23 @@ static void test_meta_ok(void)
 	free(xml);
 }
 
+/* configs/vcma-domain.xml is what operators copy: it must say what it means. */
+static void test_example_config(const char *path)
+{
+	struct vcma_lv_desired d;
+	char err[VCMA_LV_ERRLEN] = "", chan[VCMA_LV_PATHLEN];
+	char *xml;
+
+	xml = slurp(path);
+	ok(vcma_lv_parse_desired(xml, &d, err) == 1 && d.nr == 1 && d.rsv[0].count == 4 &&
+	   d.rsv[0].size == 64ull << 20 && d.balloon_target == 512ull << 20,
+	   "example domain's metadata: 4 x 64M, balloon 512M (%s)", err);
+	ok(vcma_lv_find_channel(xml, NULL, chan, err) == -EINVAL &&
+	   strstr(err, "only for a running domain"),
+	   "example domain's channel leaves the path to libvirt: %s", err);
+	free(xml);
+}
+
 static void test_label_escaping(void)
 {
 	struct vcma_lv_desired d = { .nr = 1 };
@@ -192,8 +212,8 @@ static void test_label_escaping(void)
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s FIXTURE_DIR\n", argv[0]);
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s FIXTURE_DIR EXAMPLE_DOMAIN_XML\n", argv[0]);
 		return 2;
 	}
 	fixdir = argv[1];
@@ -202,5 +222,6 @@ int main(int argc, char **argv)
 	test_meta_refused();
 	test_meta_ok();
 	test_label_escaping();
+	test_example_config(argv[2]);
 	return done_testing();
 }
