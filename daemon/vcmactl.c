@@ -372,7 +372,7 @@ static void usage_reserve(FILE *f)
 {
 	fprintf(f,
 		"Usage: vcmactl reserve VM SIZE [--count N] [--align A] [--label L]\n"
-		"                       [--deadline MS] [--wait [SECONDS]]\n"
+		"                       [--deadline MS] [--wait [--wait-timeout S]]\n"
 		"Ask the guest of VM for contiguous ranges of SIZE bytes (e.g. 64M, 2G).\n"
 		"The request becomes desired state: vcmad keeps it across restarts and\n"
 		"re-requests it after a guest reboot.\n"
@@ -380,17 +380,14 @@ static void usage_reserve(FILE *f)
 		"  --align A      alignment, a power of two (default: the guest's choice)\n"
 		"  --label L      a name shown in the guest (max 32 characters)\n"
 		"  --deadline MS  how long the guest may try (default: vcmad's)\n"
-		"  --wait [S]     wait until all are granted or failed (default 120 s)\n");
+		"  --wait         wait until all are granted or failed, showing progress\n"
+		"  --wait-timeout S  give up waiting after S seconds (default 120; exit 4)\n");
 }
 
 static int parse_wait(const char *arg, double *out)
 {
 	char *end;
 
-	if (!arg) {
-		*out = 120;
-		return 0;
-	}
 	*out = strtod(arg, &end);
 	return (*end || *out <= 0) ? -1 : 0;
 }
@@ -402,13 +399,15 @@ static int cmd_reserve(const struct ctl *c, int argc, char **argv)
 		{ "align", required_argument, NULL, 'a' },
 		{ "label", required_argument, NULL, 'L' },
 		{ "deadline", required_argument, NULL, 'D' },
-		{ "wait", optional_argument, NULL, 'w' },
+		{ "wait", no_argument, NULL, 'w' },
+		{ "wait-timeout", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	json_object *req = json_object_new_object();
 	uint64_t size, align = 0, *ids = NULL;
-	double wait_s = 0;
+	double wait_s = 120;
+	bool wait = false;
 	char path[256], *end;
 	struct http_reply r;
 	json_object *arr, *final = NULL;
@@ -416,8 +415,8 @@ static int cmd_reserve(const struct ctl *c, int argc, char **argv)
 	int o, rc;
 	long v;
 
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "+n:a:L:D:w::h", opts, NULL)) != -1) {
+	optind = 0;	/* 0: glibc re-initialises its scanner for the new argv */
+	while ((o = getopt_long(argc, argv, "n:a:L:D:wW:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'n':
 			v = strtol(optarg, &end, 10);
@@ -447,8 +446,11 @@ static int cmd_reserve(const struct ctl *c, int argc, char **argv)
 			json_object_object_add(req, "deadline_ms", json_object_new_int64(v));
 			break;
 		case 'w':
+			wait = true;
+			break;
+		case 'W':
 			if (parse_wait(optarg, &wait_s)) {
-				fprintf(stderr, "vcmactl reserve: --wait: seconds\n");
+				fprintf(stderr, "vcmactl reserve: --wait-timeout: seconds\n");
 				goto usage;
 			}
 			break;
@@ -484,7 +486,7 @@ static int cmd_reserve(const struct ctl *c, int argc, char **argv)
 	ids = calloc(n ? n : 1, sizeof(*ids));
 	for (size_t i = 0; i < n && ids; i++)
 		ids[i] = ju64(json_object_array_get_idx(arr, i), "id");
-	if (!wait_s || !ids) {
+	if (!wait || !ids) {
 		if (c->json)
 			print_json(r.body);
 		else
@@ -530,26 +532,34 @@ usage:
 static int cmd_release(const struct ctl *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "wait", optional_argument, NULL, 'w' },
+		{ "wait", no_argument, NULL, 'w' },
+		{ "wait-timeout", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	static const char *const usage =
-		"Usage: vcmactl release VM ID [--wait [SECONDS]]\n"
-		"Give reservation ID of VM back to the guest and forget it.\n";
-	double wait_s = 0;
+		"Usage: vcmactl release VM ID [--wait [--wait-timeout S]]\n"
+		"Give reservation ID of VM back to the guest and forget it.\n"
+		"  --wait         wait until the guest confirmed the release\n"
+		"  --wait-timeout S  give up waiting after S seconds (default 120; exit 4)\n";
+	double wait_s = 120;
+	bool wait = false;
 	struct http_reply r;
 	char path[256], *end;
 	uint64_t id;
 	int o, rc;
 
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "+w::h", opts, NULL)) != -1) {
+	optind = 0;	/* 0: glibc re-initialises its scanner for the new argv */
+	while ((o = getopt_long(argc, argv, "wW:h", opts, NULL)) != -1) {
 		if (o == 'h') {
 			fputs(usage, stdout);
 			return 0;
 		}
-		if (o != 'w' || parse_wait(optarg, &wait_s)) {
+		if (o == 'w') {
+			wait = true;
+			continue;
+		}
+		if (o != 'W' || parse_wait(optarg, &wait_s)) {
 			fputs(usage, stderr);
 			return EXIT_USAGE;
 		}
@@ -574,7 +584,7 @@ static int cmd_release(const struct ctl *c, int argc, char **argv)
 		http_reply_free(&r);
 		return rc;
 	}
-	if (r.code == 202 && wait_s) {
+	if (r.code == 202 && wait) {
 		http_reply_free(&r);
 		rc = wait_for(c, argv[optind], &id, 1, true, wait_s, NULL);
 		if (!rc && !c->json)

@@ -34,7 +34,11 @@ struct vm_io {
 	struct bufferevent *bev;
 	struct event *retry;
 	unsigned int backoff_ms;
+	int64_t connected_ms;
 };
+
+/* A session must last this long before reconnects are quick again. */
+#define STABLE_SESSION_MS 10000
 
 int64_t vcmad_now_ms(void)
 {
@@ -68,6 +72,9 @@ static void schedule_connect(struct vm_io *io)
 
 static void io_close(struct vm_io *io, const char *why)
 {
+	/* a guest that drops (or is dropped) right after HELLO keeps backing off */
+	if (io->bev && vcmad_now_ms() - io->connected_ms >= STABLE_SESSION_MS)
+		io->backoff_ms = io->d->cfg->reconnect_min_ms;
 	if (io->bev) {
 		bufferevent_free(io->bev);
 		io->bev = NULL;
@@ -137,6 +144,7 @@ static void try_connect(evutil_socket_t fd_unused, short what, void *arg)
 	bufferevent_setcb(io->bev, on_read, NULL, on_event, io);
 	bufferevent_setwatermark(io->bev, EV_READ, 0, io->d->cfg->lim.max_reasm);
 	bufferevent_enable(io->bev, EV_READ | EV_WRITE);
+	io->connected_ms = vcmad_now_ms();
 	vlog_info("vm %s: connected to channel %s", vm->name, vm->channel);
 	vm_session_start(vm, vcmad_now_ms());
 	vcmad_commit(io->d, vm);
@@ -169,12 +177,8 @@ void vcmad_commit(struct vcmad *d, struct vcma_vm *vm)
 	if (vm->drop && io && io->bev) {
 		vlog_warn("vm %s: disconnecting guest: %s", vm->name, vm->drop_reason);
 		io_close(io, vm->drop_reason);
-		/* a guest that keeps misbehaving keeps backing off */
 		schedule_connect(io);
-		return;
 	}
-	if (vm_connected(vm) && !vm->drop && io)
-		io->backoff_ms = d->cfg->reconnect_min_ms;
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)

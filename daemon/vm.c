@@ -520,8 +520,14 @@ static void forget_inflight(struct vcma_vm *vm)
 void vm_session_end(struct vcma_vm *vm, const char *why)
 {
 	if (vm->conn != VM_DISCONNECTED) {
+		size_t partial = vm->reasm ? vcma_reasm_buffered(vm->reasm) : 0;
+
 		vm->st.disconnects++;
-		vlog_info("vm %s: session ended: %s", vm->name, why);
+		if (partial)
+			vlog_warn("vm %s: session ended mid-frame (%zu bytes of an incomplete frame discarded): %s",
+				  vm->name, partial, why);
+		else
+			vlog_info("vm %s: session ended: %s", vm->name, why);
 	}
 	forget_inflight(vm);
 	vm->conn = VM_DISCONNECTED;
@@ -612,6 +618,16 @@ static void handle_hello(struct vcma_vm *vm, const struct vcma_msg *m, int64_t n
 	if (ver < 0) {
 		vm_fatal(vm, "no common protocol version (guest speaks %u..%u, we %u..%u)",
 			 h->proto_min, h->proto_max, VCMA_PROTO_MIN, VCMA_PROTO_MAX);
+		return;
+	}
+	/*
+	 * The agent says HELLO when the channel comes up and again in answer to
+	 * ours: the answer to our HELLO from the same boot is no news.
+	 */
+	if (again && m->id == vm->hello_id && !memcmp(vm->hello->boot_id, h->boot_id, 16)) {
+		*vm->hello = *h;
+		vm->guest.mem_total = h->mem_total;
+		vm->guest.mem_free = h->mem_free;
 		return;
 	}
 	if (!vm->hello) {
@@ -738,7 +754,7 @@ static void finish_sync(struct vcma_vm *vm, int64_t now_ms)
 }
 
 static void handle_status_result(struct vcma_vm *vm, const struct vcma_msg *m,
-				 struct inflight *f, int64_t now_ms)
+				 int64_t now_ms)
 {
 	const struct vcma_status_result_h *s = &m->u.status_result;
 
@@ -766,7 +782,6 @@ static void handle_status_result(struct vcma_vm *vm, const struct vcma_msg *m,
 	if (m->flags & VCMA_HDR_F_MORE)
 		return;
 	vm->st.req[VM_REQ_STATUS][VM_RES_OK]++;
-	infl_drop(vm, f);
 	if (vm->conn == VM_SYNCING)
 		finish_sync(vm, now_ms);
 	else
@@ -799,14 +814,13 @@ static void fail_rsv(struct vcma_vm *vm, struct rsv *r, uint32_t status, uint32_
 }
 
 static void handle_reserve_result(struct vcma_vm *vm, const struct vcma_msg *m,
-				  struct inflight *f, int64_t now_ms)
+				  const struct inflight *f, int64_t now_ms)
 {
 	const struct vcma_reserve_result_h *res = &m->u.reserve_result;
 	struct rsv *r = vm_find_rsv(vm, f->rsv_id);
 	bool expired = f->expired;
 	char detail[128];
 
-	infl_drop(vm, f);
 	if (r && r->inflight_req == m->id)
 		r->inflight_req = 0;
 	if (res->status != VCMA_OK) {
@@ -872,13 +886,12 @@ static void handle_reserve_result(struct vcma_vm *vm, const struct vcma_msg *m,
 }
 
 static void handle_release_result(struct vcma_vm *vm, const struct vcma_msg *m,
-				  struct inflight *f)
+				  const struct inflight *f)
 {
 	const struct vcma_release_result_h *res = &m->u.release_result;
 	struct rsv *r = f->rsv_id ? vm_find_rsv(vm, f->rsv_id) : NULL;
 	uint64_t grant_id = f->grant_id;
 
-	infl_drop(vm, f);
 	if (res->grant_id != grant_id) {
 		vm_violation(vm, "RELEASE_RESULT for grant %llu, asked for %llu",
 			     (unsigned long long)res->grant_id, (unsigned long long)grant_id);
@@ -907,8 +920,8 @@ static void handle_release_result(struct vcma_vm *vm, const struct vcma_msg *m,
 	}
 }
 
-static void handle_error(struct vcma_vm *vm, const struct vcma_msg *m, struct inflight *f,
-			 int64_t now_ms)
+static void handle_error(struct vcma_vm *vm, const struct vcma_msg *m,
+			 const struct inflight *f, int64_t now_ms)
 {
 	const struct vcma_error_h *e = &m->u.error;
 	struct rsv *r = f->rsv_id ? vm_find_rsv(vm, f->rsv_id) : NULL;
@@ -917,7 +930,6 @@ static void handle_error(struct vcma_vm *vm, const struct vcma_msg *m, struct in
 
 	snprintf(detail, sizeof(detail), "guest error %s: %s", vcma_status_name(e->status),
 		 e->message);
-	infl_drop(vm, f);
 	switch (type) {
 	case VCMA_MSG_RESERVE:
 		vm->st.req[VM_REQ_RESERVE][VM_RES_ERROR]++;
@@ -975,7 +987,7 @@ static void handle_event(struct vcma_vm *vm, const struct vcma_msg *m)
 		vm->dirty = true;
 		return;
 	}
-	vlog_info("vm %s: guest event %u (arg0 %llu, arg1 %llu)", vm->name, ev->kind,
+	vlog_debug("vm %s: guest event %u (arg0 %llu, arg1 %llu)", vm->name, ev->kind,
 		  (unsigned long long)ev->arg0, (unsigned long long)ev->arg1);
 }
 
@@ -1031,18 +1043,24 @@ void vm_handle_frame(struct vcma_vm *vm, const struct vcma_msg *m, int64_t now_m
 			     vcma_msg_type_name(m->type), (unsigned long long)m->id);
 		return;
 	}
-	if (m->type == VCMA_MSG_ERROR) {
-		handle_error(vm, m, f, now_ms);
-	} else if (m->type != f->type + 1) {
+	if (m->type != VCMA_MSG_ERROR && m->type != f->type + 1) {
 		vm_violation(vm, "%s answers a %s request", vcma_msg_type_name(m->type),
 			     vcma_msg_type_name(f->type));
-	} else if (m->type == VCMA_MSG_RESERVE_RESULT) {
-		handle_reserve_result(vm, m, f, now_ms);
-	} else if (m->type == VCMA_MSG_RELEASE_RESULT) {
-		handle_release_result(vm, m, f);
-	} else {
-		handle_status_result(vm, m, f, now_ms);
+		return;
 	}
+	/* Answered: the slot is free again (a STATUS_RESULT with MORE continues). */
+	struct inflight req = *f;
+
+	if (!(m->type == VCMA_MSG_STATUS_RESULT && (m->flags & VCMA_HDR_F_MORE)))
+		infl_drop(vm, f);
+	if (m->type == VCMA_MSG_ERROR)
+		handle_error(vm, m, &req, now_ms);
+	else if (m->type == VCMA_MSG_RESERVE_RESULT)
+		handle_reserve_result(vm, m, &req, now_ms);
+	else if (m->type == VCMA_MSG_RELEASE_RESULT)
+		handle_release_result(vm, m, &req);
+	else
+		handle_status_result(vm, m, now_ms);
 	vm_pump(vm, now_ms);
 }
 
