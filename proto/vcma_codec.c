@@ -956,6 +956,12 @@ size_t vcma_reasm_space(const struct vcma_reasm *r)
 	return r->cap - vcma_reasm_buffered(r);
 }
 
+void vcma_reasm_reset(struct vcma_reasm *r)
+{
+	r->start = r->end = 0;
+	memset(&r->st, 0, sizeof(r->st));
+}
+
 void vcma_reasm_stats(const struct vcma_reasm *r, struct vcma_reasm_stats *out)
 {
 	*out = r->st;

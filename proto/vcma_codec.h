@@ -214,4 +214,7 @@ uint64_t vcma_caps_common(uint64_t ours, uint64_t theirs);
 /* Bytes vcma_reasm_feed accepts right now without VCMA_CERR_NOSPACE. */
 size_t vcma_reasm_space(const struct vcma_reasm *r);
 
+/* Forget buffered bytes and statistics, e.g. when the channel reconnects. */
+void vcma_reasm_reset(struct vcma_reasm *r);
+
 #endif /* VCMA_CODEC_H */

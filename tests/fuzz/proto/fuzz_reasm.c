@@ -16,8 +16,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Inputs up to this size reuse one pair of reassemblers (reset per run). */
+#define REUSE_INPUT	(1u << 20)
+
 static struct vcma_msg *m;
 static uint8_t *out;
+static struct vcma_reasm *whole_reused, *cut_reused;
 
 /* One result as a number: the error, or a hash of the frame's encoding. */
 static uint64_t result_of(int rc)
@@ -57,7 +61,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!m) {
 		m = malloc(sizeof(*m));
 		out = malloc(MAX_FRAME);
-		if (!m || !out)
+		whole_reused = vcma_reasm_new(REUSE_INPUT + MAX_FRAME);
+		cut_reused = vcma_reasm_new(0);
+		if (!m || !out || !whole_reused || !cut_reused)
 			abort();
 	}
 	seed = (uint32_t)data[0] * 2654435761u | 1;
@@ -66,8 +72,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* Every result consumes at least one byte. */
 	results = malloc((size + 1) * sizeof(*results));
-	whole = vcma_reasm_new(size + MAX_FRAME);
-	cut = vcma_reasm_new(0);
+	if (size <= REUSE_INPUT) {
+		whole = whole_reused;
+		cut = cut_reused;
+		vcma_reasm_reset(whole);
+		vcma_reasm_reset(cut);
+	} else {
+		whole = vcma_reasm_new(size + MAX_FRAME);
+		cut = vcma_reasm_new(0);
+	}
 	if (!results || !whole || !cut)
 		abort();
 
@@ -107,8 +120,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    a.bytes_discarded + vcma_reasm_buffered(whole) > size)
 		abort();
 
-	vcma_reasm_free(whole);
-	vcma_reasm_free(cut);
+	if (whole != whole_reused) {
+		vcma_reasm_free(whole);
+		vcma_reasm_free(cut);
+	}
 	free(results);
 	return 0;
 }

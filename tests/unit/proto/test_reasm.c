@@ -299,6 +299,26 @@ static void test_bound(void)
 	free(big);
 }
 
+static void test_reset(void)
+{
+	struct vcma_reasm *r = vcma_reasm_new(0);
+	struct vcma_reasm_stats st;
+	size_t next = 0;
+	int errors = 0;
+
+	/* Half a frame and some garbage, as a connection might leave behind. */
+	vcma_reasm_feed(r, "junk", 4);
+	vcma_reasm_feed(r, stream, frame_len[0] / 2);
+	vcma_reasm_next(r, m);
+	vcma_reasm_reset(r);
+	vcma_reasm_stats(r, &st);
+	ok(vcma_reasm_buffered(r) == 0 && st.frames == 0 && st.bytes_discarded == 0 &&
+	   st.bad_frames == 0 && st.last_error == 0, "reset forgets bytes and stats");
+	ok(feed_chunked(r, stream, stream_len, (size_t[]){ 77 }, 1, &next, &errors) &&
+	   next == nframes && errors == 0, "after reset the next stream decodes from its start");
+	vcma_reasm_free(r);
+}
+
 int main(void)
 {
 	m = malloc(sizeof(*m));
@@ -312,6 +332,7 @@ int main(void)
 	test_bad_frames();
 	test_oversized();
 	test_bound();
+	test_reset();
 
 	free(m);
 	free(frame);
