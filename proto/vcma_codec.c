@@ -76,6 +76,7 @@ static const struct type_info *type_info(unsigned int type)
 struct wcur {
 	uint8_t *p;
 	size_t pos, len;
+	bool overflow;
 };
 
 struct rcur {
@@ -87,7 +88,7 @@ struct rcur {
 static void put_le(struct wcur *w, uint64_t v, unsigned int bytes)
 {
 	if (w->len - w->pos < bytes) {
-		w->pos = w->len;	/* cannot happen: size checked up front */
+		w->overflow = true;	/* cannot happen: size checked up front */
 		return;
 	}
 	for (unsigned int i = 0; i < bytes; i++)
@@ -103,7 +104,7 @@ static void put64(struct wcur *w, uint64_t v) { put_le(w, v, 8); }
 static void put_bytes(struct wcur *w, const void *src, size_t n)
 {
 	if (w->len - w->pos < n) {
-		w->pos = w->len;
+		w->overflow = true;
 		return;
 	}
 	if (src)
@@ -566,7 +567,7 @@ static void enc_payload(struct wcur *w, const struct vcma_msg *m)
 int vcma_encode(const struct vcma_msg *m, uint8_t *buf, size_t cap)
 {
 	int size = vcma_encoded_size(m);
-	struct wcur w = { buf, 0, 0 };
+	struct wcur w = { buf, 0, 0, false };
 
 	if (size < 0)
 		return size;
@@ -581,7 +582,10 @@ int vcma_encode(const struct vcma_msg *m, uint8_t *buf, size_t cap)
 	put32(&w, 0);
 	put64(&w, m->id);
 	enc_payload(&w, m);
-	return w.pos == (size_t)size ? size : VCMA_CERR_NOSPACE;
+	/* The layout tables and the writers disagree: a codec bug, not the caller's. */
+	if (w.overflow || w.pos != (size_t)size)
+		return VCMA_CERR_LENGTH;
+	return size;
 }
 
 /* ---- decode ----------------------------------------------------------- */
