@@ -19,6 +19,8 @@ static int validate(const struct vcma_model_scenario *sc, char *err, size_t errl
 		why = "cpus must be 1..64";
 	else if (sc->busy_cpus > sc->cpus)
 		why = "busy_cpus must not exceed cpus";
+	else if (sc->idle_ppm > 1000000 || (!sc->busy_cpus && !sc->idle_ppm))
+		why = "idle_ppm must be 0..1000000, and nonzero without busy CPUs";
 	else if (sc->movable_pct > 90 || sc->cma_pct > 50 || sc->movable_pct + sc->cma_pct > 90)
 		why = "movable_pct <= 90, cma_pct <= 50, together <= 90";
 	else if (sc->cma_mode > VCMA_MODEL_CMA_ZONE)
@@ -52,7 +54,7 @@ struct vcma_model *vcma_model_new_scenario(const struct vcma_model_scenario *sc,
 	m->next_pin_id = 1;
 	m->nr_cpus = sc->cpus;
 	for (cpu = 0; cpu < m->nr_cpus; cpu++) {
-		m->cpus[cpu].weight = cpu < sc->busy_cpus ? 20 : 1;
+		m->cpus[cpu].weight = cpu < sc->busy_cpus ? 1000000 : sc->idle_ppm;
 		m->cpu_weight_total += m->cpus[cpu].weight;
 	}
 	m->mix_total = sc->mix_anon + sc->mix_file + sc->mix_file_buffers +

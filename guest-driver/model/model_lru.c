@@ -160,7 +160,7 @@ void lru_drain_all(struct vcma_model *m)
 	for (cpu = 0; cpu < m->nr_cpus; cpu++) {
 		if (m->cpus[cpu].npvec)
 			pvec_drain_cpu(m, cpu);
-		m->now_us += COST_DRAIN_CPU_US;
+		model_advance(m, COST_DRAIN_CPU_US);
 	}
 	if (m->sc.bh_invalidate)
 		vcma_model_invalidate_bh_lrus(m);

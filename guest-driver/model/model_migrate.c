@@ -96,6 +96,26 @@ void wb_expire(struct vcma_model *m)
 	m->next_wb_end = next;
 }
 
+/*
+ * MIGRATE_SYNC waits for writeback to end (folio_wait_writeback); the rest of
+ * the system runs meanwhile. Nested waits (from activity that runs inside a
+ * wait) give up instead, which bounds the recursion. 0 when it ended.
+ */
+static int wb_wait(struct vcma_model *m, uint64_t pfn)
+{
+	size_t i;
+
+	if (m->in_advance)
+		return -1;
+	for (i = 0; i < m->nr_wb; i++)
+		if (m->wb[i].pfn == pfn && m->wb[i].end_us > m->now_us) {
+			model_advance(m, m->wb[i].end_us - m->now_us);
+			break;
+		}
+	wb_expire(m);
+	return (m->pages[pfn].flags & VCMA_MPF_WRITEBACK) ? -1 : 0;
+}
+
 /* The new page gets the old one's identity, owner and buffers; the old one is freed. */
 static void move_page(struct vcma_model *m, uint64_t from, uint64_t to)
 {
@@ -117,7 +137,7 @@ static void move_page(struct vcma_model *m, uint64_t from, uint64_t to)
 	buddy_free_page(m, from);
 	lru_add_new(m, 0, to);		/* folio_add_lru of the destination */
 	m->st.migrations++;
-	m->now_us += COST_MIGRATE_US;
+	model_advance(m, COST_MIGRATE_US);
 }
 
 int migrate_one(struct vcma_model *m, uint64_t pfn, enum gfp_class gfp, uint64_t *new_pfn)
@@ -128,7 +148,7 @@ int migrate_one(struct vcma_model *m, uint64_t pfn, enum gfp_class gfp, uint64_t
 
 	if (!page_is_lru_type(p) || !(p->flags & VCMA_MPF_ISOLATED))
 		return -EBUSY_;
-	if (p->flags & VCMA_MPF_WRITEBACK)
+	if ((p->flags & VCMA_MPF_WRITEBACK) && wb_wait(m, pfn))
 		return -EAGAIN_;
 	if (p->ref != page_owner_refs(p))	/* pagevec, GUP ref or pin */
 		return -EAGAIN_;
@@ -376,7 +396,7 @@ static uint32_t isolate_range(struct vcma_model *m, uint64_t start, uint64_t end
 		}
 		m->blocks[b].saved_mt = m->blocks[b].mt;
 		block_set_mt(m, b, VCMA_MT_ISOLATE);
-		m->now_us += COST_ISOLATE_US;
+		model_advance(m, COST_ISOLATE_US);
 	}
 	return 0;
 refuse_busy:
@@ -428,13 +448,13 @@ static void migrate_list(struct vcma_model *m, uint32_t *list, uint32_t n,
 				break;
 			}
 			m->st.migrate_fail_passes++;
-			if (pass > 2)
-				m->st.forced_retries++;
-			m->now_us += 1;
+			model_advance(m, 1);
 		}
 		if (left && pass < MIGRATE_PASSES)
 			model_advance(m, COST_PASS_US);
 	}
+	/* What is left failed past pass 2: Linux dump_page()d these for MR_CONTIG_RANGE. */
+	m->st.forced_retries += left;
 	for (i = 0; i < n; i++)
 		if (list[i] != NIL)
 			putback(m, list[i]);

@@ -39,7 +39,7 @@
 #define HOLE_PAGES	256	/* the first MiB is not usable RAM, as on a PC */
 
 /* Virtual costs, microseconds. */
-#define COST_MIGRATE_US		2
+#define COST_MIGRATE_US		8
 #define COST_PASS_US		40
 #define COST_DRAIN_CPU_US	5
 #define COST_ISOLATE_US		1
@@ -118,6 +118,7 @@ struct vcma_model {
 	/* Workload. */
 	int workload_on;
 	int in_reclaim;
+	int in_advance;
 	int in_contig;		/* inside alloc_contig_range: no nested contiguous work */
 	uint32_t *objs;		/* pfns of pages the workload owns */
 	uint64_t nr_objs;

@@ -28,7 +28,7 @@ static const struct field {
 	size_t off;
 	size_t size;
 } fields[] = {
-	FIELD(mem_mib), FIELD(cpus), FIELD(busy_cpus), FIELD(seed), FIELD(movable_pct),
+	FIELD(mem_mib), FIELD(cpus), FIELD(busy_cpus), FIELD(idle_ppm), FIELD(seed), FIELD(movable_pct),
 	FIELD(cma_pct), FIELD(cma_mode), FIELD(pagevec_disable), FIELD(bh_invalidate),
 	FIELD(fill_pct), FIELD(mix_anon), FIELD(mix_file), FIELD(mix_file_buffers),
 	FIELD(mix_file_journal), FIELD(mix_bdev), FIELD(mix_shmem), FIELD(mix_slab),
@@ -54,6 +54,7 @@ static void preset_mixed(struct vcma_model_scenario *s)
 	s->mem_mib = 1024;
 	s->cpus = 4;
 	s->busy_cpus = 2;
+	s->idle_ppm = 20000;
 	s->seed = 1;
 	s->movable_pct = 25;
 	s->pagevec_disable = 1;
@@ -96,15 +97,22 @@ int vcma_model_preset(const char *name, struct vcma_model_scenario *s)
 		s->churn = s->access = s->bh_access = s->dirty = s->flush = 0;
 		s->gup_refs = s->short_pins = s->long_pins = s->long_pins_inplace = 0;
 	} else if (!strcmp(name, "launch")) {
-		/* Android-like: app launches fault in and touch pages next to a CMA area. */
+		/*
+		 * Android-like app launches under memory pressure: one busy CPU
+		 * faults in and touches pages, mostly from a small CMA area (free
+		 * memory is mostly CMA); seven nearly idle CPUs keep what they
+		 * touched in their pagevecs for a long time.
+		 */
 		s->cpus = 8;
-		s->busy_cpus = 2;
+		s->busy_cpus = 1;
+		s->idle_ppm = 200;
 		s->movable_pct = 0;
-		s->cma_pct = 10;
+		s->cma_pct = 5;
 		s->cma_mode = VCMA_MODEL_CMA_MIGRATETYPE;
+		s->fill_pct = 95;
 		s->churn = 60;
-		s->access = 800;
-		s->hot_pct = 90;
+		s->access = 4000;
+		s->hot_pct = 98;
 		s->short_pins = 0;
 		s->long_pins = 4;
 		s->long_pins_inplace = 0;

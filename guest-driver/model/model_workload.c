@@ -321,8 +321,11 @@ void model_advance(struct vcma_model *m, uint64_t us)
 	while (m->now_us < end) {
 		slice = end - m->now_us < SLICE_US ? end - m->now_us : SLICE_US;
 		m->now_us += slice;
-		if (m->workload_on)
+		if (m->workload_on && !m->in_advance) {
+			m->in_advance = 1;
 			run_slice(m, slice);
+			m->in_advance = 0;
+		}
 		pins_expire(m);
 		wb_expire(m);
 	}

@@ -34,6 +34,7 @@ struct vcma_model_scenario {
 	uint64_t mem_mib;
 	uint32_t cpus;
 	uint32_t busy_cpus;		/* CPUs doing most of the work; the rest are mostly idle */
+	uint32_t idle_ppm;		/* an idle CPU's events per million of a busy CPU's */
 	uint64_t seed;
 	uint32_t movable_pct;		/* ZONE_MOVABLE share of memory */
 	uint32_t cma_pct;		/* CMA area share of memory */
@@ -137,7 +138,7 @@ enum vcma_model_pin_kind {
 struct vcma_model_stats {
 	uint64_t migrations;		/* pages migrated, all causes */
 	uint64_t migrate_fail_passes;	/* per-page failures in migrate_pages passes */
-	uint64_t forced_retries;	/* failures past pass 2 (Linux printed dump_page) */
+	uint64_t forced_retries;	/* pages failing every pass of a contig migrate_pages (dump_page) */
 	uint64_t contig_ok, contig_fail;
 	uint64_t drains;		/* lru_add_drain_all */
 	uint64_t bh_invalidates;	/* invalidate_bh_lrus calls */
