@@ -189,10 +189,9 @@ static void get_str(struct rcur *r, char *out, size_t width)
 	get_bytes(r, out, width);
 	out[width] = '\0';
 	n = strnlen(out, width);
-	for (size_t i = n; i < width; i++) {
-		if (out[i] != '\0' && !r->err)
-			r->err = VCMA_CERR_VALUE;
-	}
+	/* Padding is all NUL iff each byte equals the next and the first (out[n]) is NUL. */
+	if (n < width && memcmp(out + n, out + n + 1, width - n - 1) != 0 && !r->err)
+		r->err = VCMA_CERR_VALUE;
 }
 
 /* ---- semantic rules, shared by encode and decode ---------------------- */
