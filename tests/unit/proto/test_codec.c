@@ -292,6 +292,35 @@ static void test_payload_reserved(void)
 	}
 }
 
+/* ---- string padding on the wire ---------------------------------------- */
+
+static void test_wire_strings(void)
+{
+	const size_t label = PL(vcma_reserve, label);
+	bool all = true;
+	int len;
+
+	/* A stray byte anywhere after the terminating NUL, including the last. */
+	for (size_t i = strlen("gpu0-fb") + 1; i < VCMA_NAME_LEN; i++) {
+		len = vec_bytes("reserve");
+		buf[label + i] = 'x';
+		all &= decode_exact(buf, (size_t)len) == VCMA_CERR_VALUE;
+	}
+	ok(all, "a byte after the NUL is VALUE at every position up to the last");
+
+	len = vec_bytes("reserve");
+	memset(buf + label, 'y', VCMA_NAME_LEN);
+	ok(decode_exact(buf, (size_t)len) == len && strlen(m2->u.reserve.label) == VCMA_NAME_LEN,
+	   "a label of exactly 32 characters has no NUL and decodes");
+	buf[label + VCMA_NAME_LEN - 1] = 0;
+	buf[label] = 0;
+	ok(decode_exact(buf, (size_t)len) == VCMA_CERR_VALUE,
+	   "an empty label followed by characters is VALUE");
+	memset(buf + label, 0, VCMA_NAME_LEN);
+	ok(decode_exact(buf, (size_t)len) == len && m2->u.reserve.label[0] == 0,
+	   "an all-NUL label is the empty string");
+}
+
 /* ---- field rules, checked through the encoder and the decoder --------- */
 
 /*
@@ -706,6 +735,7 @@ int main(void)
 	test_payload_lengths();
 	test_counts();
 	test_payload_reserved();
+	test_wire_strings();
 	test_rules();
 	test_placement();
 	test_mutations();
