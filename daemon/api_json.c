@@ -82,6 +82,8 @@ void api_route(const char *path, struct api_route *out)
 	else if (n == 5 && !strcmp(seg[3], "reservations") && parse_u64_str(seg[4], &out->id) &&
 		 out->id)
 		out->kind = API_RSV;
+	if (out->kind == API_NOT_FOUND)
+		memset(out, 0, sizeof(*out));
 }
 
 int api_json_size(json_object *v, uint64_t *out)

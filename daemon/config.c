@@ -313,18 +313,22 @@ int config_parse_args(struct vcmad_config *c, int argc, char **argv, char *err, 
 		case OPT_GROUP:
 			set_str(&c->api_group, optarg);
 			break;
-		case OPT_VM:
-			eq = strchr(optarg, '=');
+		case OPT_VM: {
+			char *name = strdup(optarg);
+
+			eq = name ? strchr(name, '=') : NULL;
 			if (!eq) {
 				snprintf(err, errlen, "--vm '%s': expected NAME=PATH", optarg);
+				free(name);
 				return -1;
 			}
 			*eq = 0;
-			o = config_add_vm(c, optarg, eq + 1, err, errlen);
-			*eq = '=';
+			o = config_add_vm(c, name, eq + 1, err, errlen);
+			free(name);
 			if (o < 0)
 				return -1;
 			break;
+		}
 		case 'l':
 			level = vlog_parse_level(optarg);
 			if (level < 0) {
@@ -344,21 +348,21 @@ int config_parse_args(struct vcmad_config *c, int argc, char **argv, char *err, 
 			break;
 		case OPT_SET: {
 			struct ini_ctx x = { c, err, errlen, 0 };
-			char *dot = NULL;
+			char *arg = strdup(optarg), *dot = NULL;
 
-			eq = strchr(optarg, '=');
-			/* the key is after the last dot before '=', sections may hold dots (vm.NAME) */
-			for (char *p = optarg; eq && p < eq; p++)
+			eq = arg ? strchr(arg, '=') : NULL;
+			/* the key is after the last dot before '=': sections may hold dots (vm.NAME) */
+			for (char *p = arg; eq && p < eq; p++)
 				if (*p == '.')
 					dot = p;
 			if (!dot || !eq) {
 				snprintf(err, errlen, "--set '%s': expected SECTION.KEY=VALUE", optarg);
+				free(arg);
 				return -1;
 			}
 			*dot = *eq = 0;
-			config_ini_entry(&x, optarg, dot + 1, eq + 1);
-			*dot = '.';
-			*eq = '=';
+			config_ini_entry(&x, arg, dot + 1, eq + 1);
+			free(arg);
 			if (x.failed)
 				return -1;
 			break;

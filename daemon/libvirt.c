@@ -9,6 +9,7 @@
  * domain restart, a vcmad restart, an unrelated metadata edit) never
  * releases and re-requests what the guest already holds.
  */
+#include "libvirt_events.h"
 #include "libvirt_meta.h"
 #include "log.h"
 #include "vm_registry.h"
@@ -20,7 +21,6 @@
 struct vcma_libvirt {
 	struct vcmad *d;
 	struct vcma_lv_conn *conn;
-	struct vcma_vm_hooks hooks;
 };
 
 static bool same_shape(const struct vcma_desired_rsv *a, uint64_t size, uint64_t align,
@@ -126,6 +126,8 @@ static void desired_changed(struct vcma_vm *vm, const struct vcma_desired *d, vo
 		vlog_err("libvirt: VM '%s': %s", vcma_vm_name(vm), err);
 }
 
+static const struct vcma_vm_hooks lv_hooks = { .desired_changed = desired_changed };
+
 static void sink_attach(const struct vcma_lv_domain *dom, void *opaque)
 {
 	struct vcma_libvirt *lv = opaque;
@@ -138,7 +140,7 @@ static void sink_attach(const struct vcma_lv_domain *dom, void *opaque)
 		.name = dom->name,
 		.channel_path = dom->channel_path,
 		.source = VCMA_VM_SRC_LIBVIRT,
-		.hooks = &lv->hooks,
+		.hooks = &lv_hooks,
 		.opaque = lv,
 	}, &vm);
 	if (r < 0 || !vm) {
@@ -178,7 +180,6 @@ int vcma_libvirt_new(struct vcmad *d, const struct vcma_libvirt_conf *c,
 	if (!lv)
 		return -ENOMEM;
 	lv->d = d;
-	lv->hooks.desired_changed = desired_changed;
 	r = vcma_lv_conn_new(vcmad_event_base(d), &(struct vcma_lv_conf){
 		.uri = c ? c->uri : NULL,
 		.port_name = c ? c->channel_name : NULL,
@@ -191,11 +192,33 @@ int vcma_libvirt_new(struct vcmad *d, const struct vcma_libvirt_conf *c,
 	return 0;
 }
 
+/*
+ * VMs outlive the connector at vcmad's exit (their state is saved after);
+ * re-attaching them unchanged but without hooks drops our pointer from them.
+ */
+static void unhook_vms(struct vcma_libvirt *lv)
+{
+	for (size_t i = 0; i < vcmad_vm_count(lv->d); i++) {
+		struct vcma_vm *vm = vcmad_vm_at(lv->d, i);
+
+		if (vcma_vm_source(vm) != VCMA_VM_SRC_LIBVIRT)
+			continue;
+		vcmad_vm_attach(lv->d, &(struct vcma_vm_attach){
+			.name = vcma_vm_name(vm),
+			.channel_path = vcma_vm_channel(vm),
+			.source = VCMA_VM_SRC_LIBVIRT,
+		}, NULL);
+	}
+}
+
 void vcma_libvirt_free(struct vcma_libvirt *lv)
 {
 	if (!lv)
 		return;
+	unhook_vms(lv);
 	vcma_lv_conn_free(lv->conn);
+	/* libvirt is process-wide: the connector goes only when vcmad does. */
+	vcma_lv_event_shutdown();
 	free(lv);
 }
 

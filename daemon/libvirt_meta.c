@@ -335,6 +335,34 @@ static int subscribe(struct vcma_lv_conn *c)
 	return 0;
 }
 
+/*
+ * The embedded driver runs domains inside this process and does not start
+ * autostart domains by itself; vcmad is their host process, so it does,
+ * once, when it first connects (scripts/demo defines the domain with
+ * autostart and lets vcmad boot it).
+ */
+static void autostart_embedded(struct vcma_lv_conn *c)
+{
+	virDomainPtr *doms = NULL;
+	int n;
+
+	if (c->generation || strncmp(c->uri, "qemu:///embed", strlen("qemu:///embed")) != 0)
+		return;
+	n = virConnectListAllDomains(c->conn, &doms, VIR_CONNECT_LIST_DOMAINS_INACTIVE |
+				     VIR_CONNECT_LIST_DOMAINS_AUTOSTART);
+	for (int i = 0; i < n; i++) {
+		const char *name = virDomainGetName(doms[i]);
+
+		if (virDomainCreate(doms[i]) < 0)
+			vlog_err("libvirt: cannot start autostart domain '%s': %s", name, lv_err());
+		else
+			vlog_info("libvirt: started autostart domain '%s' in the embedded driver",
+				  name);
+		virDomainFree(doms[i]);
+	}
+	free(doms);
+}
+
 /* Returns 0, -EINVAL when the URI is wrong (retrying cannot help), -EAGAIN. */
 static int try_connect(struct vcma_lv_conn *c)
 {
@@ -359,7 +387,12 @@ static int try_connect(struct vcma_lv_conn *c)
 	/* Local drivers (test, embed) have no keepalive; only remote ones need it. */
 	if (virConnectSetKeepAlive(c->conn, (int)c->ka_interval, c->ka_count) < 0)
 		vlog_debug("libvirt: no keepalive on %s: %s", c->uri, lv_err());
-	if (subscribe(c) < 0 || scan_all(c) < 0) {
+	if (subscribe(c) < 0) {
+		teardown(c);
+		return -EAGAIN;
+	}
+	autostart_embedded(c);
+	if (scan_all(c) < 0) {
 		teardown(c);
 		return -EAGAIN;
 	}

@@ -1022,6 +1022,7 @@ void vm_handle_frame(struct vcma_vm *vm, const struct vcma_msg *m, int64_t now_m
 		return;
 	case VCMA_MSG_EVENT:
 		handle_event(vm, m);
+		vm_pump(vm, now_ms);
 		return;
 	case VCMA_MSG_BALLOON_REPORT:
 		vm->guest.balloon_bytes = m->u.balloon_report.actual_bytes;

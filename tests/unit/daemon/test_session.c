@@ -1,0 +1,436 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The session state machine and broker (daemon/vm.c) without a loop or a
+ * socket: the guest's frames are encoded with the real codec and fed as
+ * bytes, vcmad's frames are captured through vm->write and decoded.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tap.h"
+#include "vm.h"
+
+#define M (1ull << 20)
+#define BASE (1ull << 32)
+
+struct wire {
+	uint8_t buf[1 << 16];
+	size_t len;
+	bool full;	/* simulate a guest that does not read */
+};
+
+static int capture(void *io, const void *buf, size_t len)
+{
+	struct wire *w = io;
+
+	if (w->full || w->len + len > sizeof(w->buf))
+		return -ENOBUFS;
+	memcpy(w->buf + w->len, buf, len);
+	w->len += len;
+	return 0;
+}
+
+/* Pop the next frame vcmad sent; returns false if none. */
+static bool sent(struct wire *w, struct vcma_msg *m)
+{
+	int n;
+
+	if (!w->len)
+		return false;
+	n = vcma_decode(w->buf, w->len, m);
+	if (n <= 0)
+		return false;
+	memmove(w->buf, w->buf + n, w->len - (size_t)n);
+	w->len -= (size_t)n;
+	return true;
+}
+
+/* Pop frames until one of type t; false if none. */
+static bool sent_type(struct wire *w, struct vcma_msg *m, uint8_t t)
+{
+	while (sent(w, m))
+		if (m->type == t)
+			return true;
+	return false;
+}
+
+static void feed(struct vcma_vm *vm, const struct vcma_msg *m, int64_t now)
+{
+	static uint8_t buf[VCMA_MAX_PAYLOAD + 64];
+	int n = vcma_encode(m, buf, sizeof(buf));
+
+	if (n < 0) {
+		printf("# encode failed: %s\n", vcma_codec_strerror(n));
+		abort();
+	}
+	vm_feed(vm, buf, (size_t)n, now);
+}
+
+static struct vcma_msg *msg(uint8_t type, uint64_t id)
+{
+	static struct vcma_msg *m;
+
+	if (!m)
+		m = malloc(sizeof(*m));
+	vcma_msg_init(m, type, id);
+	return m;
+}
+
+static void guest_hello(struct vcma_vm *vm, uint8_t boot, uint64_t mem, int64_t now)
+{
+	struct vcma_msg *m = msg(VCMA_MSG_HELLO, 0);
+
+	m->u.hello = (struct vcma_hello_h){
+		.proto_min = 1, .proto_max = 1, .role = VCMA_ROLE_GUEST, .pageblock_order = 9,
+		.max_order = 10, .caps = VCMA_CAP_RESERVE | VCMA_CAP_STATUS, .page_size = 4096,
+		.mem_total = mem, .mem_free = mem / 2, .nr_ranges = 1,
+	};
+	memset(m->u.hello.boot_id, boot, 16);
+	snprintf(m->u.hello.software, sizeof(m->u.hello.software), "unit");
+	m->u.hello.ranges[0] = (struct vcma_mem_range_h){ BASE, mem, 0, VCMA_ZONE_NORMAL };
+	feed(vm, m, now);
+}
+
+/* Answer the STATUS vcmad sent with these grants. */
+static void guest_status(struct vcma_vm *vm, struct wire *w, const struct vcma_grant_info_h *g,
+			 uint32_t n, int64_t now)
+{
+	struct vcma_msg got;
+	struct vcma_msg *m;
+
+	if (!sent_type(w, &got, VCMA_MSG_STATUS)) {
+		ok(0, "STATUS expected");
+		return;
+	}
+	m = msg(VCMA_MSG_STATUS_RESULT, got.id);
+	m->u.status_result.mem_total = 1024 * M;
+	m->u.status_result.nr_grants = n;
+	for (uint32_t i = 0; i < n; i++)
+		m->u.status_result.grants[i] = g[i];
+	feed(vm, m, now);
+}
+
+static void reserve_result(struct vcma_vm *vm, uint64_t req, uint64_t tag, uint32_t status,
+			   uint64_t grant, uint64_t gpa, uint64_t size, int64_t now)
+{
+	struct vcma_msg *m = msg(VCMA_MSG_RESERVE_RESULT, req);
+
+	m->u.reserve_result.status = status;
+	m->u.reserve_result.tag = tag;
+	if (status == VCMA_OK) {
+		m->u.reserve_result.grant_id = grant;
+		m->u.reserve_result.gpa = gpa;
+		m->u.reserve_result.size = size;
+	} else {
+		m->u.reserve_result.ev.cause = VCMA_CAUSE_PINNED;
+	}
+	feed(vm, m, now);
+}
+
+static struct vm_limits lim;
+
+static struct vcma_vm *ready_vm(struct wire *w, const struct vcma_grant_info_h *g, uint32_t n)
+{
+	struct vcma_vm *vm = vm_new("t", "/nowhere", &lim);
+	struct vcma_msg got;
+
+	memset(w, 0, sizeof(*w));
+	vm->write = capture;
+	vm->io = w;
+	vm_session_start(vm, 0);
+	ok(sent(w, &got) && got.type == VCMA_MSG_HELLO && got.u.hello.role == VCMA_ROLE_HOST,
+	   "host HELLO on connect");
+	guest_hello(vm, 1, 1024 * M, 10);
+	ok(vm->conn == VM_SYNCING, "guest HELLO -> syncing");
+	guest_status(vm, w, g, n, 20);
+	ok(vm->conn == VM_READY, "STATUS_RESULT -> ready");
+	return vm;
+}
+
+static void test_reserve_flow(void)
+{
+	struct wire w;
+	struct vcma_vm *vm = ready_vm(&w, NULL, 0);
+	struct rsv_spec s = { .size = 64 * M, .align = 2 * M, .count = 2, .label = "dma" };
+	struct vcma_msg a, b;
+	uint64_t first;
+
+	ok(vm_reserve(vm, &s, 100, &first) == 0 && first == 1 && vm->nr_rsv == 2, "two desired");
+	vm_pump(vm, 100);
+	ok(sent(&w, &a) && a.type == VCMA_MSG_RESERVE && a.u.reserve.tag == 1 &&
+	   a.u.reserve.size == 64 * M && a.u.reserve.align == 2 * M &&
+	   !strcmp(a.u.reserve.label, "dma"), "RESERVE carries size, align, label, tag = id");
+	ok(sent(&w, &b) && b.type == VCMA_MSG_RESERVE && b.u.reserve.tag == 2 && b.id != a.id,
+	   "second RESERVE, own request id");
+	reserve_result(vm, a.id, 1, VCMA_OK, 11, BASE, 64 * M, 130);
+	ok(vm->rsv[0].state == RSV_GRANTED && vm->rsv[0].grant_id == 11 && vm->rsv[0].gpa == BASE,
+	   "granted with the guest's grant");
+	ok(vm->st.lat_count == 1 && vm->st.lat_sum_ms == 30, "latency recorded (30 ms)");
+	reserve_result(vm, b.id, 2, VCMA_E_BUSY, 0, 0, 0, 140);
+	ok(vm->rsv[1].state == RSV_FAILED && vm->rsv[1].status == VCMA_E_BUSY &&
+	   vm->rsv[1].cause == VCMA_CAUSE_PINNED && strstr(vm->rsv[1].detail, "pinned"),
+	   "failure carries status, cause and a detail");
+	ok(vm->dirty, "state marked for saving");
+
+	/* release the granted one */
+	ok(vm_release(vm, 1, 200) == 1 && vm->rsv[0].state == RSV_RELEASING, "release -> releasing");
+	ok(vm_release(vm, 1, 200) == -EALREADY, "second release: already");
+	vm_pump(vm, 200);
+	ok(sent(&w, &a) && a.type == VCMA_MSG_RELEASE && a.u.release.grant_id == 11, "RELEASE sent");
+	struct vcma_msg *r = msg(VCMA_MSG_RELEASE_RESULT, a.id);
+
+	r->u.release_result.grant_id = 11;
+	feed(vm, r, 210);
+	ok(vm->nr_rsv == 1 && vm->rsv[0].id == 2, "released reservation forgotten");
+	ok(vm_release(vm, 2, 220) == 0 && vm->nr_rsv == 0, "a failed reservation goes at once");
+	ok(vm_release(vm, 99, 220) == -ENOENT, "unknown id");
+	ok(vm->st.protocol_errors == 0, "no violations in a clean flow");
+	vm_free(vm);
+}
+
+static void test_validation(void)
+{
+	struct wire w;
+	struct vcma_vm *vm = ready_vm(&w, NULL, 0);
+	struct rsv_spec s = { .size = 4 * M, .align = 2 * M, .count = 4 };
+	struct vcma_msg q[4];
+	uint64_t first;
+
+	vm_reserve(vm, &s, 0, &first);
+	vm_pump(vm, 0);
+	for (int i = 0; i < 4; i++)
+		sent(&w, &q[i]);
+	reserve_result(vm, q[0].id, 1, VCMA_OK, 5, BASE + 2048 * M, 4 * M, 1);
+	ok(vm->rsv[0].state == RSV_FAILED && strstr(vm->rsv[0].detail, "implausible"),
+	   "grant outside the guest's memory map is refused");
+	ok(sent_type(&w, &q[0], VCMA_MSG_RELEASE) && q[0].u.release.grant_id == 5, "and given back");
+	reserve_result(vm, q[1].id, 2, VCMA_OK, 6, BASE + 4096, 4 * M, 1);
+	ok(vm->rsv[1].state == RSV_FAILED, "misaligned grant refused");
+	reserve_result(vm, q[2].id, 3, VCMA_OK, 7, BASE, 1 * M, 1);
+	ok(vm->rsv[2].state == RSV_FAILED, "undersized grant refused");
+	reserve_result(vm, q[3].id, 99, VCMA_OK, 8, BASE, 4 * M, 1);
+	ok(vm->rsv[3].state == RSV_FAILED && strstr(vm->rsv[3].detail, "wrong tag"),
+	   "grant for another tag refused");
+	ok(vm->st.protocol_errors == 4 && !vm->drop, "four violations counted, still connected");
+	reserve_result(vm, 12345, 1, VCMA_OK, 9, BASE, 4 * M, 2);
+	ok(vm->st.ignored_frames == 1, "answer to a request never sent is ignored");
+	for (int i = 0; i < 3; i++)
+		reserve_result(vm, 777 + (uint64_t)i, 1, VCMA_OK, 9, BASE, 4 * M, 2);
+	ok(vm->drop && strstr(vm->drop_reason, "protocol violations"),
+	   "disconnect after %u violations: %s", lim.max_violations, vm->drop_reason);
+	vm_session_end(vm, "test");
+	ok(vm->conn == VM_DISCONNECTED && vm->nr_infl == 0, "session end forgets requests in flight");
+	vm_free(vm);
+}
+
+static void test_sync(void)
+{
+	struct wire w;
+	struct vcma_vm *vm = vm_new("t", "/nowhere", &lim);
+	struct rsv_spec s = { .size = 2 * M, .count = 4 };
+	uint64_t first;
+	struct vcma_msg got;
+
+	/* desired state as loaded from the store after a restart */
+	vm_reserve(vm, &s, 0, &first);
+	vm->rsv[0].state = RSV_GRANTED;
+	vm->rsv[0].grant_id = 100;
+	vm->rsv[1].state = RSV_GRANTED;		/* the guest lost this one */
+	vm->rsv[1].grant_id = 101;
+	vm->rsv[2].state = RSV_RELEASING;	/* deleted while vcmad was down */
+	vm->rsv[2].grant_id = 102;
+	vm->next_id = 10;
+	memset(&w, 0, sizeof(w));
+	vm->write = capture;
+	vm->io = &w;
+	vm_session_start(vm, 0);
+	guest_hello(vm, 1, 1024 * M, 0);
+	const struct vcma_grant_info_h grants[] = {
+		{ 100, BASE, 2 * M, 1, "" },			/* rsv 1: still there */
+		{ 102, BASE + 2 * M, 2 * M, 3, "" },		/* rsv 3: to release */
+		{ 103, BASE + 4 * M, 2 * M, 0, "mine" },	/* guest-local */
+		{ 104, BASE + 6 * M, 2 * M, 7, "" },		/* ours, no longer desired */
+		{ 105, BASE + 8 * M, 2 * M, 500, "" },		/* tag we never issued */
+	};
+	guest_status(vm, &w, grants, 5, 10);
+	ok(vm->conn == VM_READY, "ready after sync");
+	ok(vm->rsv[0].state == RSV_GRANTED && vm->rsv[0].grant_id == 100, "existing grant re-learned");
+	ok(vm->rsv[1].state == RSV_PENDING || vm->rsv[1].inflight_req, "lost grant re-requested");
+	ok(vm->nr_foreign == 2 && vm->foreign[0].grant_id == 103 && vm->foreign[1].grant_id == 105,
+	   "guest-local and unknown-tag grants are shown, not touched");
+	bool rel102 = false, rel104 = false, rsv2 = false;
+
+	while (sent(&w, &got)) {
+		if (got.type == VCMA_MSG_RELEASE)
+			rel102 |= got.u.release.grant_id == 102, rel104 |= got.u.release.grant_id == 104;
+		if (got.type == VCMA_MSG_RESERVE)
+			rsv2 |= got.u.reserve.tag == 2;
+		ok(got.type != VCMA_MSG_RELEASE || (got.u.release.grant_id != 103 &&
+						    got.u.release.grant_id != 105),
+		   "never releases grants that are not ours");
+	}
+	ok(rel102, "releasing reservation's grant released");
+	ok(rel104, "stale grant of ours released");
+	ok(rsv2, "missing grant re-requested with its tag");
+	ok(vm->rsv[3].state == RSV_PENDING, "never-granted reservation requested");
+
+	/* guest reboot: new boot id, nothing granted any more */
+	vm_session_end(vm, "reboot");
+	vm_session_start(vm, 100);
+	guest_hello(vm, 2, 1024 * M, 100);
+	guest_status(vm, &w, NULL, 0, 110);
+	ok(vm->st.reboots == 1, "reboot counted");
+	ok(vm->rsv[0].state == RSV_PENDING, "granted before the reboot -> pending again");
+	vm_free(vm);
+}
+
+static void test_timers(void)
+{
+	struct wire w;
+	struct vcma_vm *vm = ready_vm(&w, NULL, 0);
+	struct rsv_spec s = { .size = 2 * M, .count = 1, .deadline_ms = 500 };
+	struct vcma_msg got, q;
+	uint64_t first;
+
+	while (sent(&w, &got))
+		;
+	vm_tick(vm, 20 + lim.keepalive_ms);
+	ok(sent(&w, &got) && got.type == VCMA_MSG_PING, "PING after keepalive_ms of silence");
+	feed(vm, msg(VCMA_MSG_PONG, got.id), 30 + lim.keepalive_ms);
+	ok(vm->ping_id == 0, "PONG accepted");
+	feed(vm, msg(VCMA_MSG_PONG, 4242), 40 + lim.keepalive_ms);
+	ok(vm->st.protocol_errors == 1, "unsolicited PONG is a violation");
+	feed(vm, msg(VCMA_MSG_PING, 77), 50 + lim.keepalive_ms);
+	ok(sent(&w, &got) && got.type == VCMA_MSG_PONG && got.id == 77, "guest PING answered");
+
+	int64_t t = 100000;
+
+	vm->last_rx_ms = t;
+	vm_reserve(vm, &s, t, &first);
+	vm_pump(vm, t);
+	ok(sent(&w, &q) && q.type == VCMA_MSG_RESERVE && q.u.reserve.deadline_ms == 500,
+	   "deadline passed to the guest");
+	vm_tick(vm, t + 500 + lim.deadline_grace_ms - 1);
+	ok(vm->rsv[0].state == RSV_PENDING, "not failed before deadline + grace");
+	vm_tick(vm, t + 500 + lim.deadline_grace_ms);
+	ok(vm->rsv[0].state == RSV_FAILED && vm->rsv[0].cause == VCMA_CAUSE_DEADLINE,
+	   "failed at deadline + grace, cause deadline");
+	reserve_result(vm, q.id, first, VCMA_OK, 50, BASE, 2 * M, t + 3000);
+	ok(vm->nr_orphans == 0 && sent_type(&w, &got, VCMA_MSG_RELEASE) &&
+	   got.u.release.grant_id == 50, "a grant arriving after its deadline is given back");
+	ok(vm->rsv[0].state == RSV_FAILED, "the reservation stays failed");
+	vm_tick(vm, t + 3000 + lim.keepalive_timeout_ms);
+	ok(vm->drop && strstr(vm->drop_reason, "keepalive"), "silent guest dropped: %s",
+	   vm->drop_reason);
+	vm_free(vm);
+
+	/* partial frame, then silence */
+	vm = ready_vm(&w, NULL, 0);
+	uint8_t half[10] = { 0x56, 0x43, 0x4d, 0x41, 1, VCMA_MSG_PING };
+
+	vm_feed(vm, half, sizeof(half), 1000);
+	vm_tick(vm, 1000 + lim.frame_timeout_ms);
+	ok(vm->drop && strstr(vm->drop_reason, "partial frame"), "stalled partial frame: %s",
+	   vm->drop_reason);
+	vm_free(vm);
+}
+
+static void test_hostile(void)
+{
+	struct wire w;
+	struct vcma_vm *vm = vm_new("t", "/nowhere", &lim);
+	uint8_t junk[4096];
+
+	memset(&w, 0, sizeof(w));
+	vm->write = capture;
+	vm->io = &w;
+	vm_session_start(vm, 0);
+	guest_hello(vm, 1, 1ull << 60, 0);
+	ok(vm->drop && strstr(vm->drop_reason, "absurd"), "absurd HELLO: %s", vm->drop_reason);
+	vm_free(vm);
+
+	vm = ready_vm(&w, NULL, 0);
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (uint8_t)(i * 7 + 3);
+	for (int i = 0; i < 16 && !vm->drop; i++)
+		vm_feed(vm, junk, sizeof(junk), 100);
+	ok(vm->drop && strstr(vm->drop_reason, "garbage"), "garbage: %s", vm->drop_reason);
+	vm_free(vm);
+
+	vm = ready_vm(&w, NULL, 0);
+	for (uint32_t i = 0; i <= lim.max_frames_per_sec && !vm->drop; i++)
+		feed(vm, msg(VCMA_MSG_BALLOON_REPORT, 0), 200);
+	ok(vm->drop && strstr(vm->drop_reason, "flood"), "flood: %s", vm->drop_reason);
+	vm_free(vm);
+
+	/* frames the host sends are not for the guest to send */
+	vm = ready_vm(&w, NULL, 0);
+	struct vcma_msg *m = msg(VCMA_MSG_RESERVE, 3);
+
+	m->u.reserve.size = 4096;
+	feed(vm, m, 300);
+	ok(vm->st.protocol_errors == 1, "guest-sent RESERVE is a violation");
+	feed(vm, msg(VCMA_MSG_STATUS_RESULT, 999), 300);
+	ok(vm->st.protocol_errors == 2, "STATUS_RESULT without STATUS is a violation");
+	/* a guest that does not read its channel */
+	w.full = true;
+	feed(vm, msg(VCMA_MSG_PING, 5), 300);
+	ok(vm->drop && strstr(vm->drop_reason, "does not read"), "full output queue: %s",
+	   vm->drop_reason);
+	vm_free(vm);
+
+	/* before HELLO nothing else counts */
+	vm = vm_new("t", "/nowhere", &lim);
+	memset(&w, 0, sizeof(w));
+	vm->write = capture;
+	vm->io = &w;
+	vm_session_start(vm, 0);
+	feed(vm, msg(VCMA_MSG_PING, 1), 0);
+	ok(vm->st.protocol_errors == 1 && vm->conn == VM_HELLO_WAIT, "PING before HELLO refused");
+	vm_free(vm);
+}
+
+static void test_again_and_lost(void)
+{
+	struct wire w;
+	struct vcma_vm *vm = ready_vm(&w, NULL, 0);
+	struct rsv_spec s = { .size = 2 * M, .count = 1 };
+	struct vcma_msg q;
+	uint64_t first;
+
+	vm_reserve(vm, &s, 0, &first);
+	vm_pump(vm, 0);
+	sent_type(&w, &q, VCMA_MSG_RESERVE);
+	reserve_result(vm, q.id, first, VCMA_E_AGAIN, 0, 0, 0, 10);
+	ok(vm->rsv[0].state == RSV_PENDING, "E_AGAIN keeps it pending");
+	vm_pump(vm, 20);
+	ok(!sent_type(&w, &q, VCMA_MSG_RESERVE), "no retry before the backoff");
+	vm_pump(vm, 2000);
+	ok(sent_type(&w, &q, VCMA_MSG_RESERVE) && q.u.reserve.tag == first, "retried with its tag");
+	reserve_result(vm, q.id, first, VCMA_OK, 70, BASE, 2 * M, 2010);
+	struct vcma_msg *ev = msg(VCMA_MSG_EVENT, 0);
+
+	ev->u.event.kind = VCMA_EV_GRANT_LOST;
+	ev->u.event.arg0 = 70;
+	feed(vm, ev, 2020);
+	ok(vm->rsv[0].grant_id == 0 && sent_type(&w, &q, VCMA_MSG_RESERVE) &&
+	   q.u.reserve.tag == first, "a lost grant is requested again");
+	ev->u.event.arg0 = 4711;
+	feed(vm, ev, 2030);
+	ok(vm->st.ignored_frames == 1 && !vm->drop, "unknown grant lost: ignored");
+	vm_free(vm);
+}
+
+int main(void)
+{
+	vm_limits_default(&lim);
+	lim.max_frames_per_sec = 200;
+	test_reserve_flow();
+	test_validation();
+	test_sync();
+	test_timers();
+	test_hostile();
+	test_again_and_lost();
+	return tap_done();
+}

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Size parsing/formatting and vcmad configuration (INI file and flags). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "size.h"
+#include "tap.h"
+
+static void test_size(void)
+{
+	static const struct { const char *s; int rc; uint64_t v; } cases[] = {
+		{ "0", 0, 0 }, { "4096", 0, 4096 }, { "64M", 0, 64ull << 20 },
+		{ "64m", 0, 64ull << 20 }, { "2G", 0, 2ull << 30 }, { "2GiB", 0, 2ull << 30 },
+		{ "1t", 0, 1ull << 40 }, { "512K", 0, 512 << 10 }, { "7b", 0, 7 },
+		{ "18446744073709551615", 0, UINT64_MAX },
+		{ "18446744073709551616", -ERANGE, 0 }, { "16777216T", -ERANGE, 0 },
+		{ "", -EINVAL, 0 }, { "M", -EINVAL, 0 }, { "-1", -EINVAL, 0 },
+		{ " 1", -EINVAL, 0 }, { "1 M", -EINVAL, 0 }, { "1.5G", -EINVAL, 0 },
+		{ "64Q", -EINVAL, 0 }, { "0x10", -EINVAL, 0 }, { "1MM", -EINVAL, 0 },
+	};
+	char buf[32];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t v = 12345;
+		int rc = size_parse(cases[i].s, &v);
+
+		ok(rc == cases[i].rc && (rc || v == cases[i].v), "size_parse(\"%s\") = %d",
+		   cases[i].s, cases[i].rc);
+	}
+	ok(size_parse(NULL, &(uint64_t){ 0 }) == -EINVAL, "size_parse(NULL) refused");
+	ok(!strcmp(size_format(64ull << 20, buf, sizeof(buf)), "64M"), "format 64M");
+	ok(!strcmp(size_format(1536ull << 20, buf, sizeof(buf)), "1.5G"), "format 1.5G");
+	ok(!strcmp(size_format(100, buf, sizeof(buf)), "100"), "format 100");
+	ok(!strcmp(size_format(1ull << 40, buf, sizeof(buf)), "1T"), "format 1T");
+	ok(size_is_pow2(1 << 21) && !size_is_pow2(0) && !size_is_pow2(3 << 20), "pow2");
+}
+
+static char *write_tmp(const char *text)
+{
+	static char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/vcmad-conf-XXXXXX");
+	fd = mkstemp(path);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		abort();
+	close(fd);
+	return path;
+}
+
+static int parse(struct vcmad_config *c, char *err, int argc, ...)
+{
+	char *argv[32] = { "vcmad" };
+	va_list ap;
+
+	va_start(ap, argc);
+	for (int i = 1; i <= argc; i++)
+		argv[i] = va_arg(ap, char *);
+	va_end(ap);
+	config_init(c);
+	return config_parse_args(c, argc + 1, argv, err, 256);
+}
+
+static void test_config(void)
+{
+	struct vcmad_config c;
+	char err[256] = "";
+	char *path = write_tmp(
+		"; comment\n"
+		"[daemon]\napi_socket = /tmp/x.sock\nstate_dir = /tmp/st\nlog_level = debug\n"
+		"fsync = no\nreconnect_min_ms = 50\n"
+		"[limits]\nmax_inflight = 7\nmax_guest_mem = 2T\nkeepalive_ms = 1000\n"
+		"keepalive_timeout_ms = 3000\n"
+		"[vm.alpha]\nchannel = /run/a.sock\n"
+		"[vm.beta]\nchannel = /run/b.sock\n");
+	char vmarg[] = "gamma=/run/g.sock";
+	char setarg[] = "limits.max_violations=3";
+	char setvm[] = "vm.delta.channel=/run/d.sock";
+	int rc = parse(&c, err, 8, "--config", path, "--vm", vmarg, "--set", setarg, "--set", setvm);
+
+	ok(rc == 0, "config file + flags parse (%s)", err);
+	ok(!strcmp(c.api_socket, "/tmp/x.sock") && !strcmp(c.state_dir, "/tmp/st"), "paths");
+	ok(c.log_level == 3 && !c.fsync && c.reconnect_min_ms == 50, "daemon keys");
+	ok(c.lim.max_inflight == 7 && c.lim.max_guest_mem == 2ull << 40, "limits, sizes with suffix");
+	ok(c.lim.max_violations == 3, "--set overrides a limit");
+	ok(c.nr_vms == 4 && !strcmp(c.vms[0].name, "alpha") && !strcmp(c.vms[2].name, "gamma") &&
+	   !strcmp(c.vms[3].channel, "/run/d.sock"), "VMs from file, --vm and --set vm.NAME");
+	config_free(&c);
+
+	/* flags win over the file wherever they appear */
+	rc = parse(&c, err, 4, "--api-socket", "/tmp/flag.sock", "--config", path);
+	ok(rc == 0 && !strcmp(c.api_socket, "/tmp/flag.sock"), "flag beats file");
+	config_free(&c);
+	unlink(path);
+
+	static const struct { const char *text; const char *want; } bad[] = {
+		{ "[daemon]\nnope = 1\n", "unknown key" },
+		{ "[limits]\nmax_inflight = lots\n", "not a number" },
+		{ "[limits]\nmax_inflight = 0\n", "out of range" },
+		{ "[limits]\nmax_inflight = -3\n", "not a number" },
+		{ "[daemon]\nlog_level = loud\n", "bad value" },
+		{ "[daemon]\nfsync = maybe\n", "bad value" },
+		{ "[vm.bad/name]\nchannel = /x\n", "invalid VM name" },
+		{ "[vm.ok]\nchannel = \n", "empty" },
+		{ "no section line\n", ":1:" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		path = write_tmp(bad[i].text);
+		rc = parse(&c, err, 2, "--config", path);
+		ok(rc == -1 && strstr(err, bad[i].want), "bad config %zu refused: %s", i, err);
+		config_free(&c);
+		unlink(path);
+	}
+	ok(parse(&c, err, 2, "--config", "/nonexistent/vcmad.conf") == -1 &&
+	   strstr(err, "cannot open"), "missing config file: %s", err);
+	config_free(&c);
+	ok(parse(&c, err, 2, "--vm", "novalue") == -1 && strstr(err, "NAME=PATH"), "--vm without =");
+	config_free(&c);
+	ok(parse(&c, err, 1, "--bogus") == -1, "unknown flag");
+	config_free(&c);
+	ok(parse(&c, err, 1, "stray") == -1 && strstr(err, "unexpected"), "stray argument");
+	config_free(&c);
+	ok(parse(&c, err, 2, "--log-level", "chatty") == -1, "bad log level");
+	config_free(&c);
+	ok(parse(&c, err, 4, "--set", "limits.keepalive_ms=5000", "--set",
+		 "limits.keepalive_timeout_ms=4000") == -1 && strstr(err, "keepalive"),
+	   "keepalive timeout must exceed the interval");
+	config_free(&c);
+	ok(parse(&c, err, 2, "--set", "nodot") == -1, "--set without SECTION.KEY");
+	config_free(&c);
+}
+
+int main(void)
+{
+	test_size();
+	test_config();
+	return tap_done();
+}

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The state store (atomic JSON files) and the pure REST parts (routing, request parsing). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "store.h"
+#include "tap.h"
+
+#define M (1ull << 20)
+
+static struct vm_limits lim;
+
+static void test_store(void)
+{
+	char dir[] = "/tmp/vcmad-store-XXXXXX";
+	char path[256], err[256] = "";
+	struct vcma_vm *a = vm_new("vm-1", "/x", &lim), *b = vm_new("vm-1", "/x", &lim);
+	struct rsv_spec s = { .size = 64 * M, .align = 2 * M, .count = 3, .deadline_ms = 900,
+			      .label = "with \"quotes\"" };
+	uint64_t first;
+	struct stat st;
+	FILE *f;
+
+	ok(mkdtemp(dir) != NULL, "temp dir");
+	ok(store_load(dir, a, err, sizeof(err)) == -ENOENT, "nothing stored yet");
+	vm_reserve(a, &s, 0, &first);
+	a->rsv[0].state = RSV_GRANTED;
+	a->rsv[0].grant_id = 9;
+	a->rsv[0].gpa = 1ull << 32;
+	a->rsv[0].granted_size = 64 * M;
+	a->rsv[1].state = RSV_FAILED;
+	a->rsv[1].status = VCMA_E_NOSPC;
+	a->rsv[1].cause = VCMA_CAUSE_NO_RANGE;
+	snprintf(a->rsv[1].detail, sizeof(a->rsv[1].detail), "no range");
+	a->rsv[2].state = RSV_RELEASING;
+	memset(a->boot_id, 0xab, 16);
+	a->balloon_target = 512 * M;
+	ok(store_save(dir, a, true) == 0, "save with fsync");
+	snprintf(path, sizeof(path), "%s/vm-vm-1.json.tmp", dir);
+	ok(access(path, F_OK) < 0, "no temp file left behind");
+	snprintf(path, sizeof(path), "%s/vm-vm-1.json", dir);
+	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "state file mode 0600");
+	ok(store_load(dir, b, err, sizeof(err)) == 0, "load (%s)", err);
+	ok(b->nr_rsv == 3 && b->next_id == 4 && b->balloon_target == 512 * M &&
+	   !memcmp(b->boot_id, a->boot_id, 16), "VM fields round-trip");
+	bool same = true;
+
+	for (size_t i = 0; i < 3; i++) {
+		const struct rsv *x = &a->rsv[i], *y = &b->rsv[i];
+
+		same &= x->id == y->id && x->size == y->size && x->align == y->align &&
+			x->deadline_ms == y->deadline_ms && !strcmp(x->label, y->label) &&
+			x->state == y->state && x->grant_id == y->grant_id && x->gpa == y->gpa &&
+			x->granted_size == y->granted_size && x->status == y->status &&
+			x->cause == y->cause && !strcmp(x->detail, y->detail);
+	}
+	ok(same, "reservations round-trip");
+
+	static const char *const bad[] = {
+		"{",
+		"[]",
+		"{\"reservations\": 5}",
+		"{\"next_id\": 0, \"reservations\": []}",
+		"{\"next_id\": -4, \"reservations\": []}",
+		"{\"boot_id\": \"zz\", \"reservations\": []}",
+		"{\"next_id\": 5, \"reservations\": [{\"id\": 1, \"size\": 1000}]}",
+		"{\"next_id\": 5, \"reservations\": [{\"id\": 1, \"size\": 4096, \"state\": \"odd\"}]}",
+		"{\"next_id\": 5, \"reservations\": [{\"id\": 9, \"size\": 4096}]}",
+		"{\"next_id\": 5, \"reservations\": [{\"id\": 2, \"size\": 4096}, {\"id\": 2, \"size\": 4096}]}",
+		"{\"next_id\": 5, \"reservations\": [{\"id\": 1, \"size\": 4096, \"align\": 3}]}",
+		"{\"next_id\": 5, \"reservations\": [{\"id\": 1, \"size\": \"4096\"}]}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		f = fopen(path, "w");
+		fputs(bad[i], f);
+		fclose(f);
+		err[0] = 0;
+		ok(store_load(dir, b, err, sizeof(err)) == -EINVAL && err[0],
+		   "bad state file %zu refused: %s", i, err);
+	}
+	unlink(path);
+	rmdir(dir);
+	ok(store_save("/nonexistent-dir/x", a, false) < 0, "save into a missing dir fails");
+	vm_free(a);
+	vm_free(b);
+}
+
+static void test_route(void)
+{
+	static const struct { const char *path; enum api_route_kind kind; const char *vm; uint64_t id; } c[] = {
+		{ "/v1/vms", API_VMS, "", 0 },
+		{ "/v1/vms/", API_VMS, "", 0 },
+		{ "/v1/vms/web-1", API_VM, "web-1", 0 },
+		{ "/v1/vms/web-1/reservations", API_RSVS, "web-1", 0 },
+		{ "/v1/vms/web-1/reservations/42", API_RSV, "web-1", 42 },
+		{ "/v1/vms/web-1/balloon", API_BALLOON, "web-1", 0 },
+		{ "/v1/host", API_HOST, "", 0 },
+		{ "/metrics", API_METRICS, "", 0 },
+		{ "/v1/vms/web-1/reservations/0", API_NOT_FOUND, "", 0 },
+		{ "/v1/vms/web-1/reservations/-1", API_NOT_FOUND, "", 0 },
+		{ "/v1/vms/web-1/reservations/99999999999999999999999", API_NOT_FOUND, "", 0 },
+		{ "/v1/vms/web-1/reservations/1/x", API_NOT_FOUND, "", 0 },
+		{ "/v1/vms/../etc", API_NOT_FOUND, "", 0 },
+		{ "/v1/vms/a%2fb", API_NOT_FOUND, "", 0 },
+		{ "/v2/vms", API_NOT_FOUND, "", 0 },
+		{ "//v1/vms", API_NOT_FOUND, "", 0 },
+		{ "", API_NOT_FOUND, "", 0 },
+		{ "/", API_NOT_FOUND, "", 0 },
+		{ "/v1/vms/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		  API_NOT_FOUND, "", 0 },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct api_route r;
+
+		api_route(c[i].path, &r);
+		ok(r.kind == c[i].kind && !strcmp(r.vm, c[i].vm) && r.id == c[i].id,
+		   "route \"%s\"", c[i].path);
+	}
+}
+
+static void test_parse(void)
+{
+	struct rsv_spec s;
+	char err[256];
+	const char *body = "{\"size\": \"64M\", \"align\": 2097152, \"count\": 4, "
+			   "\"label\": \"gpu\", \"deadline_ms\": 5000}";
+
+	ok(api_parse_reserve(body, strlen(body), &s, err, sizeof(err)) == 0 && s.size == 64 * M &&
+	   s.align == 2 * M && s.count == 4 && !strcmp(s.label, "gpu") && s.deadline_ms == 5000,
+	   "full request parsed");
+	body = "{\"size\": 8388608}\n";
+	ok(api_parse_reserve(body, strlen(body), &s, err, sizeof(err)) == 0 && s.size == 8 * M &&
+	   s.count == 1 && s.align == 0 && s.label[0] == 0, "defaults");
+	static const char *const bad[] = {
+		"", "{}", "null", "\"64M\"", "{\"size\": \"64M\"} x", "{\"size\": -4096}",
+		"{\"size\": 4097}", "{\"size\": 0}", "{\"size\": true}", "{\"size\": 4096.0}",
+		"{\"size\": \"4096\", \"align\": \"3K\"}", "{\"size\": 4096, \"align\": 2048}",
+		"{\"size\": 4096, \"count\": \"2\"}", "{\"size\": 4096, \"count\": 257}",
+		"{\"size\": 4096, \"deadline_ms\": -1}", "{\"size\": 4096, \"label\": 5}",
+		"{\"size\": 4096, \"label\": \"tab\\there\"}", "{\"size\": 4096, \"extra\": 1}",
+		"{\"size\": \"1000000000T\"}", "{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":{}}}}}}}}}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		ok(api_parse_reserve(bad[i], strlen(bad[i]), &s, err, sizeof(err)) < 0 && err[0],
+		   "refused: %s -> %s", bad[i], err);
+	}
+}
+
+int main(void)
+{
+	vm_limits_default(&lim);
+	test_store();
+	test_route();
+	test_parse();
+	return tap_done();
+}
