@@ -3,6 +3,8 @@
 #include "lv_embed.h"
 
 #include <ftw.h>
+#include <glob.h>
+#include <signal.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -84,8 +86,34 @@ static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *
 	return 0;
 }
 
+/*
+ * QEMU is daemonized by libvirt and outlives this process: a test that
+ * stopped half-way must not leave its guests running.
+ */
+static void kill_leftover_qemu(const struct lv_embed *e)
+{
+	char path[256];
+	glob_t g;
+
+	snprintf(path, sizeof(path), "%s/root/run/qemu/*.pid", e->dir);
+	if (glob(path, 0, NULL, &g) != 0)
+		return;
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		FILE *f = fopen(g.gl_pathv[i], "r");
+		int pid = 0;
+
+		if (f && fscanf(f, "%d", &pid) == 1 && pid > 1)
+			kill(pid, SIGTERM);
+		if (f)
+			fclose(f);
+	}
+	globfree(&g);
+}
+
 void lv_embed_cleanup(struct lv_embed *e)
 {
+	if (e->dir[0])
+		kill_leftover_qemu(e);
 	if (e->dir[0] && !getenv("VCMA_KEEP_TMP"))
 		nftw(e->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

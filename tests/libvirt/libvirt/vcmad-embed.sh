@@ -1,0 +1,196 @@
+#!/bin/bash
+# vcmad with its own embedded libvirt (vcmad --libvirt='qemu:///embed?root=DIR'),
+# the product path of scripts/demo: a domain defined with autostart, the
+# vcma channel and <vcma:config> metadata is booted by vcmad, attached by
+# itself, its guest agent connects and the reservations from the metadata
+# are granted; a reservation made through vcmactl is written back into the
+# domain's metadata (live and persistent); a vcmad restart leaves the
+# guest running and vcmad re-attaches to it; when the domain stops vcmad
+# detaches it, and when it boots again (autostart at vcmad's next start)
+# it is attached again and every reservation is granted again under the
+# same ids. TAP output.
+#
+#   vcmad-embed.sh --vcmad FILE --vcmactl FILE --kernel FILE --initrd FILE
+set -uo pipefail
+
+vcmad= vcmactl= kernel= initrd=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--vcmad) vcmad=$2; shift 2 ;;
+	--vcmactl) vcmactl=$2; shift 2 ;;
+	--kernel) kernel=$2; shift 2 ;;
+	--initrd) initrd=$(realpath "$2"); shift 2 ;;
+	*) echo "usage: $0 --vcmad F --vcmactl F --kernel F --initrd F" >&2; exit 2 ;;
+	esac
+done
+skip() { echo "1..0 # SKIP $*"; exit 0; }
+[ "$(id -u)" -eq 0 ] || skip "the embedded QEMU driver runs guests as root here; not root"
+getent passwd libvirt-qemu >/dev/null || skip "user libvirt-qemu missing (scripts/deps)"
+command -v virsh >/dev/null || skip "virsh missing (libvirt-clients)"
+command -v python3 >/dev/null || skip "python3 missing"
+
+n=0 failed=0
+ok() { # cond-status, description
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi
+}
+
+dir=$(mktemp -d /tmp/vcma-lvd-XXXXXX)
+root=$dir/root
+uri="qemu:///embed?root=$root"
+api=$dir/api.sock
+name=vcma-lva
+vcmad_pid=
+qemu_pid() { cat "$root/run/qemu/$name.pid" 2>/dev/null; }
+cleanup() {
+	local q
+	q=$(qemu_pid)
+	[ -n "$vcmad_pid" ] && kill "$vcmad_pid" 2>/dev/null && wait "$vcmad_pid" 2>/dev/null
+	# QEMU dies with vcmad; make sure ours is gone either way.
+	[ -n "$q" ] && kill "$q" 2>/dev/null
+	[ -n "${VCMA_KEEP_TMP:-}" ] || rm -rf "$dir"
+}
+trap cleanup EXIT
+
+mkdir -p "$root/etc"
+cat >"$root/etc/qemu.conf" <<CONF
+user = "root"
+group = "root"
+security_driver = "none"
+namespaces = []
+cgroup_controllers = []
+stdio_handler = "file"
+CONF
+
+cat >"$dir/$name.xml" <<XML
+<domain type='qemu'>
+  <name>$name</name>
+  <metadata>
+    <vcma:config xmlns:vcma='https://vcma.invalid/xmlns/vcma/1'>
+      <vcma:reservation size='2M' count='2' label='dma'/>
+    </vcma:config>
+  </metadata>
+  <memory unit='MiB'>384</memory>
+  <memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>$kernel</kernel>
+    <initrd>$initrd</initrd>
+    <cmdline>console=ttyS0 panic=-1</cmdline>
+  </os>
+  <on_reboot>destroy</on_reboot>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <controller type='virtio-serial' index='0'/>
+    <channel type='unix'>
+      <source mode='bind' path='$dir/$name.sock'/>
+      <target type='virtio' name='org.vcma.0'/>
+    </channel>
+    <serial type='file'><source path='$dir/$name.console'/></serial>
+    <memballoon model='virtio'/>
+  </devices>
+</domain>
+XML
+
+virsh -q -c "$uri" "define $dir/$name.xml; autostart $name" >"$dir/virsh.log" 2>&1
+ok $? "domain defined with autostart in the embedded driver's root (virsh exits: nothing runs)"
+
+start_vcmad() {
+	"$vcmad" --libvirt="$uri" --api-socket "$api" --state-dir "$dir/state" --no-fsync \
+		--log-level debug >>"$dir/vcmad.log" 2>&1 &
+	vcmad_pid=$!
+}
+stop_vcmad() {
+	kill -TERM "$vcmad_pid" && wait "$vcmad_pid"
+	local rc=$?
+	vcmad_pid=
+	return $rc
+}
+
+# Polls vcmad until the python expression over the VM's JSON (v) holds.
+wait_vm() { # seconds, python-expression, [out-var-file]
+	local deadline=$((SECONDS + $1))
+	while [ $SECONDS -lt $deadline ]; do
+		if curl -s --max-time 5 --unix-socket "$api" "http://vcmad/v1/vms/$name" >"$dir/vm.json" 2>/dev/null &&
+			python3 - "$dir/vm.json" "$2" <<'PY' 2>/dev/null
+import json, sys
+v = json.load(open(sys.argv[1]))
+rs = v.get("reservations", [])
+granted = [r for r in rs if r.get("state") == "granted"]
+sys.exit(0 if eval(sys.argv[2]) else 1)
+PY
+		then
+			return 0
+		fi
+		sleep 1
+	done
+	return 1
+}
+boot_id() {
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("guest", {}).get("boot_id", ""))' "$dir/vm.json"
+}
+ids() {
+	python3 -c 'import json,sys; print(" ".join(str(r["id"]) + ":" + r["state"] for r in json.load(open(sys.argv[1]))["reservations"]))' "$dir/vm.json"
+}
+
+start_vcmad
+wait_vm 60 'v["source"] == "libvirt" and v["channel"].endswith(".sock")'
+ok $? "vcmad started the autostart domain and attached it from libvirt by itself"
+wait_vm 180 'v["connected"]'
+ok $? "the guest agent connected over the channel"
+wait_vm 180 'len(granted) == 2 and all(r["label"] == "dma" and r["size"] == 2 << 20 for r in granted)'
+ok $? "the 2 reservations from the domain's metadata are granted ($(ids))"
+
+"$vcmactl" --socket "$api" reserve "$name" 4M --label extra --wait --wait-timeout 120 >"$dir/reserve.out" 2>&1
+ok $? "vcmactl reserve 4M --label extra granted"
+grep -q "reservation size=\"4M\" count=\"1\" label=\"extra\"" "$root/etc/qemu/$name.xml"
+ok $? "written back into the persistent domain XML's <vcma:config>"
+grep -q "reservation size=\"4M\" count=\"1\" label=\"extra\"" "$root/run/qemu/$name.xml"
+ok $? "and into the running domain's live XML"
+wait_vm 5 'len(granted) == 3 and v.get("guest")'
+before=$(ids)
+boot1=$(boot_id)
+qpid=$(qemu_pid)
+
+# Like libvirtd, the embedded driver daemonizes QEMU: a vcmad restart
+# leaves the guest running and re-attaches to it.
+stop_vcmad
+ok $? "vcmad stops cleanly on SIGTERM"
+[ -n "$qpid" ] && kill -0 "$qpid" 2>/dev/null
+ok $? "its embedded domain keeps running (QEMU pid ${qpid:-?})"
+start_vcmad
+wait_vm 60 'v["source"] == "libvirt" and v["connected"] and len(granted) == 3'
+ok $? "restarted vcmad re-attaches the running domain, its grants are matched again ($(ids))"
+[ "$(boot_id)" = "$boot1" ] && [ "$(qemu_pid)" = "$qpid" ] && [ "$(ids)" = "$before" ]
+ok $? "same guest boot, same QEMU, same reservation ids"
+
+# The domain stops underneath vcmad (QEMU killed): vcmad detaches it.
+kill -TERM "$qpid"
+deadline=$((SECONDS + 60))
+while [ $SECONDS -lt $deadline ] &&
+	[ "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$api" "http://vcmad/v1/vms/$name")" != 404 ]; do
+	sleep 1
+done
+[ $SECONDS -lt $deadline ]
+ok $? "a stopped domain is detached (GET /v1/vms/$name is 404)"
+
+# Only vcmad holds the embedded driver, so only its restart starts the
+# domain again (autostart); the fresh guest gets every reservation again.
+stop_vcmad
+start_vcmad
+wait_vm 60 'v["source"] == "libvirt"'
+ok $? "restarted vcmad boots the domain again and attaches it"
+wait_vm 240 'len(granted) == 3 and v.get("guest")'
+after=$(ids)
+[ "$before" = "$after" ] && [ "$(boot_id)" != "$boot1" ]
+ok $? "the new guest boot ($(boot_id)) got all 3 reservations again under the same ids ($after)"
+
+stop_vcmad
+echo "1..$n"
+if [ $failed -gt 0 ]; then
+	echo "# vcmad log:"; sed 's/^/# /' "$dir/vcmad.log" | tail -n 60
+	echo "# guest console:"; sed 's/^/# /' "$dir/$name.console" 2>/dev/null | tail -n 30
+	exit 1
+fi
+exit 0
