@@ -16,8 +16,8 @@ static void usage(FILE *f)
 	      "       vcma-gen-vectors seeds DIR [--stream]\n"
 	      "markdown  print the vector section of PROTOCOL.md\n"
 	      "seeds     write one file per vector into DIR; with --stream each file\n"
-	      "          starts with a chunking byte and holds all valid vectors\n"
-	      "          around it, for the reassembler fuzzer\n", f);
+	      "          starts with a chunking byte and holds the vector between\n"
+	      "          two valid ones, for the reassembler fuzzer\n", f);
 }
 
 static void print_hex(const uint8_t *b, int len)
@@ -66,59 +66,84 @@ static int write_file(const char *dir, const char *name, const uint8_t *b,
 	return 0;
 }
 
-/*
- * Stream seeds: chunking byte, all valid vectors, then vector i (valid or
- * not) and the valid ones again, so the reassembler meets it mid-stream.
- */
-static int seeds(const char *dir, int stream, uint8_t *buf)
+/* Append vector v's bytes at out + *n (out holds 4 maximal vectors). */
+static int append(uint8_t *out, size_t *n, const struct vcma_vector *v)
 {
-	size_t valid_len = 0;
-	uint8_t *valid = stream ? malloc(VCMA_VECTOR_MAX_LEN * 2) : NULL;
-	uint8_t *out = stream ? malloc(VCMA_VECTOR_MAX_LEN * 6) : NULL;
+	int len = vcma_vector_bytes(v, out + *n, 4 * VCMA_VECTOR_MAX_LEN - *n);
+
+	if (len < 0) {
+		fprintf(stderr, "vector %s does not encode: %s\n", v->name,
+			vcma_codec_strerror(len));
+		return 1;
+	}
+	*n += (size_t)len;
+	return 0;
+}
+
+/* The k-th valid vector, cycling. */
+static const struct vcma_vector *valid_vector(size_t k)
+{
+	size_t nvalid = 0;
+
+	for (size_t i = 0; i < vcma_vectors_count; i++)
+		nvalid += vcma_vectors[i].expect == VCMA_CERR_OK;
+	k %= nvalid;
+	for (size_t i = 0; i < vcma_vectors_count; i++) {
+		if (vcma_vectors[i].expect == VCMA_CERR_OK && k-- == 0)
+			return &vcma_vectors[i];
+	}
+	return NULL;
+}
+
+/*
+ * Plain seeds: one frame per file. Stream seeds start with a chunking byte
+ * and put each vector between two valid frames, so the reassembler meets
+ * it mid-stream; they stay small to keep the fuzzer fast. One more stream
+ * seed holds every valid vector in a row.
+ */
+static int seeds(const char *dir, int stream)
+{
+	uint8_t *out = malloc(4 * VCMA_VECTOR_MAX_LEN);
 	int rc = 0;
 
-	if (stream && (!valid || !out)) {
-		rc = 1;
-		goto out;
-	}
-	for (size_t i = 0; stream && i < vcma_vectors_count; i++) {
-		const struct vcma_vector *v = &vcma_vectors[i];
-		int len;
-
-		if (v->expect != VCMA_CERR_OK)
-			continue;
-		len = vcma_vector_bytes(v, valid + valid_len,
-					VCMA_VECTOR_MAX_LEN * 2 - valid_len);
-		if (len < 0) {
-			rc = 1;
-			goto out;
-		}
-		valid_len += (size_t)len;
-	}
+	if (!out)
+		return 1;
 	for (size_t i = 0; i < vcma_vectors_count && !rc; i++) {
-		const struct vcma_vector *v = &vcma_vectors[i];
-		int len = vcma_vector_bytes(v, buf, VCMA_VECTOR_MAX_LEN);
 		size_t n = 0;
 
-		if (len < 0) {
-			rc = 1;
-			break;
+		if (stream) {
+			out[n++] = (uint8_t)(i * 37);	/* varied chunkings */
+			rc = append(out, &n, valid_vector(i)) ||
+			     append(out, &n, &vcma_vectors[i]) ||
+			     append(out, &n, valid_vector(i + 1));
+		} else {
+			rc = append(out, &n, &vcma_vectors[i]);
 		}
-		if (!stream) {
-			rc = write_file(dir, v->name, buf, (size_t)len);
-			continue;
-		}
-		out[n++] = (uint8_t)(i * 37);	/* varied chunkings */
-		memcpy(out + n, valid, valid_len);
-		n += valid_len;
-		memcpy(out + n, buf, (size_t)len);
-		n += (size_t)len;
-		memcpy(out + n, valid, valid_len);
-		n += valid_len;
-		rc = write_file(dir, v->name, out, n);
+		if (!rc)
+			rc = write_file(dir, vcma_vectors[i].name, out, n);
 	}
-out:
-	free(valid);
+	if (stream && !rc) {
+		uint8_t *all = malloc(vcma_vectors_count * VCMA_VECTOR_MAX_LEN);
+		size_t n = 1;
+
+		rc = !all;
+		if (all)
+			all[0] = 0x5a;
+		for (size_t i = 0; i < vcma_vectors_count && !rc; i++) {
+			size_t one = 0;
+
+			if (vcma_vectors[i].expect != VCMA_CERR_OK)
+				continue;
+			rc = append(out, &one, &vcma_vectors[i]);
+			if (!rc) {
+				memcpy(all + n, out, one);
+				n += one;
+			}
+		}
+		if (!rc)
+			rc = write_file(dir, "all-valid", all, n);
+		free(all);
+	}
 	free(out);
 	return rc;
 }
@@ -134,7 +159,7 @@ int main(int argc, char **argv)
 		rc = markdown(buf);
 	} else if ((argc == 3 || argc == 4) && strcmp(argv[1], "seeds") == 0 &&
 		   (argc == 3 || strcmp(argv[3], "--stream") == 0)) {
-		rc = seeds(argv[2], argc == 4, buf);
+		rc = seeds(argv[2], argc == 4);
 	} else if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
 				 strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);

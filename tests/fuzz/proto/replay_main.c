@@ -14,7 +14,7 @@
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
-#define MUTANTS	2000
+#define MUTANTS	10000
 
 static unsigned int next_rand(unsigned int *s)
 {
