@@ -133,9 +133,29 @@ static void test_config(void)
 	config_free(&c);
 }
 
-int main(void)
+/* The shipped example must load and describe exactly the built-in defaults. */
+static void test_shipped_example(const char *path)
+{
+	struct vcmad_config c, d;
+	char err[256] = "";
+
+	config_init(&d);
+	config_init(&c);
+	ok(config_load_file(&c, path, err, sizeof(err)) == 0, "%s loads (%s)", path, err);
+	ok(!strcmp(c.api_socket, d.api_socket) && !strcmp(c.state_dir, d.state_dir) &&
+	   c.log_level == d.log_level && c.fsync == d.fsync && c.max_output == d.max_output &&
+	   c.reconnect_min_ms == d.reconnect_min_ms && c.reconnect_max_ms == d.reconnect_max_ms &&
+	   !memcmp(&c.lim, &d.lim, sizeof(c.lim)) && c.nr_vms == 0 && !c.libvirt,
+	   "the example documents the defaults");
+	config_free(&c);
+	config_free(&d);
+}
+
+int main(int argc, char **argv)
 {
 	test_size();
 	test_config();
+	if (argc > 1)
+		test_shipped_example(argv[1]);
 	return tap_done();
 }
