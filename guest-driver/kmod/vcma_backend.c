@@ -32,6 +32,7 @@ struct vcma_owned {
 	struct list_head node;
 	u64 start_pfn;
 	u64 nr;
+	bool ballooned;		/* taken out of the managed pages (MemTotal) */
 };
 
 static LIST_HEAD(vcma_owned_ranges);
@@ -267,6 +268,8 @@ static void vcma_be_release(void *ctx, vcma_u64 start_pfn, vcma_u64 nr)
 
 	list_for_each_entry_safe(o, tmp, &vcma_owned_ranges, node) {
 		if (o->start_pfn == start_pfn && o->nr == nr) {
+			if (o->ballooned)
+				adjust_managed_page_count(pfn_to_page(start_pfn), nr);
 			list_del(&o->node);
 			kfree(o);
 			free_contig_range(start_pfn, nr);
@@ -276,6 +279,23 @@ static void vcma_be_release(void *ctx, vcma_u64 start_pfn, vcma_u64 nr)
 	/* Never free what we do not hold: a core bug, not a kernel crash. */
 	pr_err("vcma: release of unowned range [%#llx, +%llu) ignored\n",
 	       (unsigned long long)start_pfn, (unsigned long long)nr);
+}
+
+/*
+ * A balloon chunk leaves the guest's managed memory (MemTotal shrinks, as
+ * with virtio-balloon's deflate-on-OOM off); release() puts it back.
+ */
+void vcma_backend_mark_ballooned(u64 start_pfn)
+{
+	struct vcma_owned *o;
+
+	list_for_each_entry(o, &vcma_owned_ranges, node) {
+		if (o->start_pfn == start_pfn && !o->ballooned) {
+			o->ballooned = true;
+			adjust_managed_page_count(pfn_to_page(start_pfn), -(long)o->nr);
+			return;
+		}
+	}
 }
 
 static vcma_u64 vcma_be_available_pages(void *ctx)
@@ -331,6 +351,8 @@ void vcma_backend_exit(void)
 	list_for_each_entry_safe(o, tmp, &vcma_owned_ranges, node) {
 		pr_warn("vcma: freeing range [%#llx, +%llu) the core kept\n",
 			o->start_pfn, o->nr);
+		if (o->ballooned)
+			adjust_managed_page_count(pfn_to_page(o->start_pfn), o->nr);
 		free_contig_range(o->start_pfn, o->nr);
 		list_del(&o->node);
 		kfree(o);

@@ -18,12 +18,14 @@
 
 /*
  * The kernel's pageblock_order macro would rewrite the fields of that name
- * in the core's and the ABI's structs: both headers are read with it hidden,
- * and those fields are written only through the setters below.
+ * in the core's, the ABI's and the wire protocol's structs: the headers are
+ * read with it hidden, and those fields are written only through the
+ * setters below.
  */
 #pragma push_macro("pageblock_order")
 #undef pageblock_order
 #include "vcma_core.h"
+#include "vcma_proto.h"
 #include "vcma_uapi.h"
 
 static inline void vcma_cfg_set_pageblock_order(struct vcma_core_config *cfg,
@@ -65,6 +67,8 @@ extern struct vcma_dev vcma_dev;
 /* vcma_backend.c */
 extern const struct vcma_backend_ops vcma_kernel_backend;
 void vcma_backend_exit(void);
+/* Take an evacuated range out of the managed pages (balloon chunk). */
+void vcma_backend_mark_ballooned(u64 start_pfn);
 /* Per-class counts over every online zone (debugfs page_classes). */
 void vcma_backend_scan_all(struct vcma_range_summary *sum);
 

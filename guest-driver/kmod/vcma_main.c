@@ -26,7 +26,6 @@
 
 #include "vcma_kmod.h"
 
-#define VCMA_MAX_GRANTS		256
 #define VCMA_MAX_CANDIDATES	64
 #define VCMA_MAX_BACKOFF_MS	50
 #define VCMA_MAX_DEADLINE_MS	(10 * 60 * 1000)
@@ -42,6 +41,10 @@ MODULE_PARM_DESC(strategy, "planner (scan, score, evacuate best first) or naive 
 static unsigned int default_deadline_ms = 5000;
 module_param(default_deadline_ms, uint, 0444);
 MODULE_PARM_DESC(default_deadline_ms, "Deadline of a request that gives none (default 5000)");
+
+static unsigned int max_grants = 16384;
+module_param(max_grants, uint, 0444);
+MODULE_PARM_DESC(max_grants, "Grants and balloon chunks held at once (default 16384: 32 GiB of 2 MiB chunks)");
 
 static int group = -1;
 module_param(group, int, 0444);
@@ -299,6 +302,115 @@ static long vcma_ioc_stats(void __user *arg)
 	return 0;
 }
 
+#define VCMA_BALLOON_MAX_CHUNKS	4096
+#define VCMA_BALLOON_MAX_ORDER	18	/* 1 GiB chunks */
+
+static int vcma_check_balloon(const struct vcma_ioc_balloon *b)
+{
+	/* Present pages: MemTotal itself shrinks while the balloon grows. */
+	u64 chunk, total = (u64)get_num_physpages() << PAGE_SHIFT;
+
+	if (b->argsz != sizeof(*b) || b->max_chunks > VCMA_BALLOON_MAX_CHUNKS)
+		return -EINVAL;
+	if (b->chunk_order < pageblock_order ||
+	    b->chunk_order > VCMA_BALLOON_MAX_ORDER)
+		return -EINVAL;
+	chunk = PAGE_SIZE << b->chunk_order;
+	if (b->target_bytes % chunk || b->target_bytes > total)
+		return -EINVAL;
+	if (!b->max_chunks || !b->chunks_ptr)
+		return -EINVAL;
+	return 0;
+}
+
+static u32 vcma_balloon_status(u32 cause)
+{
+	switch (cause) {
+	case VCMA_CORE_CAUSE_FLOOR:
+		return VCMA_E_FLOOR;
+	case VCMA_CORE_CAUSE_LIMIT:
+	case VCMA_CORE_CAUSE_NO_RANGE:
+		return VCMA_E_NOSPC;
+	default:
+		return VCMA_E_AGAIN;
+	}
+}
+
+/*
+ * Move the balloon towards target_bytes by at most max_chunks chunks of
+ * one size, reporting each chunk's GPA. status VCMA_E_AGAIN: call again;
+ * VCMA_E_FLOOR: the safety floor stopped inflation; VCMA_E_NOSPC: no
+ * free chunk-sized range or the grant table is full.
+ */
+static long vcma_ioc_balloon(void __user *arg)
+{
+	struct vcma_ioc_balloon b;
+	struct vcma_core_stats cs;
+	u64 __user *uchunks;
+	vcma_u64 *pfns;
+	u64 cur;
+	u32 want, cause = 0, i;
+	int ret, n;
+
+	if (copy_from_user(&b, arg, sizeof(b)))
+		return -EFAULT;
+	ret = vcma_check_balloon(&b);
+	if (ret)
+		return ret;
+	uchunks = u64_to_user_ptr(b.chunks_ptr);
+	pfns = kvcalloc(b.max_chunks, sizeof(*pfns), GFP_KERNEL);
+	if (!pfns)
+		return -ENOMEM;
+
+	if (mutex_lock_interruptible(&vcma_dev.lock)) {
+		kvfree(pfns);
+		return -EINTR;
+	}
+	vcma_core_get_stats(vcma_dev.core, &cs);
+	cur = cs.balloon_pages << PAGE_SHIFT;
+	b.direction = 0;
+	b.status = VCMA_OK;
+	n = 0;
+	if (cur < b.target_bytes) {
+		want = min_t(u64, b.max_chunks,
+			     (b.target_bytes - cur) >> (PAGE_SHIFT + b.chunk_order));
+		n = want ? vcma_core_balloon_inflate(vcma_dev.core, b.chunk_order,
+						     want, pfns, &cause) : 0;
+		for (i = 0; n > 0 && i < n; i++)
+			vcma_backend_mark_ballooned(pfns[i]);
+		b.direction = 1;
+		/* Stopped for a cause (floor, no range...): a status, not an error. */
+		if (n < 0 && cause != VCMA_CORE_CAUSE_NONE)
+			n = 0;
+		if (n >= 0 && (u32)n < want)
+			b.status = vcma_balloon_status(cause);
+	} else if (cur > b.target_bytes) {
+		want = min_t(u64, b.max_chunks,
+			     (cur - b.target_bytes) >> (PAGE_SHIFT + b.chunk_order));
+		n = vcma_core_balloon_deflate(vcma_dev.core, b.chunk_order, want,
+					      pfns);
+		b.direction = 2;
+	}
+	vcma_core_get_stats(vcma_dev.core, &cs);
+	mutex_unlock(&vcma_dev.lock);
+
+	if (n < 0) {
+		ret = n;
+		n = 0;
+	}
+	b.actual_bytes = cs.balloon_pages << PAGE_SHIFT;
+	if (b.status == VCMA_OK && b.actual_bytes != b.target_bytes)
+		b.status = VCMA_E_AGAIN;
+	b.nr_chunks = n;
+	for (i = 0; i < n; i++)
+		if (put_user(PFN_PHYS(pfns[i]), &uchunks[i]))
+			ret = -EFAULT;
+	kvfree(pfns);
+	if (!ret && copy_to_user(arg, &b, sizeof(b)))
+		ret = -EFAULT;
+	return ret;
+}
+
 static long vcma_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
@@ -323,7 +435,7 @@ static long vcma_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case VCMA_IOC_STATS:
 		return vcma_ioc_stats(uarg);
 	case VCMA_IOC_BALLOON:
-		return -EOPNOTSUPP;
+		return vcma_ioc_balloon(uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -358,7 +470,8 @@ static int vcma_mmap(struct file *file, struct vm_area_struct *vma)
 	struct vcma_kgrant *g;
 	int ret;
 
-	if (!(vma->vm_flags & VM_SHARED))
+	/* A private (COW) mapping of someone else's frames makes no sense. */
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	mutex_lock(&vcma_dev.lock);
 	g = vcma_find_kgrant(vma->vm_pgoff);
@@ -420,6 +533,15 @@ static int __init vcma_init(void)
 		pr_err("vcma: strategy=%s: expected planner or naive\n", strategy);
 		return ret;
 	}
+	if (!max_grants || max_grants > 1u << 20) {
+		pr_err("vcma: max_grants=%u: expected 1..%u\n", max_grants, 1u << 20);
+		return -EINVAL;
+	}
+	if (!default_deadline_ms || default_deadline_ms > VCMA_MAX_DEADLINE_MS) {
+		pr_err("vcma: default_deadline_ms=%u: expected 1..%u\n",
+		       default_deadline_ms, VCMA_MAX_DEADLINE_MS);
+		return -EINVAL;
+	}
 	/*
 	 * devtmpfs creates misc nodes owned by root; the gid itself is applied
 	 * by the udev rule (configs/) or the guest's init, which read it from
@@ -433,7 +555,7 @@ static int __init vcma_init(void)
 	cfg.page_shift = PAGE_SHIFT;
 	vcma_cfg_set_pageblock_order(&cfg, pageblock_order);
 	cfg.floor_pages = vcma_dev.floor_pages;
-	cfg.max_grants = VCMA_MAX_GRANTS;
+	cfg.max_grants = max_grants;
 	cfg.max_candidates = VCMA_MAX_CANDIDATES;
 	cfg.default_deadline_ms = default_deadline_ms;
 	cfg.max_backoff_ms = VCMA_MAX_BACKOFF_MS;
@@ -461,6 +583,10 @@ out_core:
 	return ret;
 }
 
+/*
+ * No file is open (each pins the module), so no ioctl or mapping exists;
+ * sysfs readers are drained by removing the files before the core goes.
+ */
 static void __exit vcma_exit(void)
 {
 	struct vcma_kgrant *g, *tmp;
@@ -469,11 +595,11 @@ static void __exit vcma_exit(void)
 	mutex_lock(&vcma_dev.lock);
 	list_for_each_entry_safe(g, tmp, &vcma_dev.grants, node)
 		vcma_untrack_grant(g);
+	mutex_unlock(&vcma_dev.lock);
+	vcma_sysfs_exit();
 	vcma_core_free(vcma_dev.core);	/* gives every grant back */
 	vcma_dev.core = NULL;
-	mutex_unlock(&vcma_dev.lock);
 	vcma_backend_exit();
-	vcma_sysfs_exit();
 }
 
 module_init(vcma_init);

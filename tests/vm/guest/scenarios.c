@@ -281,6 +281,9 @@ int scenario_badinput(int argc, char **argv)
 
 	(void)argc;
 	(void)argv;
+	tap_ok(vcma_load("strategy=bogus") == -EINVAL, "insmod strategy=bogus refused");
+	tap_ok(vcma_load("default_deadline_ms=0") == -EINVAL,
+	       "insmod default_deadline_ms=0 refused");
 	load_or_bail("");
 	fd = vcma_open();
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -321,7 +324,7 @@ int scenario_badinput(int argc, char **argv)
 	s.argsz = sizeof(s) - 8;
 	expect_err(fd, VCMA_IOC_STATS, &s, EINVAL, "STATS argsz wrong");
 	expect_err(fd, _IO(VCMA_IOC_MAGIC, 99), NULL, ENOTTY, "unknown ioctl");
-	expect_err(fd, VCMA_IOC_BALLOON, &s, EOPNOTSUPP, "BALLOON not yet supported");
+	expect_err(fd, VCMA_IOC_BALLOON, &s, EINVAL, "BALLOON with another struct");
 
 	/* A real grant for the list-pointer and mmap bounds checks. */
 	if (tap_ok(vcma_reserve(fd, 2 * MiB, 0, 0, 0, "bounds", &r) == 0,
@@ -389,5 +392,97 @@ int scenario_impossible(int argc, char **argv)
 	tap_ok(sysfs_num("fail_floor") == 1, "sysfs fail_floor counts it");
 	close(fd);
 	tap_ok(vcma_unload() == 0, "rmmod");
+	return tap_done();
+}
+
+/* Balloon status values: enum vcma_status in proto/vcma_proto.h. */
+#define BALLOON_FLOOR	5
+#define BALLOON_AGAIN	10
+
+/* One BALLOON call; returns 0 or -errno, *b filled. */
+static int balloon_call(int fd, uint64_t target, uint32_t order, uint64_t *chunks,
+			uint32_t max, struct vcma_ioc_balloon *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->argsz = sizeof(*b);
+	b->chunk_order = order;
+	b->target_bytes = target;
+	b->max_chunks = max;
+	b->chunks_ptr = (uintptr_t)chunks;
+	return ioctl(fd, VCMA_IOC_BALLOON, b) ? -errno : 0;
+}
+
+/* Calls BALLOON until the target is reached or it stops moving. */
+static int balloon_to(int fd, uint64_t target, struct vcma_ioc_balloon *b,
+		      unsigned int *bad_chunks)
+{
+	uint64_t chunks[16];
+	unsigned int i, calls;
+	int ret = 0;
+
+	*bad_chunks = 0;
+	for (calls = 0; calls < 64; calls++) {
+		ret = balloon_call(fd, target, 9, chunks, 16, b);
+		if (ret)
+			return ret;
+		for (i = 0; i < b->nr_chunks; i++)
+			if (chunks[i] % (2 * MiB))
+				(*bad_chunks)++;
+		if (b->status != BALLOON_AGAIN || !b->nr_chunks)
+			break;
+	}
+	return 0;
+}
+
+/* Balloon: MemTotal shrinks by what is inflated and comes back on deflate. */
+int scenario_balloon(int argc, char **argv)
+{
+	struct vcma_ioc_balloon b;
+	struct vcma_ioc_stats st;
+	uint64_t total0, total, chunks[4];
+	unsigned int bad;
+	int fd, ret;
+
+	(void)argc;
+	(void)argv;
+	load_or_bail("");
+	fd = vcma_open();
+	total0 = meminfo_bytes("MemTotal");
+	ret = balloon_to(fd, 64 * MiB, &b, &bad);
+	total = meminfo_bytes("MemTotal");
+	tap_ok(ret == 0 && b.status == 0 && b.actual_bytes == 64 * MiB,
+	       "inflate to 64 MiB: %s, status %u, actual %" PRIu64 " MiB", strerror(-ret),
+	       b.status, (uint64_t)b.actual_bytes / MiB);
+	tap_ok(!bad, "every chunk GPA is 2 MiB aligned (%u bad)", bad);
+	tap_ok(total0 - total == 64 * MiB, "MemTotal fell by 64 MiB (%" PRIu64 " -> %" PRIu64
+	       " KiB)", total0 / 1024, total / 1024);
+	tap_ok(!vcma_stats(fd, &st) && st.balloon_bytes == 64 * MiB,
+	       "STATS balloon_bytes %" PRIu64 " MiB", (uint64_t)st.balloon_bytes / MiB);
+	ret = balloon_to(fd, 0, &b, &bad);
+	total = meminfo_bytes("MemTotal");
+	tap_ok(ret == 0 && b.actual_bytes == 0 && b.direction == 2,
+	       "deflate to 0: %s, actual %" PRIu64, strerror(-ret), (uint64_t)b.actual_bytes);
+	tap_ok(total == total0, "MemTotal back (%" PRIu64 " KiB)", total / 1024);
+
+	/* Asking for nearly everything stops at the safety floor. */
+	ret = balloon_to(fd, (total0 - 16 * MiB) & ~(2 * MiB - 1), &b, &bad);
+	tap_ok(ret == 0 && b.status == BALLOON_FLOOR,
+	       "inflating towards all of RAM stops at the floor (%s, status %u, %" PRIu64
+	       " MiB ballooned, MemAvailable %" PRIu64 " MiB)", strerror(-ret), b.status,
+	       (uint64_t)b.actual_bytes / MiB, meminfo_bytes("MemAvailable") / MiB);
+	tap_ok(balloon_call(fd, 3 * MiB, 9, chunks, 4, &b) == -EINVAL,
+	       "target not a chunk multiple is EINVAL");
+	tap_ok(balloon_call(fd, 4 * MiB, 3, chunks, 4, &b) == -EINVAL,
+	       "chunk below a pageblock is EINVAL");
+	tap_ok(balloon_call(fd, 4 * MiB, 9, chunks, 0, &b) == -EINVAL,
+	       "no room for chunks is EINVAL");
+	tap_ok(balloon_call(fd, 4 * MiB, 9, NULL, 4, &b) == -EINVAL,
+	       "NULL chunk pointer is EINVAL");
+	close(fd);
+	/* Still inflated: unloading gives everything back. */
+	ret = vcma_unload();
+	total = meminfo_bytes("MemTotal");
+	tap_ok(ret == 0 && total == total0, "rmmod while inflated restores MemTotal (%" PRIu64
+	       " -> %" PRIu64 " KiB)", total0 / 1024, total / 1024);
 	return tap_done();
 }

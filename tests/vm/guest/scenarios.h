@@ -6,6 +6,7 @@
 int scenario_idle(int argc, char **argv);
 int scenario_badinput(int argc, char **argv);
 int scenario_impossible(int argc, char **argv);
+int scenario_balloon(int argc, char **argv);
 int scenario_busy(int argc, char **argv);
 int scenario_bench(int argc, char **argv);
 

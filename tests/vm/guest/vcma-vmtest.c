@@ -13,6 +13,7 @@ static const struct {
 	{ "idle", scenario_idle, "reserve/release 2, 64, 256 MiB; mmap; lifetime" },
 	{ "badinput", scenario_badinput, "malformed ioctls are refused" },
 	{ "impossible", scenario_impossible, "unsatisfiable requests fail fast with a cause" },
+	{ "balloon", scenario_balloon, "BALLOON ioctl: MemTotal shrinks and comes back" },
 	{ "busy", scenario_busy, "reserve under ext4/tmpfs/anon/O_DIRECT/io_uring load" },
 	{ "bench", scenario_bench, "planner vs naive under the busy workload" },
 };
