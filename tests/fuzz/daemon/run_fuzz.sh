@@ -1,0 +1,14 @@
+#!/bin/sh
+# run_fuzz.sh EXE SECONDS WORKDIR DICT SEEDS...: fuzz for SECONDS from the seeds.
+set -e
+exe=$1 secs=$2 work=$3 dict=$4
+shift 4
+rm -rf "$work"
+mkdir -p "$work/corpus" "$work/artifacts"
+i=0
+for s in "$@"; do
+	i=$((i + 1))
+	printf '%s' "$s" >"$work/corpus/seed$i"
+done
+exec "$exe" -max_total_time="$secs" -max_len=8192 -timeout=10 -rss_limit_mb=1024 \
+	-dict="$dict" -artifact_prefix="$work/artifacts/" -print_final_stats=1 "$work/corpus"
