@@ -99,10 +99,16 @@ static void kill_leftover_qemu(const struct lv_embed *e)
 	if (glob(path, 0, NULL, &g) != 0)
 		return;
 	for (size_t i = 0; i < g.gl_pathc; i++) {
-		FILE *f = fopen(g.gl_pathv[i], "r");
+		const char *base = strrchr(g.gl_pathv[i], '/') + 1;
+		FILE *f;
 		int pid = 0;
 
-		if (f && fscanf(f, "%d", &pid) == 1 && pid > 1)
+		/* driver.pid is the embedded driver itself: this process. */
+		if (strcmp(base, "driver.pid") == 0)
+			continue;
+		f = fopen(g.gl_pathv[i], "r");
+
+		if (f && fscanf(f, "%d", &pid) == 1 && pid > 1 && pid != getpid())
 			kill(pid, SIGTERM);
 		if (f)
 			fclose(f);
