@@ -72,7 +72,7 @@ void api_route(const char *path, struct api_route *out)
 	}
 	if (!vm_name_valid(seg[2]))
 		return;
-	snprintf(out->vm, sizeof(out->vm), "%s", seg[2]);
+	memcpy(out->vm, seg[2], strlen(seg[2]) + 1);	/* vm_name_valid bounded it */
 	if (n == 3)
 		out->kind = API_VM;
 	else if (n == 4 && !strcmp(seg[3], "reservations"))

@@ -268,55 +268,44 @@ static void wake_fired(evutil_socket_t fd, short what, void *arg)
 	run_frees(frees);
 }
 
-static struct watch *new_watch_locked(bool is_timer, void *opaque, virFreeCallback ff)
+/* Registers a copy of proto (kind, callbacks, wanted state); its id or -1. */
+static int add_watch(const struct watch *proto)
 {
-	struct watch *w;
-
-	if (!br.base || br.next_id == INT32_MAX)
-		return NULL;
-	w = calloc(1, sizeof(*w));
-	if (!w)
-		return NULL;
-	w->id = br.next_id++;
-	w->is_timer = is_timer;
-	w->opaque = opaque;
-	w->ff = ff;
-	w->dirty = true;
-	w->next = br.live;
-	br.live = w;
-	return w;
-}
-
-static int add_handle(int fd, int events, virEventHandleCallback cb, void *opaque,
-		      virFreeCallback ff)
-{
-	struct watch *w;
+	struct watch *w = NULL;
 	int id = -1;
 
-	if (fd < 0 || !cb)
-		return -1;
 	pthread_mutex_lock(&br.lock);
-	w = new_watch_locked(false, opaque, ff);
+	if (br.base && br.next_id < INT32_MAX)
+		w = calloc(1, sizeof(*w));
 	if (w) {
-		w->fd = fd;
-		w->events = events;
-		w->hcb = cb;
-		id = w->id;
-		br.counts.handles++;
+		*w = *proto;
+		w->id = id = br.next_id++;
+		w->dirty = true;
+		w->next = br.live;
+		br.live = w;
+		if (w->is_timer)
+			br.counts.timeouts++;
+		else
+			br.counts.handles++;
 		changed_locked(false);
 	}
 	pthread_mutex_unlock(&br.lock);
 	return id;
 }
 
-static void update_handle(int id, int events)
+/* value: the events of a handle, the interval of a timer. */
+static void update_watch(int id, bool is_timer, int value)
 {
 	struct watch *w;
 
 	pthread_mutex_lock(&br.lock);
-	w = find_locked(id, false);
-	if (w && w->events != events) {
-		w->events = events;
+	w = find_locked(id, is_timer);
+	/* Timers are re-armed even when unchanged: libvirt expects a fresh period. */
+	if (w && (is_timer || w->events != value)) {
+		if (is_timer)
+			w->interval_ms = value < 0 ? -1 : value;
+		else
+			w->events = value;
 		w->dirty = true;
 		changed_locked(false);
 	}
@@ -342,6 +331,21 @@ static int remove_watch(int id, bool is_timer)
 	return w ? 0 : -1;
 }
 
+static int add_handle(int fd, int events, virEventHandleCallback cb, void *opaque,
+		      virFreeCallback ff)
+{
+	if (fd < 0 || !cb)
+		return -1;
+	return add_watch(&(struct watch){
+		.fd = fd, .events = events, .hcb = cb, .opaque = opaque, .ff = ff,
+	});
+}
+
+static void update_handle(int id, int events)
+{
+	update_watch(id, false, events);
+}
+
 static int remove_handle(int id)
 {
 	return remove_watch(id, false);
@@ -350,37 +354,17 @@ static int remove_handle(int id)
 static int add_timeout(int interval_ms, virEventTimeoutCallback cb, void *opaque,
 		       virFreeCallback ff)
 {
-	struct watch *w;
-	int id = -1;
-
 	if (!cb)
 		return -1;
-	pthread_mutex_lock(&br.lock);
-	w = new_watch_locked(true, opaque, ff);
-	if (w) {
-		w->interval_ms = interval_ms < 0 ? -1 : interval_ms;
-		w->tcb = cb;
-		id = w->id;
-		br.counts.timeouts++;
-		changed_locked(false);
-	}
-	pthread_mutex_unlock(&br.lock);
-	return id;
+	return add_watch(&(struct watch){
+		.is_timer = true, .interval_ms = interval_ms < 0 ? -1 : interval_ms,
+		.tcb = cb, .opaque = opaque, .ff = ff,
+	});
 }
 
 static void update_timeout(int id, int interval_ms)
 {
-	struct watch *w;
-
-	pthread_mutex_lock(&br.lock);
-	w = find_locked(id, true);
-	if (w) {
-		/* Re-arm even when unchanged: libvirt expects a fresh period. */
-		w->interval_ms = interval_ms < 0 ? -1 : interval_ms;
-		w->dirty = true;
-		changed_locked(false);
-	}
-	pthread_mutex_unlock(&br.lock);
+	update_watch(id, true, interval_ms);
 }
 
 static int remove_timeout(int id)

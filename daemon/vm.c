@@ -260,7 +260,8 @@ int vm_release(struct vcma_vm *vm, uint64_t id, int64_t now_ms)
 			vm_remove_rsv(vm, r);
 			return 0;
 		}
-		/* fallthrough: the answer in flight may carry a grant to give back */
+		/* the answer in flight may carry a grant to give back */
+		__attribute__((fallthrough));
 	case RSV_GRANTED:
 	default:
 		r->state = RSV_RELEASING;
