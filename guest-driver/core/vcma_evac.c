@@ -20,6 +20,7 @@
 #include "core_priv.h"
 
 #define VCMA_MAX_PIN_WAITS	64
+#define VCMA_PIN_PATIENCE	4
 
 int vcma_deadline_passed(struct vcma_core *core, const struct vcma_req_state *rs)
 {
@@ -105,16 +106,22 @@ static void long_pin_remember(struct vcma_core *core, vcma_u64 pfn, vcma_u64 nr,
 	}
 }
 
-/* Wait for the pins in [pfn, pfn + nr) to go; nonzero when they did. */
+/*
+ * Wait for the pins in [pfn, pfn + nr) to go; nonzero when they did. A pin
+ * that outlasts VCMA_PIN_PATIENCE maximal backoffs is taken for long-term,
+ * so one window cannot eat the whole deadline of a request.
+ */
 static int wait_pins(struct vcma_core *core, struct vcma_req_state *rs, vcma_u64 pfn)
 {
 	vcma_u64 cap = (vcma_u64)core->cfg.max_backoff_ms * 1000;
 	vcma_u64 backoff = vcma_min64(VCMA_BACKOFF_START_US, cap);
+	vcma_u64 waited = 0;
 	int i;
 
-	for (i = 0; i < VCMA_MAX_PIN_WAITS; i++) {
+	for (i = 0; i < VCMA_MAX_PIN_WAITS && waited < VCMA_PIN_PATIENCE * cap; i++) {
 		if (!sleep_bounded(core, rs, backoff))
 			return 0;
+		waited += backoff;
 		rs->ev->retries++;
 		vcma_summarize(core, pfn, rs->nr, &core->sum_win);
 		if (!core->sum_win.count[VCMA_PC_PINNED])

@@ -117,12 +117,16 @@ int vcma_model_preset(const char *name, struct vcma_model_scenario *s)
 		s->long_pins = 4;
 		s->long_pins_inplace = 0;
 	} else if (!strcmp(name, "fileserver")) {
+		/* ext4 with small blocks and metadata walks; most CPUs idle between requests. */
+		s->cpus = 8;
+		s->busy_cpus = 1;
+		s->idle_ppm = 2000;
 		s->mix_anon = 15;
 		s->mix_file = 15;
 		s->mix_file_buffers = 30;
 		s->mix_file_journal = 10;
-		s->mix_bdev = 15;
-		s->bh_access = 200;
+		s->mix_bdev = 20;
+		s->bh_access = 300;
 		s->dirty = 20;
 		s->flush = 10;
 	} else if (!strcmp(name, "pinned")) {

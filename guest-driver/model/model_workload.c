@@ -341,21 +341,28 @@ void vcma_model_set_workload(struct vcma_model *m, int on)
 	m->workload_on = on;
 }
 
-/* Fill memory to fill_pct with the mix; frees in between leave realistic holes. */
+/*
+ * Age memory the way a long-running guest is aged: fill well past fill_pct
+ * with the mix (frees in between leave holes), then free at random down to
+ * fill_pct, so free memory ends up scattered instead of in one tail.
+ */
 int workload_fill(struct vcma_model *m)
 {
 	uint64_t usable = m->cls_total[VCMA_PC_FREE];
 	uint64_t target = usable * m->sc.fill_pct / 100, n = 0;
+	uint64_t peak = usable * (m->sc.fill_pct + 25 < 97 ? m->sc.fill_pct + 25 : 97) / 100;
 
 	if (!m->mix_total)
 		return 0;
-	while (m->nr_objs < target) {
+	while (m->nr_objs < peak) {
 		alloc_random(m);
 		if (++n % 8 == 0)
 			free_random(m);
-		if (n > 4 * target)	/* memory too fragmented or full: stop trying */
+		if (n > 4 * peak)	/* memory too fragmented or full: stop trying */
 			break;
 	}
+	for (n = 0; m->nr_objs > target && n < 4 * peak; n++)
+		free_random(m);
 	keep_long_pins(m);
 	return 0;
 }

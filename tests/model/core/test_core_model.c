@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * The mm core running on the model (suite 'model'), one behaviour per
+ * invocation (test-core-model <case>): pins avoided and never migrated,
+ * long-term pins routed around, the pin policy against virtual time,
+ * deadlines, the safety floor, release, balloon chunks, and the planner
+ * against the naive first-fit strategy on the same workload.
+ */
+#include <string.h>
+
+#include "vcma_model.h"
+#include "vcma_tap.h"
+
+#define MIB (1ull << 20)
+
+struct rig {
+	struct vcma_model *m;
+	struct vcma_core *c;
+};
+
+static struct rig rig(const char *preset, const char *text, uint32_t strategy,
+		      uint64_t floor_pages, uint32_t max_backoff_ms)
+{
+	struct vcma_core_config cfg = { .strategy = strategy, .floor_pages = floor_pages,
+					.max_grants = 4096, .max_backoff_ms = max_backoff_ms };
+	struct vcma_model_scenario sc;
+	const struct vcma_backend_ops *ops;
+	char err[160];
+	struct rig r;
+	void *ctx;
+
+	vcma_model_preset(preset, &sc);
+	sc.mem_mib = 256;
+	if (text && vcma_model_scenario_load(&sc, text, err, sizeof(err))) {
+		tap_diag("scenario: %s", err);
+		exit(1);
+	}
+	r.m = vcma_model_new_scenario(&sc, err, sizeof(err));
+	if (!r.m) {
+		tap_diag("model: %s", err);
+		exit(1);
+	}
+	vcma_model_backend(r.m, &ops, &ctx);
+	r.c = vcma_core_new(ops, ctx, &cfg);
+	if (!r.c)
+		exit(1);
+	return r;
+}
+
+static void rig_done(struct rig *r, const char *what)
+{
+	char err[160] = "";
+
+	vcma_core_free(r->c);
+	tap_ok(!vcma_model_check(r->m, err, sizeof(err)), "model invariants hold after %s %s", what, err);
+	vcma_model_free(r->m);
+}
+
+static int reserve(struct rig *r, uint64_t size, uint32_t flags, uint32_t deadline_ms,
+		   struct vcma_grant *g, struct vcma_core_evidence *ev)
+{
+	struct vcma_core_request q = { .size = size, .flags = flags, .deadline_ms = deadline_ms,
+				       .node = VCMA_CORE_NODE_ANY };
+
+	return vcma_core_reserve(r->c, &q, g, ev);
+}
+
+struct pinned_page {
+	uint64_t pfn;
+	uint32_t token;
+};
+
+/* Record every page with a live FOLL_PIN; returns how many (<= max). */
+static size_t pinned_pages(struct vcma_model *m, struct pinned_page *out, size_t max)
+{
+	struct vcma_model_page p;
+	uint64_t pfn;
+	size_t n = 0;
+
+	for (pfn = 0; pfn < vcma_model_nr_pages(m) && n < max; pfn++) {
+		vcma_model_page_get(m, pfn, &p);
+		if (p.pins) {
+			out[n].pfn = pfn;
+			out[n++].token = p.token;
+		}
+	}
+	return n;
+}
+
+static size_t pins_moved(struct vcma_model *m, const struct pinned_page *pp, size_t n)
+{
+	struct vcma_model_page p;
+	size_t i, moved = 0;
+
+	for (i = 0; i < n; i++) {
+		vcma_model_page_get(m, pp[i].pfn, &p);
+		moved += !p.pins || p.token != pp[i].token;
+	}
+	return moved;
+}
+
+/* Long-lived pins only, so every recorded pin is still live at the end. */
+static void test_pins(uint32_t strategy, const char *name)
+{
+	struct rig r = rig("pinned", "short_pins = 0\ngup_refs = 0\nlong_pins = 400\nlong_pins_inplace = 400",
+			   strategy, 0, 0);
+	static struct pinned_page pp[4096];
+	struct vcma_core_evidence ev;
+	struct vcma_core_stats st;
+	struct vcma_grant g[8];
+	size_t n, i, ok = 0, held = 0;
+
+	vcma_model_step(r.m, 10);
+	n = pinned_pages(r.m, pp, 4096);
+	for (i = 0; i < 40; i++) {
+		if (!reserve(&r, 4 * MIB, 0, 0, &g[held], &ev)) {
+			ok++;
+			held++;
+		}
+		if (held == 8)
+			while (held)
+				vcma_core_release(r.c, g[--held].id);
+		vcma_model_step(r.m, 2);
+	}
+	vcma_core_get_stats(r.c, &st);
+	tap_diag("%s: %zu pins, %zu/40 granted, %llu ranges tried, pinned met %llu, pages migrated %llu",
+		 name, n, ok, (unsigned long long)st.ranges_tried, (unsigned long long)st.pinned_met,
+		 (unsigned long long)st.pages_migrated);
+	tap_ok(n > 100 && ok == 40, "%s: 40 of 40 reservations succeed among %zu pinned pages", name, n);
+	tap_ok(!pins_moved(r.m, pp, n), "%s: no FOLL_PIN page moved or lost its data", name);
+	if (strategy == VCMA_STRATEGY_PLANNER)
+		tap_ok(st.ranges_tried == 40, "planner: no evacuation wasted on a pinned window");
+	rig_done(&r, name);
+}
+
+static void test_longterm(void)
+{
+	struct rig r = rig("pinned", "movable_pct = 0\nlong_pins = 200\nlong_pins_inplace = 100\nfill_pct = 80",
+			   VCMA_STRATEGY_PLANNER, 0, 0);
+	struct vcma_core_evidence ev;
+	struct vcma_grant g;
+	static struct pinned_page pins[4096];
+	int ok = 0, i, fails_pinned = 0;
+
+	vcma_model_step(r.m, 20);
+	tap_ok(pinned_pages(r.m, pins, 4096) > 60, "pins are in place");
+	for (i = 0; i < 30; i++) {
+		if (!reserve(&r, 2 * MIB, VCMA_CORE_FAIL_FAST, 0, &g, &ev)) {
+			ok++;
+			if (i % 2)
+				vcma_core_release(r.c, g.id);
+		} else {
+			tap_diag("request %d: %s", i, vcma_core_cause_name(ev.cause));
+			fails_pinned += ev.cause == VCMA_CORE_CAUSE_PINNED;
+		}
+	}
+	tap_ok(ok == 30, "with long-term pins spread over memory, 30 of 30 reservations routed around them (%d)", ok);
+	tap_ok(!fails_pinned, "none failed on a pin");
+	rig_done(&r, "long-term pins");
+}
+
+/* Movable zone of 4 MiB: two 2 MiB windows, each given one pinned page. */
+static struct rig pin_both_windows(uint64_t lifetime_us, int64_t *pins)
+{
+	struct rig r = rig("idle", "movable_pct = 2\nfill_pct = 60", VCMA_STRATEGY_PLANNER, 0, 10);
+	struct vcma_model_page p;
+	uint64_t pfn, n = vcma_model_nr_pages(r.m);
+	int w = 0;
+
+	vcma_model_set_workload(r.m, 0);
+	vcma_model_lru_add_drain_all(r.m);
+	for (pfn = n - 1024; pfn < n && w < 2; pfn++) {
+		if (pfn < n - 1024 + (uint64_t)w * 512)
+			continue;
+		vcma_model_page_get(r.m, pfn, &p);
+		if (p.type == VCMA_MPT_ANON && (p.flags & VCMA_MPF_LRU)) {
+			pins[w] = vcma_model_pin(r.m, pfn, VCMA_PIN_FOLL_PIN, lifetime_us);
+			w += pins[w] > 0;
+		}
+	}
+	if (w != 2) {
+		tap_diag("could not pin both movable windows");
+		exit(1);
+	}
+	return r;
+}
+
+static void test_wait_pins(void)
+{
+	struct vcma_core_evidence ev;
+	struct vcma_grant g;
+	int64_t pins[2];
+	struct rig r = pin_both_windows(5000, pins);
+	uint64_t t0 = vcma_model_now_us(r.m);
+	int err;
+
+	err = reserve(&r, 2 * MIB, VCMA_CORE_FAIL_FAST | VCMA_CORE_MOVABLE_ONLY, 200, &g, &ev);
+	tap_ok(err == -VCMA_EBUSY && ev.cause == VCMA_CORE_CAUSE_PINNED && ev.elapsed_us < 1000 &&
+	       ev.pinned_met >= 1, "FAIL_FAST: short pins fail at once with cause pinned (%llu us)",
+	       (unsigned long long)ev.elapsed_us);
+	err = reserve(&r, 2 * MIB, VCMA_CORE_WAIT_PINS | VCMA_CORE_MOVABLE_ONLY, 200, &g, &ev);
+	tap_ok(!err && ev.retries > 0 && vcma_model_now_us(r.m) - t0 >= 4000 && ev.elapsed_us <= 200000,
+	       "WAIT_PINS: short pins are waited out with backoff (%u waits, %llu us)", ev.retries,
+	       (unsigned long long)ev.elapsed_us);
+	rig_done(&r, "waiting out short pins");
+
+	r = pin_both_windows(0, pins);
+	err = reserve(&r, 2 * MIB, VCMA_CORE_WAIT_PINS | VCMA_CORE_MOVABLE_ONLY, 300, &g, &ev);
+	tap_ok(err == -VCMA_EBUSY && ev.cause == VCMA_CORE_CAUSE_PINNED && ev.elapsed_us <= 300000 &&
+	       ev.elapsed_us >= 2 * 40000, "WAIT_PINS: a pin outliving the backoff counts as long-term (%llu us)",
+	       (unsigned long long)ev.elapsed_us);
+	err = reserve(&r, 2 * MIB, VCMA_CORE_WAIT_PINS | VCMA_CORE_MOVABLE_ONLY, 300, &g, &ev);
+	tap_ok(err == -VCMA_EBUSY && ev.elapsed_us < 1000,
+	       "known long-term pins are not waited on again (%llu us)", (unsigned long long)ev.elapsed_us);
+	err = reserve(&r, 2 * MIB, VCMA_CORE_WAIT_PINS | VCMA_CORE_MOVABLE_ONLY, 30, &g, &ev);
+	vcma_model_unpin(r.m, pins[0]);
+	vcma_model_unpin(r.m, pins[1]);
+	tap_ok(!reserve(&r, 2 * MIB, VCMA_CORE_MOVABLE_ONLY, 0, &g, &ev), "unpinned, the window is granted");
+	rig_done(&r, "long-term pins in the only windows");
+}
+
+static void test_deadline(void)
+{
+	struct rig r = rig("pinned", "mem_mib = 512\nfill_pct = 90\nshort_pins = 200\nshort_pin_us = 20000",
+			   VCMA_STRATEGY_PLANNER, 0, 0);
+	struct vcma_core_evidence ev;
+	struct vcma_grant g;
+	uint64_t worst = 0;
+	int i, late = 0;
+
+	for (i = 0; i < 40; i++) {
+		reserve(&r, 8 * MIB, VCMA_CORE_WAIT_PINS, 5, &g, &ev);
+		if (ev.elapsed_us > worst)
+			worst = ev.elapsed_us;
+		/* A step already running (one alloc_contig_range) may finish late. */
+		late += ev.elapsed_us > 5000 + 50000;
+		vcma_model_step(r.m, 1);
+	}
+	tap_ok(!late, "40 requests with a 5 ms deadline returned in virtual time (worst %llu us)",
+	       (unsigned long long)worst);
+	rig_done(&r, "deadlines");
+}
+
+static void test_floor(void)
+{
+	uint64_t avail;
+	struct rig r = rig("mixed", NULL, VCMA_STRATEGY_PLANNER, 0, 0);
+	struct vcma_core_evidence ev;
+	struct vcma_core_stats st;
+	struct vcma_grant g;
+	int err;
+
+	vcma_core_free(r.c);
+	vcma_model_set_workload(r.m, 0);
+	vcma_model_meminfo(r.m, NULL, NULL, &avail);
+	{
+		const struct vcma_backend_ops *ops;
+		struct vcma_core_config cfg = { .floor_pages = avail - 1000 };
+		void *ctx;
+
+		vcma_model_backend(r.m, &ops, &ctx);
+		r.c = vcma_core_new(ops, ctx, &cfg);
+	}
+	err = reserve(&r, 8 * MIB, 0, 0, &g, &ev);
+	vcma_core_get_stats(r.c, &st);
+	tap_ok(err == -VCMA_ENOSPC && ev.cause == VCMA_CORE_CAUSE_FLOOR && !ev.pages_migrated &&
+	       st.fail_by_cause[VCMA_CORE_CAUSE_FLOOR] == 1 && !st.grants,
+	       "a request crossing the floor is refused with cause floor, nothing moved");
+	tap_ok(!reserve(&r, 2 * MIB, 0, 0, &g, &ev), "a request that fits above the floor is granted");
+	rig_done(&r, "the floor");
+}
+
+static void test_release(void)
+{
+	struct rig r = rig("mixed", NULL, VCMA_STRATEGY_PLANNER, 0, 0);
+	uint64_t free0, free1, free2, total0, total2;
+	struct vcma_core_evidence ev;
+	struct vcma_grant g[4];
+	int i, ok = 1;
+
+	vcma_model_set_workload(r.m, 0);
+	vcma_model_meminfo(r.m, &total0, &free0, NULL);
+	for (i = 0; i < 4; i++)
+		ok &= !reserve(&r, 16 * MIB, 0, 0, &g[i], &ev);
+	vcma_model_meminfo(r.m, NULL, &free1, NULL);
+	tap_ok(ok && free1 == free0 - 4 * 4096, "4 x 16 MiB granted: free pages drop by exactly 16384");
+	for (i = 0; i < 4; i++)
+		ok &= !vcma_core_release(r.c, g[i].id);
+	vcma_model_meminfo(r.m, &total2, &free2, NULL);
+	tap_ok(ok && free2 == free0 && total2 == total0, "released: every page is back (%llu = %llu)",
+	       (unsigned long long)free2, (unsigned long long)free0);
+	rig_done(&r, "release");
+}
+
+static void test_balloon(void)
+{
+	struct rig r = rig("idle", NULL, VCMA_STRATEGY_PLANNER, 20000, 0);
+	static vcma_u64 pfns[256], back[256];
+	struct vcma_core_stats st;
+	uint64_t avail, free0, free1;
+	vcma_u32 cause;
+	int n, d, i, aligned = 1;
+
+	vcma_model_set_workload(r.m, 0);
+	vcma_model_meminfo(r.m, NULL, &free0, NULL);
+	n = vcma_core_balloon_inflate(r.c, 9, 256, pfns, &cause);
+	vcma_model_meminfo(r.m, NULL, NULL, &avail);
+	vcma_core_get_stats(r.c, &st);
+	for (i = 0; i < n; i++)
+		aligned &= !(pfns[i] % 512);
+	tap_ok(n > 10 && n < 256 && cause == VCMA_CORE_CAUSE_FLOOR && avail >= 20000,
+	       "inflate took %d aligned 2 MiB chunks and stopped at the floor", n);
+	tap_ok(aligned && st.balloon_pages == (uint64_t)n * 512 && st.grants == (uint64_t)n,
+	       "each chunk is an aligned balloon grant");
+	d = vcma_core_balloon_deflate(r.c, 9, 256, back);
+	vcma_core_get_stats(r.c, &st);
+	vcma_model_meminfo(r.m, NULL, &free1, NULL);
+	tap_ok(d == n && !st.grants && !st.balloon_pages && free1 == free0,
+	       "deflate gave all %d chunks back", d);
+	rig_done(&r, "balloon");
+}
+
+static void run_strategy(uint32_t strategy, uint64_t *ok, uint64_t *migrated, uint64_t *tried)
+{
+	struct rig r = rig("mixed", "fill_pct = 85\nlong_pins_inplace = 60\nshort_pins = 10",
+			   strategy, 0, 0);
+	struct vcma_core_evidence ev;
+	struct vcma_core_stats st;
+	struct vcma_grant g[64];
+	int i, n = 0;
+
+	for (i = 0; i < 60; i++) {
+		if (!reserve(&r, 4 * MIB, VCMA_CORE_FAIL_FAST, 0, &g[n], &ev))
+			n++;
+		if (n > 4)
+			vcma_core_release(r.c, g[--n].id);
+		vcma_model_step(r.m, 2);
+	}
+	vcma_core_get_stats(r.c, &st);
+	*ok = st.reserve_ok;
+	*migrated = st.pages_migrated;
+	*tried = st.ranges_tried;
+	rig_done(&r, strategy ? "naive" : "planner");
+}
+
+static void test_naive_vs_planner(void)
+{
+	uint64_t pok, pmig, ptry, nok, nmig, ntry;
+
+	run_strategy(VCMA_STRATEGY_PLANNER, &pok, &pmig, &ptry);
+	run_strategy(VCMA_STRATEGY_NAIVE, &nok, &nmig, &ntry);
+	tap_diag("planner: %llu ok, %llu migrated, %llu tries; naive: %llu ok, %llu migrated, %llu tries",
+		 (unsigned long long)pok, (unsigned long long)pmig, (unsigned long long)ptry,
+		 (unsigned long long)nok, (unsigned long long)nmig, (unsigned long long)ntry);
+	tap_ok(pok >= nok, "the planner succeeds at least as often as first-fit");
+	tap_ok(pmig * 2 < nmig, "the planner migrates less than half as many pages");
+	tap_ok(ptry <= ntry, "and tries fewer ranges");
+}
+
+int main(int argc, char **argv)
+{
+	const char *t = argc == 2 ? argv[1] : "";
+
+	if (!strcmp(t, "pins-planner"))
+		test_pins(VCMA_STRATEGY_PLANNER, "planner");
+	else if (!strcmp(t, "pins-naive"))
+		test_pins(VCMA_STRATEGY_NAIVE, "naive");
+	else if (!strcmp(t, "longterm"))
+		test_longterm();
+	else if (!strcmp(t, "wait-pins"))
+		test_wait_pins();
+	else if (!strcmp(t, "deadline"))
+		test_deadline();
+	else if (!strcmp(t, "floor"))
+		test_floor();
+	else if (!strcmp(t, "release"))
+		test_release();
+	else if (!strcmp(t, "balloon"))
+		test_balloon();
+	else if (!strcmp(t, "naive-vs-planner"))
+		test_naive_vs_planner();
+	else {
+		fprintf(stderr, "usage: %s <case>\n", argv[0]);
+		return 2;
+	}
+	return tap_done();
+}
