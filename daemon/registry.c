@@ -127,10 +127,24 @@ int vcma_vm_set_desired(struct vcma_vm *vm, const struct vcma_desired *des)
 		if (w->id && vm_find_rsv(vm, w->id))
 			continue;
 		snprintf(s.label, sizeof(s.label), "%s", w->label);
+		/* the source's id stays the tag, so its copy and ours keep matching */
 		if (w->id >= vm->next_id)
-			vm->next_id = w->id;	/* keep the source's id as the tag */
+			vm->next_id = w->id;
 		if (vm_reserve(vm, &s, now, &id) < 0)
 			return -ENOSPC;
+		if (w->id && id != w->id) {
+			/* an id below next_id we no longer have: take it back, keep the order */
+			struct rsv r = vm->rsv[vm->nr_rsv - 1];
+			size_t k = vm->nr_rsv - 1;
+
+			r.id = w->id;
+			while (k && vm->rsv[k - 1].id > r.id) {
+				vm->rsv[k] = vm->rsv[k - 1];
+				k--;
+			}
+			vm->rsv[k] = r;
+			vm->next_id = id;	/* the id vm_reserve took is unused */
+		}
 	}
 	vm->balloon_target = des->balloon_target;
 	vm->dirty = true;

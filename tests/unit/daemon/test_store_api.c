@@ -151,10 +151,51 @@ static void test_parse(void)
 	}
 }
 
+/* The registry API a VM source (libvirt connector) uses. */
+static void test_registry(void)
+{
+	struct vcma_vm *vm = vm_new("r", "/x", &lim);
+	struct rsv_spec s = { .size = 4 * M, .count = 2, .label = "a" };
+	struct vcma_desired d;
+	struct vcma_desired_rsv want[3];
+	struct vcma_vm_info info;
+	uint64_t first;
+
+	vm_reserve(vm, &s, 0, &first);
+	vm->rsv[0].state = RSV_GRANTED;
+	vm->rsv[0].granted_size = 4 * M;
+	ok(vcma_vm_get_desired(vm, &d) == 0 && d.nr_rsv == 2 && d.rsv[1].id == 2 &&
+	   d.rsv[1].size == 4 * M && !strcmp(d.rsv[1].label, "a"), "get_desired copies");
+	vcma_desired_clear(&d);
+	vcma_vm_get_info(vm, &info);
+	ok(info.nr_granted == 1 && info.nr_pending == 1 && info.grant_bytes == 4 * M, "info");
+
+	memset(want, 0, sizeof(want));
+	want[0] = (struct vcma_desired_rsv){ .id = 1, .size = 4 * M };
+	want[1] = (struct vcma_desired_rsv){ .id = 0, .size = 8 * M, .label = "new" };
+	d = (struct vcma_desired){ .balloon_target = 64 * M, .nr_rsv = 2, .rsv = want };
+	vm->desired_changed = false;
+	ok(vcma_vm_set_desired(vm, &d) == 0, "set_desired");
+	ok(vm->nr_rsv == 2 && vm->rsv[0].id == 1 && vm->rsv[1].id == 3 &&
+	   vm->rsv[1].size == 8 * M && !strcmp(vm->rsv[1].label, "new"),
+	   "kept 1, dropped 2 (never sent), added 3");
+	ok(vm->balloon_target == 64 * M && !vm->desired_changed && vm->dirty,
+	   "balloon target stored, no echo to the source, persisted");
+	want[1].id = 2;		/* an id below next_id we no longer have */
+	ok(vcma_vm_set_desired(vm, &d) == 0 && vm->nr_rsv == 2 && vm->rsv[0].id == 1 &&
+	   vm->rsv[1].id == 2 && vm->next_id == 4, "a known-to-the-source id is taken back, in order");
+	ok(vcma_vm_set_desired(vm, &d) == 0 && vm->nr_rsv == 2, "applying the same state is a no-op");
+	want[0].size = 1000;
+	ok(vcma_vm_set_desired(vm, &d) == -EINVAL, "bad size refused");
+	ok(vcma_vm_set_balloon_target(vm, 4097) == -EINVAL, "balloon target must be page-aligned");
+	vm_free(vm);
+}
+
 int main(void)
 {
 	vm_limits_default(&lim);
 	test_store();
+	test_registry();
 	test_route();
 	test_parse();
 	return tap_done();
