@@ -69,6 +69,7 @@ static struct {
 	unsigned int delay_ms;
 	enum evil evil;
 	unsigned int foreign;
+	bool no_status;
 	struct vcma_msg *msg;
 } G;
 
@@ -108,7 +109,7 @@ static void send_hello(struct guest *g, uint64_t id, bool absurd)
 	m->u.hello.role = VCMA_ROLE_GUEST;
 	m->u.hello.pageblock_order = 9;
 	m->u.hello.max_order = 10;
-	m->u.hello.caps = VCMA_CAP_RESERVE | VCMA_CAP_STATUS | VCMA_CAP_EVENTS;
+	m->u.hello.caps = VCMA_CAP_RESERVE | VCMA_CAP_EVENTS | (G.no_status ? 0 : VCMA_CAP_STATUS);
 	m->u.hello.page_size = 4096;
 	memcpy(m->u.hello.boot_id, g->boot_id, 16);
 	m->u.hello.mem_total = absurd ? (1ull << 62) : G.mem;
@@ -505,7 +506,8 @@ static int listen_on(struct guest *g)
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: fakeguest (--listen PATH ... | --dir DIR --count N [--prefix P])\n"
-		   "                 [--mem SIZE_MB] [--delay-ms N] [--foreign N] [--evil MODE]\n"
+		   "                 [--mem SIZE_MB] [--delay-ms N] [--foreign N] [--no-status]\n"
+		   "                 [--evil MODE]\n"
 		   "  MODE: ");
 	for (size_t i = 0; i < sizeof(evil_names) / sizeof(evil_names[0]); i++)
 		fprintf(f, "%s%s", i ? ", " : "", evil_names[i]);
@@ -523,6 +525,7 @@ int main(int argc, char **argv)
 		{ "delay-ms", required_argument, NULL, 'D' },
 		{ "foreign", required_argument, NULL, 'f' },
 		{ "evil", required_argument, NULL, 'e' },
+		{ "no-status", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -554,6 +557,7 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'S': G.no_status = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
