@@ -30,12 +30,24 @@
 
 #define MAX_BODY 65536
 
+/* A POST with wait_ms: its reply waits until its reservations settled. */
+struct waiter {
+	struct api *a;
+	struct evhttp_request *req;
+	struct evhttp_connection *con;
+	char vm[VCMA_VM_NAME_MAX + 1];
+	uint64_t first, last;
+	int64_t expire_ms;
+	struct waiter *next;
+};
+
 struct api {
 	struct vcmad *d;
 	struct evhttp *http;
 	char *path;
 	gid_t gid;
 	json_object *host_cache;
+	struct waiter *waiters;
 };
 
 static void reply_json(struct evhttp_request *req, int code, json_object *o)
@@ -123,6 +135,93 @@ static json_object *rsv_list(struct vcma_vm *vm, uint64_t first, uint64_t last)
 	return o;
 }
 
+static void waiter_unlink(struct waiter *w)
+{
+	for (struct waiter **p = &w->a->waiters; *p; p = &(*p)->next) {
+		if (*p == w) {
+			*p = w->next;
+			return;
+		}
+	}
+}
+
+static void waiter_closed(struct evhttp_connection *con, void *arg)
+{
+	struct waiter *w = arg;
+
+	(void)con;
+	waiter_unlink(w);
+	free(w);
+}
+
+/*
+ * Answer w if its reservations settled or its time is up: 201 all granted,
+ * 504 a guest deadline passed or wait_ms ran out (they stay desired state),
+ * 409 the guest refused. Returns true when answered.
+ */
+static bool waiter_try(struct waiter *w, int64_t now_ms)
+{
+	struct vcma_vm *vm = vcmad_vm_lookup(w->a->d, w->vm);
+	size_t n = 0, granted = 0, deadline = 0, failed = 0;
+	int code;
+
+	for (size_t i = 0; vm && i < vm->nr_rsv; i++) {
+		const struct rsv *r = &vm->rsv[i];
+
+		if (r->id < w->first || r->id > w->last)
+			continue;
+		n++;
+		granted += r->state == RSV_GRANTED;
+		if (r->state == RSV_FAILED) {
+			failed++;
+			deadline += r->cause == VCMA_CAUSE_DEADLINE;
+		}
+	}
+	if (!vm || n < w->last - w->first + 1) {
+		code = 409;	/* released or detached while we waited */
+	} else if (granted == n) {
+		code = 201;
+	} else if (granted + failed == n) {
+		code = deadline ? 504 : 409;
+	} else if (now_ms >= w->expire_ms) {
+		code = 504;
+	} else {
+		return false;
+	}
+	evhttp_connection_set_closecb(w->con, NULL, NULL);
+	if (code == 201) {
+		reply_json(w->req, 201, rsv_list(vm, w->first, w->last));
+	} else {
+		json_object *o = vm ? rsv_list(vm, w->first, w->last) : json_object_new_object();
+		char detail[160];
+
+		snprintf(detail, sizeof(detail), "%zu of %llu granted, %zu failed%s", granted,
+			 (unsigned long long)(w->last - w->first + 1), failed,
+			 code == 504 ? (deadline ? " (guest deadline)" : " (wait_ms ran out)") : "");
+		json_object_object_add(o, "error", json_object_new_string(
+			code == 504 ? "deadline" : "reservation_failed"));
+		json_object_object_add(o, "detail", json_object_new_string(detail));
+		reply_json(w->req, code, o);
+	}
+	return true;
+}
+
+void api_tick(struct api *a, int64_t now_ms)
+{
+	struct waiter **p = &a->waiters;
+
+	while (*p) {
+		struct waiter *w = *p;
+
+		if (waiter_try(w, now_ms)) {
+			*p = w->next;
+			free(w);
+		} else {
+			p = &w->next;
+		}
+	}
+}
+
 static void handle_reserve(struct api *a, struct vcma_vm *vm, struct evhttp_request *req)
 {
 	struct rsv_spec s;
@@ -167,6 +266,22 @@ static void handle_reserve(struct api *a, struct vcma_vm *vm, struct evhttp_requ
 	}
 	vm_pump(vm, vcmad_now_ms());
 	vcmad_commit(a->d, vm);
+	if (s.wait_ms) {
+		struct waiter *w = calloc(1, sizeof(*w));
+
+		if (w) {
+			*w = (struct waiter){ .a = a, .req = req,
+					      .con = evhttp_request_get_connection(req),
+					      .first = first, .last = first + s.count - 1,
+					      .expire_ms = vcmad_now_ms() + s.wait_ms,
+					      .next = a->waiters };
+			snprintf(w->vm, sizeof(w->vm), "%s", vm->name);
+			/* the client may hang up first: then evhttp frees req, we only forget it */
+			evhttp_connection_set_closecb(w->con, waiter_closed, w);
+			a->waiters = w;
+			return;
+		}
+	}
 	reply_json(req, 202, rsv_list(vm, first, first + s.count - 1));
 }
 
@@ -403,6 +518,14 @@ void api_free(struct api *a)
 {
 	if (!a)
 		return;
+	while (a->waiters) {
+		struct waiter *w = a->waiters;
+
+		/* evhttp_free below frees the connections and their requests */
+		evhttp_connection_set_closecb(w->con, NULL, NULL);
+		a->waiters = w->next;
+		free(w);
+	}
 	if (a->http)
 		evhttp_free(a->http);
 	if (a->path) {

@@ -19,6 +19,8 @@ struct api;
 
 int api_new(struct vcmad *d, struct api **out, char *err, size_t errlen);
 void api_free(struct api *a);
+/* Timers: answer POSTs that wait (wait_ms) once their reservations settled. */
+void api_tick(struct api *a, int64_t now_ms);
 
 enum api_route_kind {
 	API_NOT_FOUND = 0,

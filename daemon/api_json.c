@@ -166,14 +166,17 @@ int api_parse_reserve(const char *body, size_t len, struct rsv_spec *out, char *
 				goto out;
 			}
 			out->count = (uint32_t)json_object_get_int64(val);
-		} else if (!strcmp(key, "deadline_ms")) {
+		} else if (!strcmp(key, "deadline_ms") || !strcmp(key, "wait_ms")) {
 			if (!json_object_is_type(val, json_type_int) ||
 			    json_object_get_int64(val) < 0 ||
 			    json_object_get_int64(val) > MAX_DEADLINE_MS) {
-				snprintf(err, errlen, "deadline_ms: an integer from 0 to %u", MAX_DEADLINE_MS);
+				snprintf(err, errlen, "%s: an integer from 0 to %u", key, MAX_DEADLINE_MS);
 				goto out;
 			}
-			out->deadline_ms = (uint32_t)json_object_get_int64(val);
+			if (key[0] == 'd')
+				out->deadline_ms = (uint32_t)json_object_get_int64(val);
+			else
+				out->wait_ms = (uint32_t)json_object_get_int64(val);
 		} else if (!strcmp(key, "label")) {
 			const char *s = json_object_get_string(val);
 

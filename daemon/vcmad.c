@@ -185,6 +185,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		vm_tick(d->vms[i], now);
 		vcmad_commit(d, d->vms[i]);
 	}
+	api_tick(d->api, now);
 }
 
 /* ---- registry -------------------------------------------------------------- */

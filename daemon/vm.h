@@ -171,6 +171,7 @@ void vm_pump(struct vcma_vm *vm, int64_t now_ms);
 struct rsv_spec {
 	uint64_t size, align;
 	uint32_t count, deadline_ms;
+	uint32_t wait_ms;	/* REST only: hold the reply until settled (0 = 202 at once) */
 	char label[VCMA_LABEL_MAX + 1];
 };
 

@@ -300,6 +300,10 @@ def t_errors(env, tap):
         code, doc = env.api("POST", "/v1/vms/vm0/reservations", raw=body)
         tap.ok(code == 400 and doc.get("error") == "bad_request" and doc.get("detail"),
                f"REST 400 with detail: {what}", doc)
+    code, doc = env.api("POST", "/v1/vms/vm0/reservations",
+                        {"size": "8M", "count": 2, "wait_ms": 20000})
+    tap.ok(code == 201 and [r["state"] for r in doc["reservations"]] == ["granted"] * 2,
+           "POST with wait_ms: 201 once granted", doc)
     code, doc = env.api("DELETE", "/v1/vms/vm0/reservations/999")
     tap.ok(code == 404 and doc.get("error") == "unknown_reservation", "DELETE unknown id: 404")
     code, doc = env.api("GET", "/v1/nothing")
@@ -445,6 +449,26 @@ def t_deadline(env, tap):
     tap.ok(rc == 0 and env.rsvs("slow") == [], "a failed reservation is forgotten on release")
     to = env.metric("vcmad_vm_requests_total", vm="slow", type="reserve", result="timeout")
     tap.ok(to == 1, "metrics count the timeout", to)
+    # a POST that waits: 504 when the guest's deadline passes
+    code, doc = env.api("POST", "/v1/vms/slow/reservations",
+                        {"size": "4M", "deadline_ms": 300, "wait_ms": 10000})
+    tap.ok(code == 504 and doc.get("error") == "deadline" and
+           doc["reservations"][0]["cause"] == "deadline", "POST with wait_ms: 504 deadline", doc)
+    # ... and 504 when wait_ms runs out first (the reservation stays desired state)
+    code, doc = env.api("POST", "/v1/vms/slow/reservations",
+                        {"size": "4M", "deadline_ms": 60000, "wait_ms": 300})
+    tap.ok(code == 504 and "wait_ms" in doc.get("detail", "") and
+           doc["reservations"][0]["state"] == "pending", "wait_ms ran out: 504, still pending", doc)
+    # a client that hangs up while its POST waits must not hurt vcmad
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(env.sock)
+    body = json.dumps({"size": "4M", "wait_ms": 5000})
+    s.sendall(f"POST /v1/vms/slow/reservations HTTP/1.1\r\nHost: x\r\n"
+              f"Content-Length: {len(body)}\r\n\r\n{body}".encode())
+    time.sleep(0.3)
+    s.close()
+    time.sleep(0.5)
+    tap.ok(env.api("GET", "/v1/vms")[0] == 200, "vcmad fine after a waiting client hung up")
     tap.ok(env.stop() == 0, "vcmad exits 0")
 
 
