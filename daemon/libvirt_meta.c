@@ -61,6 +61,8 @@ struct vcma_lv_conn {
 	size_t nr_dom, cap_dom;
 };
 
+static void balloon_from_metadata(virDomainPtr dom, const char *name, const char *xml);
+
 static const char *lv_err(void)
 {
 	const char *m = virGetLastErrorMessage();
@@ -168,6 +170,8 @@ static void refresh_domain(struct vcma_lv_conn *c, virDomainPtr dom)
 		else
 			vlog_debug("libvirt: domain '%s' has no channel '%s'", name, c->port_name);
 		forget_uuid(c, uuid, "has no usable vcma channel");
+		if (r == 0)
+			balloon_from_metadata(dom, name, xml);
 		goto out;
 	}
 	if (!vm_name_ok(name)) {
@@ -566,47 +570,73 @@ out:
 	return r;
 }
 
-int vcma_lv_balloon_fallback(struct vcma_lv_conn *c, const char *name, uint64_t target_bytes,
-			     uint64_t *new_mem_bytes, char *msg, size_t msg_len)
+static int balloon_dom(virDomainPtr dom, const char *name, uint64_t target_bytes,
+		       uint64_t *new_mem_bytes, char *msg, size_t msg_len)
 {
 	virDomainInfo info;
-	virDomainPtr dom;
 	uint64_t max_bytes, want;
-	int r = -EIO;
 
-	dom = lookup(c, name, msg, msg_len);
-	if (!dom)
-		return -ENOENT;
 	if (virDomainGetInfo(dom, &info) < 0) {
 		snprintf(msg, msg_len, "cannot read domain '%s': %s", name, lv_err());
-		goto out;
+		return -EIO;
 	}
 	if (info.state != VIR_DOMAIN_RUNNING && info.state != VIR_DOMAIN_PAUSED) {
 		snprintf(msg, msg_len, "domain '%s' is not running; the balloon needs a running "
 			 "guest", name);
-		r = -EINVAL;
-		goto out;
+		return -EINVAL;
 	}
 	max_bytes = (uint64_t)info.maxMem * 1024;
 	if (target_bytes > max_bytes || max_bytes - target_bytes < VCMA_LV_BALLOON_FLOOR) {
 		snprintf(msg, msg_len, "balloon target %llu MiB would leave domain '%s' less than "
 			 "%llu MiB of its %llu MiB", (unsigned long long)(target_bytes >> 20),
 			 name, VCMA_LV_BALLOON_FLOOR >> 20, (unsigned long long)(max_bytes >> 20));
-		r = -EINVAL;
-		goto out;
+		return -EINVAL;
 	}
 	want = max_bytes - target_bytes;
 	if (virDomainSetMemoryFlags(dom, want / 1024, VIR_DOMAIN_AFFECT_LIVE) < 0) {
 		snprintf(msg, msg_len, "libvirt balloon fallback for domain '%s' failed: %s",
 			 name, lv_err());
-		goto out;
+		return -EIO;
 	}
 	*new_mem_bytes = want;
 	snprintf(msg, msg_len, "no vcma agent on domain '%s': used libvirt's balloon "
 		 "(virDomainSetMemoryFlags, live): guest memory set to %llu MiB of %llu MiB",
 		 name, (unsigned long long)(want >> 20), (unsigned long long)(max_bytes >> 20));
-	r = 0;
-out:
+	return 0;
+}
+
+int vcma_lv_balloon_fallback(struct vcma_lv_conn *c, const char *name, uint64_t target_bytes,
+			     uint64_t *new_mem_bytes, char *msg, size_t msg_len)
+{
+	virDomainPtr dom = lookup(c, name, msg, msg_len);
+	int r;
+
+	if (!dom)
+		return -ENOENT;
+	r = balloon_dom(dom, name, target_bytes, new_mem_bytes, msg, msg_len);
 	virDomainFree(dom);
 	return r;
+}
+
+/*
+ * A domain without the vcma channel can still carry <vcma:balloon>: its
+ * target goes to libvirt's balloon, so the same metadata drives both kinds
+ * of guests. Setting the same target again is harmless.
+ */
+static void balloon_from_metadata(virDomainPtr dom, const char *name, const char *xml)
+{
+	struct vcma_lv_desired d;
+	char err[VCMA_LV_ERRLEN], msg[256];
+	uint64_t mem;
+
+	if (vcma_lv_parse_desired(xml, &d, err) < 0) {
+		vlog_err("libvirt: domain '%s': %s; balloon target ignored", name, err);
+		return;
+	}
+	if (!d.has_balloon)
+		return;
+	if (balloon_dom(dom, name, d.balloon_target, &mem, msg, sizeof(msg)) < 0)
+		vlog_err("libvirt: domain '%s': balloon target from metadata: %s", name, msg);
+	else
+		vlog_info("libvirt: %s (target from its metadata)", msg);
 }

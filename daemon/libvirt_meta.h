@@ -81,6 +81,8 @@ int vcma_lv_write_desired(struct vcma_lv_conn *c, const char *name,
  * Balloon fallback for a domain without the vcma agent: sets the running
  * domain's memory to its maximum minus target_bytes through libvirt
  * (virDomainSetMemoryFlags, VIR_DOMAIN_AFFECT_LIVE, i.e. virtio-balloon).
+ * The connector does the same by itself for a running domain without the
+ * vcma channel whose metadata has <vcma:balloon target='...'/>.
  * On success *new_mem_bytes is the memory asked for and msg says which
  * path was taken; on failure msg says why. 0 or -errno.
  */

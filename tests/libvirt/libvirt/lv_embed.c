@@ -13,8 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <event2/event.h>
-
 #include "libvirt_xml.h"
 
 #define QEMU_BIN "/usr/bin/qemu-system-x86_64"
@@ -173,36 +171,4 @@ char *lv_embed_domain_xml(const struct lv_embed *e, const char *name, unsigned m
 		return NULL;
 	}
 	return xml;
-}
-
-static void expired_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	*(bool *)arg = true;
-}
-
-bool lv_embed_run_until(struct event_base *base, const int *counter, int want, int seconds)
-{
-	bool expired = false;
-	struct timeval tv = { seconds, 0 };
-	struct event *t = evtimer_new(base, expired_cb, &expired);
-
-	evtimer_add(t, &tv);
-	while (!expired && *counter < want)
-		event_base_loop(base, EVLOOP_ONCE);
-	event_free(t);
-	return *counter >= want;
-}
-
-void lv_embed_run_for(struct event_base *base, int ms)
-{
-	bool expired = false;
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-	struct event *t = evtimer_new(base, expired_cb, &expired);
-
-	evtimer_add(t, &tv);
-	while (!expired)
-		event_base_loop(base, EVLOOP_ONCE);
-	event_free(t);
 }

@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Shared setup of the libvirt suite: a private qemu:///embed root with the
- * qemu.conf these machines need (DESIGN.md), domain XML for a TCG guest
- * booting Debian's kernel directly, and loop helpers with deadlines.
+ * qemu.conf these machines need (DESIGN.md) and domain XML for a TCG guest
+ * booting Debian's kernel directly.
  */
 #ifndef VCMA_TEST_LV_EMBED_H
 #define VCMA_TEST_LV_EMBED_H
 
 #include <stdbool.h>
 
-struct event_base;
 struct vcma_lv_conn;
 
 struct lv_embed {
@@ -36,9 +35,5 @@ void lv_embed_cleanup(struct lv_embed *e);
  */
 char *lv_embed_domain_xml(const struct lv_embed *e, const char *name, unsigned mem_mib,
 			  const char *sock, const char *meta);
-
-/* Runs base until *counter >= want or seconds pass; returns *counter >= want. */
-bool lv_embed_run_until(struct event_base *base, const int *counter, int want, int seconds);
-void lv_embed_run_for(struct event_base *base, int ms);
 
 #endif

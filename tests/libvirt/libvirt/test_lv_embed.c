@@ -28,37 +28,13 @@
 #include "libvirt_events.h"
 #include "libvirt_meta.h"
 #include "lv_embed.h"
+#include "lv_testutil.h"
 #include "../../unit/proto/tap.h"
 
 static struct event_base *base;
 static struct lv_embed env;
 
-static struct {
-	int attaches, detaches;
-	char name[128], path[VCMA_LV_PATHLEN], detached[128];
-	bool has_desired;
-	struct vcma_lv_desired desired;
-} seen;
-
 static int admin_events;
-
-static void sink_attach(const struct vcma_lv_domain *dom, void *opaque)
-{
-	(void)opaque;
-	seen.attaches++;
-	snprintf(seen.name, sizeof(seen.name), "%s", dom->name);
-	snprintf(seen.path, sizeof(seen.path), "%s", dom->channel_path);
-	seen.has_desired = dom->desired != NULL;
-	if (dom->desired)
-		seen.desired = *dom->desired;
-}
-
-static void sink_detach(const char *name, void *opaque)
-{
-	(void)opaque;
-	seen.detaches++;
-	snprintf(seen.detached, sizeof(seen.detached), "%s", name);
-}
 
 static int on_admin_event(virConnectPtr c, virDomainPtr d, int ev, int detail, void *o)
 {
@@ -109,19 +85,19 @@ static void test_channel_domain(virConnectPtr admin)
 	if (!dom)
 		return;
 	ok(virDomainCreate(dom) == 0, "and started (%s)", virGetLastErrorMessage());
-	ok(lv_embed_run_until(base, &seen.attaches, 1, 60) && strcmp(seen.name, "vcma-lv1") == 0 &&
-	   strcmp(seen.path, sock) == 0, "attached on its start event with socket %s", seen.path);
-	ok(seen.has_desired && seen.desired.nr == 1 && seen.desired.rsv[0].count == 2 &&
-	   strcmp(seen.desired.rsv[0].label, "dma") == 0, "with the desired state in its metadata");
+	ok(lv_run_until(base, &lv_seen.attaches, 1, 60 * 1000) && strcmp(lv_seen.name, "vcma-lv1") == 0 &&
+	   strcmp(lv_seen.path, sock) == 0, "attached on its start event with socket %s", lv_seen.path);
+	ok(lv_seen.has_desired && lv_seen.desired.nr == 1 && lv_seen.desired.rsv[0].count == 2 &&
+	   strcmp(lv_seen.desired.rsv[0].label, "dma") == 0, "with the desired state in its metadata");
 	ok(socket_listens(sock), "QEMU listens on that socket");
 
 	ev = admin_events;
-	ok(virDomainDestroy(dom) == 0 && lv_embed_run_until(base, &seen.detaches, 1, 60) &&
-	   strcmp(seen.detached, "vcma-lv1") == 0, "detached when it stops");
-	lv_embed_run_until(base, &admin_events, ev + 1, 10);
-	ok(virDomainCreate(dom) == 0 && lv_embed_run_until(base, &seen.attaches, 2, 60) &&
-	   strcmp(seen.path, sock) == 0, "attached again when it starts again");
-	ok(virDomainDestroy(dom) == 0 && lv_embed_run_until(base, &seen.detaches, 2, 60),
+	ok(virDomainDestroy(dom) == 0 && lv_run_until(base, &lv_seen.detaches, 1, 60 * 1000) &&
+	   strcmp(lv_seen.detached, "vcma-lv1") == 0, "detached when it stops");
+	lv_run_until(base, &admin_events, ev + 1, 10 * 1000);
+	ok(virDomainCreate(dom) == 0 && lv_run_until(base, &lv_seen.attaches, 2, 60 * 1000) &&
+	   strcmp(lv_seen.path, sock) == 0, "attached again when it starts again");
+	ok(virDomainDestroy(dom) == 0 && lv_run_until(base, &lv_seen.detaches, 2, 60 * 1000),
 	   "and detached again");
 	virDomainUndefine(dom);
 	virDomainFree(dom);
@@ -132,30 +108,44 @@ static void test_generated_path(virConnectPtr admin)
 {
 	char *xml = lv_embed_domain_xml(&env, "vcma-lv2", 128, "", NULL);
 	virDomainPtr dom = virDomainCreateXML(admin, xml, 0);
-	int attaches = seen.attaches, detaches = seen.detaches;
+	int attaches = lv_seen.attaches, detaches = lv_seen.detaches;
 
 	free(xml);
-	ok(dom && lv_embed_run_until(base, &seen.attaches, attaches + 1, 60) &&
-	   strcmp(seen.name, "vcma-lv2") == 0 && strncmp(seen.path, env.dir, strlen(env.dir)) == 0 &&
-	   socket_listens(seen.path),
-	   "a channel without a path is attached at the socket libvirt chose (%s)", seen.path);
+	ok(dom && lv_run_until(base, &lv_seen.attaches, attaches + 1, 60 * 1000) &&
+	   strcmp(lv_seen.name, "vcma-lv2") == 0 && strncmp(lv_seen.path, env.dir, strlen(env.dir)) == 0 &&
+	   socket_listens(lv_seen.path),
+	   "a channel without a path is attached at the socket libvirt chose (%s)", lv_seen.path);
 	ok(dom && virDomainDestroy(dom) == 0 &&
-	   lv_embed_run_until(base, &seen.detaches, detaches + 1, 60),
+	   lv_run_until(base, &lv_seen.detaches, detaches + 1, 60 * 1000),
 	   "transient domain destroyed and detached");
 	if (dom)
 		virDomainFree(dom);
+}
+
+/* Waits (guest boot under TCG, then its virtio_balloon) for libvirt to report mib. */
+static bool wait_memory(virDomainPtr dom, unsigned long mib, unsigned long *now_kib)
+{
+	virDomainInfo info = { 0 };
+
+	for (int i = 0; i < 240; i++) {
+		if (virDomainGetInfo(dom, &info) == 0 && info.memory == mib * 1024)
+			break;
+		lv_run_for(base, 500);
+	}
+	*now_kib = info.memory;
+	return info.memory == mib * 1024;
 }
 
 static void test_plain_domain(virConnectPtr admin)
 {
 	char sock[VCMA_LV_PATHLEN], chan[512], *xml;
 	virDomainPtr dom;
-	virDomainInfo info;
+	unsigned long kib = 0;
 	uint64_t mem = 0;
 	char msg[256] = "";
-	int ev, attaches = seen.attaches, detaches = seen.detaches;
+	int ev, attaches = lv_seen.attaches, detaches = lv_seen.detaches;
 
-	xml = lv_embed_domain_xml(&env, "vcma-lv-plain", 256, NULL, NULL);
+	xml = lv_embed_domain_xml(&env, "vcma-lv-plain", 256, NULL, "<balloon target='64M'/>");
 	dom = virDomainCreateXML(admin, xml, 0);
 	free(xml);
 	ev = admin_events;
@@ -164,35 +154,27 @@ static void test_plain_domain(virConnectPtr admin)
 	if (!dom)
 		return;
 	/* The operator's callback runs after ours in the same dispatch. */
-	lv_embed_run_until(base, &admin_events, ev + 1, 30);
-	ok(seen.attaches == attaches, "a domain without the channel is not attached");
+	lv_run_until(base, &admin_events, ev + 1, 30 * 1000);
+	ok(lv_seen.attaches == attaches, "a domain without the channel is not attached");
+	ok(wait_memory(dom, 192, &kib),
+	   "its <vcma:balloon target='64M'/> went to libvirt's balloon: 192 MiB (%lu KiB)", kib);
+
+	ok(vcma_lv_balloon_fallback(env.conn, "vcma-lv-plain", 96ull << 20, &mem, msg,
+				    sizeof(msg)) == 0 && mem == 160ull << 20 &&
+	   wait_memory(dom, 160, &kib),
+	   "balloon fallback request: %s; libvirt reports %lu KiB", msg, kib);
 
 	snprintf(sock, sizeof(sock), "%s/ch2.sock", env.dir);
 	snprintf(chan, sizeof(chan),
 		 "<channel type='unix'><source mode='bind' path='%s'/>"
 		 "<target type='virtio' name='org.vcma.0'/></channel>", sock);
 	ok(virDomainAttachDeviceFlags(dom, chan, VIR_DOMAIN_AFFECT_LIVE) == 0 &&
-	   lv_embed_run_until(base, &seen.attaches, attaches + 1, 60) &&
-	   strcmp(seen.name, "vcma-lv-plain") == 0 && strcmp(seen.path, sock) == 0,
+	   lv_run_until(base, &lv_seen.attaches, attaches + 1, 60 * 1000) &&
+	   strcmp(lv_seen.name, "vcma-lv-plain") == 0 && strcmp(lv_seen.path, sock) == 0,
 	   "a channel hot-plugged into it attaches it (%s)", virGetLastErrorMessage());
-
-	/* Booting takes a few seconds under TCG; the balloon driver must be up. */
-	bool shrunk = false;
-
-	if (vcma_lv_balloon_fallback(env.conn, "vcma-lv-plain", 64ull << 20, &mem, msg,
-				     sizeof(msg)) == 0) {
-		for (int i = 0; i < 120 && !shrunk; i++) {
-			lv_embed_run_for(base, 500);
-			shrunk = virDomainGetInfo(dom, &info) == 0 && info.memory == 192 * 1024;
-		}
-	}
-	ok(shrunk && mem == 192ull << 20,
-	   "balloon fallback shrank the guest to 192 MiB (%s; libvirt reports %lu KiB)", msg,
-	   info.memory);
-
 	ok(virDomainDetachDeviceFlags(dom, chan, VIR_DOMAIN_AFFECT_LIVE) == 0 &&
-	   lv_embed_run_until(base, &seen.detaches, detaches + 1, 60) &&
-	   strcmp(seen.detached, "vcma-lv-plain") == 0,
+	   lv_run_until(base, &lv_seen.detaches, detaches + 1, 60 * 1000) &&
+	   strcmp(lv_seen.detached, "vcma-lv-plain") == 0,
 	   "unplugging the channel detaches it (%s)", virGetLastErrorMessage());
 	virDomainDestroy(dom);
 	virDomainFree(dom);
@@ -200,7 +182,6 @@ static void test_plain_domain(virConnectPtr admin)
 
 int main(int argc, char **argv)
 {
-	static const struct vcma_lv_sink sink = { sink_attach, sink_detach };
 	const char *why;
 	virConnectPtr admin;
 	int cb_life, cb_dev;
@@ -211,7 +192,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	base = event_base_new();
-	ok(vcma_lv_conn_new(base, &(struct vcma_lv_conf){ .uri = env.uri }, &sink, NULL,
+	ok(vcma_lv_conn_new(base, &(struct vcma_lv_conf){ .uri = env.uri }, &lv_recording_sink, NULL,
 			    &env.conn) == 0 && vcma_lv_conn_connected(env.conn),
 	   "connector connected to %s", env.uri);
 	admin = virConnectOpen(env.uri);
@@ -236,7 +217,7 @@ out:
 	if (admin)
 		virConnectClose(admin);
 	vcma_lv_conn_free(env.conn);
-	lv_embed_run_for(base, 100);
+	lv_run_for(base, 100);
 	vcma_lv_event_shutdown();
 	event_base_free(base);
 	lv_embed_cleanup(&env);

@@ -24,6 +24,7 @@
 #include "libvirt_events.h"
 #include "libvirt_meta.h"
 #include "lv_embed.h"
+#include "lv_testutil.h"
 #include "../../unit/proto/tap.h"
 
 #define LIBVIRTD "/usr/sbin/libvirtd"
@@ -32,25 +33,6 @@ static struct event_base *base;
 static char dir[64], sock[128], uri[256];
 static const char *fixdir;
 static pid_t daemon_pid = -1;
-
-static struct {
-	int attaches, detaches;
-	char name[128], detached[128];
-} seen;
-
-static void sink_attach(const struct vcma_lv_domain *dom, void *opaque)
-{
-	(void)opaque;
-	seen.attaches++;
-	snprintf(seen.name, sizeof(seen.name), "%s", dom->name);
-}
-
-static void sink_detach(const char *name, void *opaque)
-{
-	(void)opaque;
-	seen.detaches++;
-	snprintf(seen.detached, sizeof(seen.detached), "%s", name);
-}
 
 static bool start_libvirtd(void)
 {
@@ -101,40 +83,22 @@ static bool wait_connected(struct vcma_lv_conn *c, bool want, int seconds)
 	for (int i = 0; i < seconds * 10; i++) {
 		if (connected_flag(c, want))
 			return true;
-		lv_embed_run_for(base, 100);
+		lv_run_for(base, 100);
 	}
 	return connected_flag(c, want);
 }
 
 static virDomainPtr start_fixture(virConnectPtr admin)
 {
-	char path[512], *xml;
-	FILE *f;
-	long n;
-	virDomainPtr dom;
+	char *xml = lv_slurp(fixdir, "testdrv-domain.xml");
+	virDomainPtr dom = virDomainCreateXML(admin, xml, 0);
 
-	snprintf(path, sizeof(path), "%s/testdrv-domain.xml", fixdir);
-	f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	xml = calloc(1, (size_t)n + 1);
-	if (!xml || fread(xml, 1, (size_t)n, f) != (size_t)n) {
-		fclose(f);
-		free(xml);
-		return NULL;
-	}
-	fclose(f);
-	dom = virDomainCreateXML(admin, xml, 0);
 	free(xml);
 	return dom;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct vcma_lv_sink sink = { sink_attach, sink_detach };
 	struct vcma_lv_conn *c = NULL;
 	virConnectPtr admin;
 	virDomainPtr dom;
@@ -157,13 +121,13 @@ int main(int argc, char **argv)
 	ok(start_libvirtd(), "private libvirtd up (%s)", sock);
 	ok(vcma_lv_conn_new(base, &(struct vcma_lv_conf){
 		.uri = uri, .keepalive_interval_s = 1, .keepalive_count = 2,
-		.backoff_min_ms = 100, .backoff_max_ms = 800 }, &sink, NULL, &c) == 0 &&
+		.backoff_min_ms = 100, .backoff_max_ms = 800 }, &lv_recording_sink, NULL, &c) == 0 &&
 	   vcma_lv_conn_connected(c), "connector connected through libvirtd");
 
 	admin = virConnectOpen(uri);
 	dom = admin ? start_fixture(admin) : NULL;
-	ok(dom && lv_embed_run_until(base, &seen.attaches, 1, 20) &&
-	   strcmp(seen.name, "vcma-td1") == 0,
+	ok(dom && lv_run_until(base, &lv_seen.attaches, 1, 20 * 1000) &&
+	   strcmp(lv_seen.name, "vcma-td1") == 0,
 	   "a domain started through libvirtd is attached (remote events on the bridge)");
 	if (dom)
 		virDomainFree(dom);
@@ -172,30 +136,30 @@ int main(int argc, char **argv)
 
 	stop_libvirtd();
 	ok(wait_connected(c, false, 20), "libvirtd killed: the connector notices");
-	lv_embed_run_for(base, 1500);
-	ok(seen.detaches == 0 && !vcma_lv_conn_connected(c),
+	lv_run_for(base, 1500);
+	ok(lv_seen.detaches == 0 && !vcma_lv_conn_connected(c),
 	   "while libvirtd is away nothing is detached and retries fail quietly");
 
 	ok(start_libvirtd(), "libvirtd back");
 	ok(wait_connected(c, true, 20) && vcma_lv_conn_generation(c) == 2,
 	   "the connector reconnects by itself (generation %u)", vcma_lv_conn_generation(c));
-	ok(seen.detaches == 1 && strcmp(seen.detached, "vcma-td1") == 0,
+	ok(lv_seen.detaches == 1 && strcmp(lv_seen.detached, "vcma-td1") == 0,
 	   "the fresh libvirtd has no vcma-td1: it is detached after the rescan");
 
 	admin = virConnectOpen(uri);
 	dom = admin ? start_fixture(admin) : NULL;
-	ok(dom && lv_embed_run_until(base, &seen.attaches, 2, 20),
+	ok(dom && lv_run_until(base, &lv_seen.attaches, 2, 20 * 1000),
 	   "events flow again on the new connection");
 	if (dom) {
 		virDomainDestroy(dom);
 		virDomainFree(dom);
 	}
-	ok(lv_embed_run_until(base, &seen.detaches, 2, 20), "and a destroyed domain detaches");
+	ok(lv_run_until(base, &lv_seen.detaches, 2, 20 * 1000), "and a destroyed domain detaches");
 	if (admin)
 		virConnectClose(admin);
 
 	vcma_lv_conn_free(c);
-	lv_embed_run_for(base, 100);
+	lv_run_for(base, 100);
 	vcma_lv_event_shutdown();
 	event_base_free(base);
 	stop_libvirtd();

@@ -17,6 +17,7 @@
 #include <libvirt/libvirt.h>
 
 #include "libvirt_events.h"
+#include "lv_testutil.h"
 #include "../proto/tap.h"
 
 static struct event_base *base;
@@ -75,20 +76,6 @@ static void guard_fired(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(base);
 }
 
-/* Runs the loop until *cond turns true or ms pass; returns *cond. */
-static bool run_until(const int *counter, int want, int ms)
-{
-	bool expired = false;
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-	struct event *guard = evtimer_new(base, guard_fired, &expired);
-
-	evtimer_add(guard, &tv);
-	while (!expired && *counter < want)
-		event_base_loop(base, EVLOOP_ONCE);
-	event_free(guard);
-	return *counter >= want;
-}
-
 static void test_handles(void)
 {
 	struct rec r = { 0 };
@@ -99,7 +86,7 @@ static void test_handles(void)
 	id = virEventAddHandle(p[0], VIR_EVENT_HANDLE_READABLE, on_handle, &r, free_rec);
 	ok(id > 0, "virEventAddHandle returns a watch id (%d)", id);
 	(void)!write(p[1], "x", 1);
-	ok(run_until(&r.fires, 1, 5000) && r.last_id == id && r.last_fd == p[0] &&
+	ok(lv_run_until(base, &r.fires, 1, 5000) && r.last_id == id && r.last_fd == p[0] &&
 	   r.last_events == VIR_EVENT_HANDLE_READABLE && r.on_main,
 	   "readable pipe dispatches to the callback on the loop thread (events %d)",
 	   r.last_events);
@@ -109,18 +96,18 @@ static void test_handles(void)
 	before = r.fires;
 	int never = 0;
 
-	run_until(&never, 1, 100);
+	lv_run_until(base, &never, 1, 100);
 	ok(r.fires == before, "a handle updated to no events stays quiet");
 	virEventUpdateHandle(id, VIR_EVENT_HANDLE_READABLE);
-	ok(run_until(&r.fires, before + 1, 5000), "and fires again once re-enabled");
+	ok(lv_run_until(base, &r.fires, before + 1, 5000), "and fires again once re-enabled");
 
 	ok(virEventRemoveHandle(id) == 0 && r.freed == 0,
 	   "remove succeeds and does not run the free callback inside the call");
-	ok(run_until(&r.freed, 1, 5000) && r.freed == 1, "the free callback runs on a later loop turn");
+	ok(lv_run_until(base, &r.freed, 1, 5000) && r.freed == 1, "the free callback runs on a later loop turn");
 	ok(virEventRemoveHandle(id) < 0 && r.freed == 1, "removing it twice fails, frees once");
 	(void)!write(p[1], "z", 1);
 	before = r.fires;
-	run_until(&never, 1, 100);
+	lv_run_until(base, &never, 1, 100);
 	ok(r.fires == before, "a removed handle never fires");
 
 	/* A callback removing its own watch, as libvirt's RPC client does on EOF. */
@@ -128,7 +115,7 @@ static void test_handles(void)
 
 	id = virEventAddHandle(p[0], VIR_EVENT_HANDLE_READABLE, on_handle, &s, free_rec);
 	(void)!write(p[1], "w", 1);
-	ok(run_until(&s.freed, 1, 5000) && s.fires == 1,
+	ok(lv_run_until(base, &s.freed, 1, 5000) && s.fires == 1,
 	   "a watch removed from its own callback fires once and is freed later");
 	close(p[0]);
 	close(p[1]);
@@ -140,7 +127,7 @@ static void test_timers(void)
 	int id, zid, oid, never = 0;
 
 	id = virEventAddTimeout(10, on_timer, &r, free_rec);
-	ok(id > 0 && run_until(&r.fires, 3, 5000) && r.last_id == id,
+	ok(id > 0 && lv_run_until(base, &r.fires, 3, 5000) && r.last_id == id,
 	   "a 10 ms timer keeps firing (%d fires)", r.fires);
 	virEventRemoveTimeout(id);
 
@@ -156,14 +143,14 @@ static void test_timers(void)
 	ok(z.fires == before, "updating it to -1 disables it");
 
 	oid = virEventAddTimeout(-1, on_timer, &off, free_rec);
-	run_until(&never, 1, 100);
+	lv_run_until(base, &never, 1, 100);
 	ok(off.fires == 0, "a timer added disabled does not fire");
 	virEventUpdateTimeout(oid, 20);
-	ok(run_until(&off.fires, 1, 5000), "and fires after being armed");
+	ok(lv_run_until(base, &off.fires, 1, 5000), "and fires after being armed");
 
 	virEventRemoveTimeout(zid);
 	virEventRemoveTimeout(oid);
-	ok(run_until(&off.freed, 1, 5000) && z.freed == 1 && r.freed == 1,
+	ok(lv_run_until(base, &off.freed, 1, 5000) && z.freed == 1 && r.freed == 1,
 	   "removed timers' free callbacks ran");
 }
 
@@ -203,7 +190,7 @@ static void test_threads(void)
 	event_free(guard);
 	ok(!expired && armed.fires == 1 && armed.on_main,
 	   "a timer armed from another thread wakes the blocked loop and runs on it");
-	ok(run_until(&armed.freed, 1, 5000) && gone.freed == 1 && gone.fires == 0,
+	ok(lv_run_until(base, &armed.freed, 1, 5000) && gone.freed == 1 && gone.fires == 0,
 	   "a timer removed from another thread is freed on the loop");
 }
 

@@ -5,7 +5,8 @@
  * socket path and metadata, metadata edits (valid or hostile) reach the
  * sink, vcmad's own writes land in libvirt and do not echo back, stopped
  * domains are detached, and the balloon fallback changes the domain's
- * memory. A second connection plays the operator (virsh).
+ * memory (on request, and by itself for agentless domains with a balloon
+ * target in their metadata). A second connection plays the operator (virsh).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 
 #include "libvirt_events.h"
 #include "libvirt_meta.h"
+#include "lv_testutil.h"
 #include "../proto/tap.h"
 
 #define URI "test:///default"
@@ -25,32 +27,7 @@
 static struct event_base *base;
 static const char *fixdir;
 
-static struct {
-	int attaches, detaches;
-	char name[128], path[VCMA_LV_PATHLEN], detached[128];
-	bool has_desired;
-	struct vcma_lv_desired desired;
-} seen;
-
 static int operator_meta_events;
-
-static void sink_attach(const struct vcma_lv_domain *dom, void *opaque)
-{
-	(void)opaque;
-	seen.attaches++;
-	snprintf(seen.name, sizeof(seen.name), "%s", dom->name);
-	snprintf(seen.path, sizeof(seen.path), "%s", dom->channel_path);
-	seen.has_desired = dom->desired != NULL;
-	if (dom->desired)
-		seen.desired = *dom->desired;
-}
-
-static void sink_detach(const char *name, void *opaque)
-{
-	(void)opaque;
-	seen.detaches++;
-	snprintf(seen.detached, sizeof(seen.detached), "%s", name);
-}
 
 static void on_operator_meta(virConnectPtr conn, virDomainPtr dom, int type,
 			     const char *nsuri, void *opaque)
@@ -63,49 +40,9 @@ static void on_operator_meta(virConnectPtr conn, virDomainPtr dom, int type,
 	operator_meta_events++;
 }
 
-static void guard_fired(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	*(bool *)arg = true;
-}
-
-static bool run_until(const int *counter, int want)
-{
-	bool expired = false;
-	struct timeval tv = { 10, 0 };
-	struct event *guard = evtimer_new(base, guard_fired, &expired);
-
-	evtimer_add(guard, &tv);
-	while (!expired && *counter < want)
-		event_base_loop(base, EVLOOP_ONCE);
-	event_free(guard);
-	return *counter >= want;
-}
-
-static char *slurp(const char *name)
-{
-	char path[512], *buf;
-	FILE *f;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", fixdir, name);
-	f = fopen(path, "rb");
-	if (!f)
-		exit(2);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = calloc(1, (size_t)n + 1);
-	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n)
-		exit(2);
-	fclose(f);
-	return buf;
-}
-
 static virDomainPtr define(virConnectPtr admin, const char *fixture)
 {
-	char *xml = slurp(fixture);
+	char *xml = lv_slurp(fixdir, fixture);
 	virDomainPtr dom = virDomainDefineXML(admin, xml);
 
 	free(xml);
@@ -121,7 +58,7 @@ static int operator_set_meta(virDomainPtr dom, const char *xml)
 				 VCMA_LV_NS_URI, VIR_DOMAIN_AFFECT_LIVE);
 	/* Our callback was registered first: once the operator's runs, so has ours. */
 	if (r == 0)
-		run_until(&operator_meta_events, before + 1);
+		lv_run_until(base, &operator_meta_events, before + 1, 10000);
 	return r;
 }
 
@@ -132,28 +69,28 @@ static void test_discovery(virConnectPtr admin, struct vcma_lv_conn *c)
 	virDomainPtr two = define(admin, "testdrv-twochannels.xml");
 
 	ok(dom && bad && two, "fixture domains defined");
-	ok(seen.attaches == 0, "defining a domain attaches nothing");
+	ok(lv_seen.attaches == 0, "defining a domain attaches nothing");
 	ok(virDomainCreate(bad) == 0 && virDomainCreate(two) == 0 && virDomainCreate(dom) == 0,
 	   "domains started");
-	ok(run_until(&seen.attaches, 1) && strcmp(seen.name, "vcma-td1") == 0 &&
-	   strcmp(seen.path, "/run/vcma-test/td1.sock") == 0,
-	   "started domain attached with its channel socket (%s %s)", seen.name, seen.path);
-	ok(seen.has_desired && seen.desired.nr == 1 && seen.desired.rsv[0].count == 4 &&
-	   seen.desired.rsv[0].size == 64ull << 20 && seen.desired.balloon_target == 128ull << 20,
+	ok(lv_run_until(base, &lv_seen.attaches, 1, 10000) && strcmp(lv_seen.name, "vcma-td1") == 0 &&
+	   strcmp(lv_seen.path, "/run/vcma-test/td1.sock") == 0,
+	   "started domain attached with its channel socket (%s %s)", lv_seen.name, lv_seen.path);
+	ok(lv_seen.has_desired && lv_seen.desired.nr == 1 && lv_seen.desired.rsv[0].count == 4 &&
+	   lv_seen.desired.rsv[0].size == 64ull << 20 && lv_seen.desired.balloon_target == 128ull << 20,
 	   "its desired state came from <metadata>");
 
-	ok(vcma_lv_conn_rescan(c) == 0 && seen.attaches == 1 && seen.detaches == 0,
+	ok(vcma_lv_conn_rescan(c) == 0 && lv_seen.attaches == 1 && lv_seen.detaches == 0,
 	   "a rescan of unchanged domains tells the sink nothing (bad name, two channels skipped)");
 
 	ok(operator_set_meta(dom, "<config><reservation size='2M' count='3'/></config>") == 0 &&
-	   seen.attaches == 2 && seen.has_desired && seen.desired.nr == 1 &&
-	   seen.desired.rsv[0].count == 3 && !seen.desired.has_balloon,
-	   "an operator's metadata edit reaches the sink (%d attaches)", seen.attaches);
+	   lv_seen.attaches == 2 && lv_seen.has_desired && lv_seen.desired.nr == 1 &&
+	   lv_seen.desired.rsv[0].count == 3 && !lv_seen.desired.has_balloon,
+	   "an operator's metadata edit reaches the sink (%d attaches)", lv_seen.attaches);
 	ok(operator_set_meta(dom, "<config><reservation size='-2M'/></config>") == 0 &&
-	   seen.attaches == 3 && !seen.has_desired,
+	   lv_seen.attaches == 3 && !lv_seen.has_desired,
 	   "hostile metadata: the domain stays served, without desired state");
 	ok(operator_set_meta(dom, "<config><reservation size='4M' count='100000'/></config>") == 0 &&
-	   seen.attaches == 3,
+	   lv_seen.attaches == 3,
 	   "another refused edit changes nothing");
 
 	virDomainFree(bad);
@@ -168,13 +105,13 @@ static void test_writeback(virConnectPtr admin, struct vcma_lv_conn *c)
 	char err[VCMA_LV_ERRLEN] = "";
 	virDomainPtr dom = virDomainLookupByName(admin, "vcma-td1");
 	char *live, *config;
-	int before = operator_meta_events, attaches = seen.attaches;
+	int before = operator_meta_events, attaches = lv_seen.attaches;
 
 	d.rsv[0] = (struct vcma_lv_reservation){ .size = 16ull << 20, .count = 2, .align = 2ull << 20 };
 	d.rsv[1] = (struct vcma_lv_reservation){ .size = 4ull << 20, .count = 1, .label = "gpu" };
 	ok(vcma_lv_write_desired(c, "vcma-td1", &d, err) == 0, "desired state written (%s)", err);
-	run_until(&operator_meta_events, before + 1);
-	ok(seen.attaches == attaches, "vcmad's own write does not come back to the sink");
+	lv_run_until(base, &operator_meta_events, before + 1, 10000);
+	ok(lv_seen.attaches == attaches, "vcmad's own write does not come back to the sink");
 
 	live = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, VCMA_LV_NS_URI,
 				    VIR_DOMAIN_AFFECT_LIVE);
@@ -213,25 +150,48 @@ static void test_balloon(virConnectPtr admin, struct vcma_lv_conn *c)
 	virDomainFree(dom);
 }
 
+/* No channel, but <vcma:balloon>: the target goes to libvirt's balloon. */
+static void test_agentless(virConnectPtr admin)
+{
+	virDomainPtr dom = define(admin, "testdrv-agentless.xml");
+	virDomainInfo info = { 0 };
+	int attaches = lv_seen.attaches;
+
+	ok(dom && virDomainCreate(dom) == 0, "agentless domain with a balloon target started");
+	for (int i = 0; i < 100 && dom && info.memory != 384 * 1024; i++) {
+		lv_run_for(base, 20);
+		virDomainGetInfo(dom, &info);
+	}
+	ok(info.memory == 384 * 1024 && lv_seen.attaches == attaches,
+	   "not attached, and its memory went to 384 MiB through libvirt (%lu KiB)", info.memory);
+	ok(operator_set_meta(dom, "<config><balloon target='1T'/></config>") == 0 &&
+	   virDomainGetInfo(dom, &info) == 0 && info.memory == 384 * 1024,
+	   "an impossible target is refused, the domain keeps its memory");
+	if (dom) {
+		virDomainDestroy(dom);
+		virDomainUndefine(dom);
+		virDomainFree(dom);
+	}
+}
+
 static void test_stop_start(virConnectPtr admin)
 {
 	virDomainPtr dom = virDomainLookupByName(admin, "vcma-td1");
-	int attaches = seen.attaches;
+	int attaches = lv_seen.attaches;
 
-	ok(virDomainDestroy(dom) == 0 && run_until(&seen.detaches, 1) &&
-	   strcmp(seen.detached, "vcma-td1") == 0, "a stopped domain is detached (%s)",
-	   seen.detached);
-	ok(virDomainCreate(dom) == 0 && run_until(&seen.attaches, attaches + 1) &&
-	   strcmp(seen.name, "vcma-td1") == 0 && seen.has_desired && seen.desired.nr == 2,
+	ok(virDomainDestroy(dom) == 0 && lv_run_until(base, &lv_seen.detaches, 1, 10000) &&
+	   strcmp(lv_seen.detached, "vcma-td1") == 0, "a stopped domain is detached (%s)",
+	   lv_seen.detached);
+	ok(virDomainCreate(dom) == 0 && lv_run_until(base, &lv_seen.attaches, attaches + 1, 10000) &&
+	   strcmp(lv_seen.name, "vcma-td1") == 0 && lv_seen.has_desired && lv_seen.desired.nr == 2,
 	   "started again, it is attached again with the desired state vcmad wrote");
-	ok(virDomainDestroy(dom) == 0 && run_until(&seen.detaches, 2), "and detached again");
+	ok(virDomainDestroy(dom) == 0 && lv_run_until(base, &lv_seen.detaches, 2, 10000), "and detached again");
 	virDomainUndefine(dom);
 	virDomainFree(dom);
 }
 
 int main(int argc, char **argv)
 {
-	static const struct vcma_lv_sink sink = { sink_attach, sink_detach };
 	struct vcma_lv_conn *c = NULL;
 	struct vcma_lv_event_counts counts;
 	virConnectPtr admin;
@@ -245,14 +205,14 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < 2; i++) {
 		static const char *const bad[] = { "not a uri", "qemu:///embed" };
 
-		r = vcma_lv_conn_new(base, &(struct vcma_lv_conf){ .uri = bad[i] }, &sink, NULL, &c);
+		r = vcma_lv_conn_new(base, &(struct vcma_lv_conf){ .uri = bad[i] }, &lv_recording_sink, NULL, &c);
 		ok(r == -EINVAL && !c, "URI '%s' is refused at once (%d)", bad[i], r);
 	}
 
-	r = vcma_lv_conn_new(base, &(struct vcma_lv_conf){ .uri = URI }, &sink, NULL, &c);
+	r = vcma_lv_conn_new(base, &(struct vcma_lv_conf){ .uri = URI }, &lv_recording_sink, NULL, &c);
 	ok(r == 0 && vcma_lv_conn_connected(c) && vcma_lv_conn_generation(c) == 1,
 	   "connected to " URI);
-	ok(seen.attaches == 0, "the driver's stock domain (no channel) is not attached");
+	ok(lv_seen.attaches == 0, "the driver's stock domain (no channel) is not attached");
 
 	admin = virConnectOpen(URI);
 	cb = virConnectDomainEventRegisterAny(admin, NULL, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
@@ -263,6 +223,7 @@ int main(int argc, char **argv)
 	test_discovery(admin, c);
 	test_writeback(admin, c);
 	test_balloon(admin, c);
+	test_agentless(admin);
 	test_stop_start(admin);
 
 	vcma_lv_conn_free(c);

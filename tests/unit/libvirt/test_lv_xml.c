@@ -11,35 +11,10 @@
 #include <time.h>
 
 #include "libvirt_xml.h"
+#include "lv_testutil.h"
 #include "../proto/tap.h"
 
 static const char *fixdir;
-
-static char *slurp(const char *name)
-{
-	char path[512];
-	FILE *f;
-	char *buf;
-	long n;
-
-	if (name[0] == '/')
-		snprintf(path, sizeof(path), "%s", name);
-	else
-		snprintf(path, sizeof(path), "%s/%s", fixdir, name);
-	f = fopen(path, "rb");
-	if (!f) {
-		fprintf(stderr, "cannot open %s\n", path);
-		exit(2);
-	}
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = calloc(1, (size_t)n + 1);
-	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n)
-		exit(2);
-	fclose(f);
-	return buf;
-}
 
 static const struct {
 	const char *file;
@@ -101,7 +76,7 @@ static void test_channels(void)
 {
 	for (size_t i = 0; i < sizeof(channel_cases) / sizeof(channel_cases[0]); i++) {
 		char path[VCMA_LV_PATHLEN], err[VCMA_LV_ERRLEN] = "";
-		char *xml = slurp(channel_cases[i].file);
+		char *xml = lv_slurp(fixdir, channel_cases[i].file);
 		int r = vcma_lv_find_channel(xml, NULL, path, err);
 		const char *where = r > 0 ? path : err;
 
@@ -115,7 +90,7 @@ static void test_channels(void)
 static void test_channel_name(void)
 {
 	char path[VCMA_LV_PATHLEN], err[VCMA_LV_ERRLEN] = "";
-	char *xml = slurp("channel-wrong-name.xml");
+	char *xml = lv_slurp(fixdir, "channel-wrong-name.xml");
 	int r = vcma_lv_find_channel(xml, "org.vcma.1", path, err);
 
 	ok(r == 1 && strcmp(path, "/run/vcma/vm1.sock") == 0,
@@ -128,7 +103,7 @@ static void test_meta_refused(void)
 	for (size_t i = 0; i < sizeof(meta_cases) / sizeof(meta_cases[0]); i++) {
 		struct vcma_lv_desired d;
 		char err[VCMA_LV_ERRLEN] = "";
-		char *xml = slurp(meta_cases[i].file);
+		char *xml = lv_slurp(fixdir, meta_cases[i].file);
 		struct timespec t0, t1;
 		int r;
 
@@ -152,7 +127,7 @@ static void test_meta_ok(void)
 {
 	struct vcma_lv_desired d, back;
 	char err[VCMA_LV_ERRLEN] = "";
-	char *xml = slurp("meta-ok.xml"), *out;
+	char *xml = lv_slurp(fixdir, "meta-ok.xml"), *out;
 	int r = vcma_lv_parse_desired(xml, &d, err);
 
 	ok(r == 1 && d.nr == 2, "meta-ok.xml parses: %d reservations (%s)", d.nr, err);
@@ -171,7 +146,7 @@ static void test_meta_ok(void)
 	ok(r == 1 && vcma_lv_desired_equal(&d, &back), "format then parse round-trips (%s)", err);
 	free(out);
 
-	xml = slurp("meta-in-domain.xml");
+	xml = lv_slurp(fixdir, "meta-in-domain.xml");
 	r = vcma_lv_parse_desired(xml, &d, err);
 	ok(r == 1 && d.nr == 1 && d.rsv[0].count == 4 && d.balloon_target == 1ull << 30,
 	   "metadata found under <domain><metadata> beside foreign elements (%s)", err);
@@ -185,7 +160,7 @@ static void test_example_config(const char *path)
 	char err[VCMA_LV_ERRLEN] = "", chan[VCMA_LV_PATHLEN];
 	char *xml;
 
-	xml = slurp(path);
+	xml = lv_slurp(fixdir, path);
 	ok(vcma_lv_parse_desired(xml, &d, err) == 1 && d.nr == 1 && d.rsv[0].count == 4 &&
 	   d.rsv[0].size == 64ull << 20 && d.balloon_target == 512ull << 20,
 	   "example domain's metadata: 4 x 64M, balloon 512M (%s)", err);
