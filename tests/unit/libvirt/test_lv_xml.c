@@ -16,11 +16,13 @@
 
 static const char *fixdir;
 
-static const struct {
+struct xml_case {
 	const char *file;
-	int ret;
-	const char *want;	/* in the path (ret 1) or the error (ret < 0) */
-} channel_cases[] = {
+	int ret;		/* what the parser must return */
+	const char *want;	/* in the channel path (ret 1) or the error (ret < 0) */
+};
+
+static const struct xml_case channel_cases[] = {
 	{ "channel-ok.xml", 1, "/run/vcma/vm1.sock" },
 	{ "channel-none.xml", 0, "" },
 	{ "channel-wrong-name.xml", 0, "" },
@@ -35,11 +37,7 @@ static const struct {
 	{ "channel-empty.xml", -EINVAL, "malformed XML" },
 };
 
-static const struct {
-	const char *file;
-	int ret;
-	const char *want;	/* in the error */
-} meta_cases[] = {
+static const struct xml_case meta_cases[] = {
 	{ "meta-empty.xml", 1, "" },
 	{ "meta-negative.xml", -EINVAL, "size '-64M'" },
 	{ "meta-overflow.xml", -EINVAL, "size '99999999999999999999999'" },
