@@ -350,7 +350,12 @@ int workload_fill(struct vcma_model *m)
 {
 	uint64_t usable = m->cls_total[VCMA_PC_FREE];
 	uint64_t target = usable * m->sc.fill_pct / 100, n = 0;
-	uint64_t peak = usable * (m->sc.fill_pct + 25 < 97 ? m->sc.fill_pct + 25 : 97) / 100;
+	uint64_t peak = usable;
+	int z;
+
+	/* Up to the watermarks: leaving a free tail would hand out free windows for ever. */
+	for (z = 0; z < m->nr_zones; z++)
+		peak -= m->zones[z].low_wmark < peak ? m->zones[z].low_wmark : 0;
 
 	if (!m->mix_total)
 		return 0;
