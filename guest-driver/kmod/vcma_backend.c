@@ -221,13 +221,53 @@ static void vcma_zero_range(u64 start, u64 nr)
 	}
 }
 
+/*
+ * One alloc_contig_range() call cannot be interrupted, and with pages under
+ * writeback it waits for the I/O. Large ranges are therefore taken in
+ * pieces of whole pageblocks with the request's deadline checked between
+ * them, so a request overruns its deadline by one piece at most.
+ */
+#define VCMA_EVAC_PIECE_PAGES	(4UL * pageblock_nr_pages)
+
+static int vcma_take_range(u64 start, u64 nr, u32 *cause)
+{
+	bool pieces = IS_ALIGNED(start, pageblock_nr_pages) &&
+		      IS_ALIGNED(nr, pageblock_nr_pages);
+	u64 pfn = start, end = start + nr, next;
+	int ret = 0;
+
+	while (pfn < end) {
+		if (pfn > start && vcma_dev.deadline_ns &&
+		    ktime_get_ns() > vcma_dev.deadline_ns) {
+			*cause = VCMA_CORE_CAUSE_DEADLINE;
+			ret = -ETIMEDOUT;
+			break;
+		}
+		next = pieces ? min(ALIGN(pfn + 1, VCMA_EVAC_PIECE_PAGES), end) : end;
+		/*
+		 * Fail fast rather than wait on locks: the core tries another
+		 * range instead. alloc_contig_range() disables the LRU caches
+		 * (and with them BH LRU installs) while it migrates.
+		 */
+		ret = alloc_contig_range(pfn, next, MIGRATE_MOVABLE,
+					 GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN);
+		if (ret)
+			break;
+		pfn = next;
+	}
+	if (ret && pfn > start)
+		free_contig_range(start, pfn - start);
+	return ret;
+}
+
 static int vcma_be_evacuate(void *ctx, vcma_u64 start_pfn, vcma_u64 nr,
 			    struct vcma_evac_result *res)
 {
 	/* Static: too big for the stack, and callers are serialised. */
 	static unsigned long ev[NR_VM_EVENT_ITEMS];
-	unsigned long migrated_before, migrated_after;
+	unsigned long migrated_before;
 	struct vcma_owned *o;
+	u32 cause = 0;
 	int ret;
 
 	memset(res, 0, sizeof(*res));
@@ -237,27 +277,22 @@ static int vcma_be_evacuate(void *ctx, vcma_u64 start_pfn, vcma_u64 nr,
 
 	all_vm_events(ev);
 	migrated_before = ev[PGMIGRATE_SUCCESS];
-	/*
-	 * Fail fast rather than wait on writeback or locks: the core tries
-	 * another range instead. alloc_contig_range() disables the LRU caches
-	 * (and with them the BH LRU installs) for the whole migration.
-	 */
-	ret = alloc_contig_range(start_pfn, start_pfn + nr, MIGRATE_MOVABLE,
-				 GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN);
+	ret = vcma_take_range(start_pfn, nr, &cause);
 	all_vm_events(ev);
-	migrated_after = ev[PGMIGRATE_SUCCESS];
 	/* A global counter: other migrations in the window count too. */
-	res->pages_migrated = min_t(u64, migrated_after - migrated_before, nr);
+	res->pages_migrated = min_t(u64, ev[PGMIGRATE_SUCCESS] - migrated_before, nr);
 
 	if (ret) {
 		kfree(o);
-		res->cause = vcma_blocking_cause(start_pfn, nr,
-						 &res->failed_pfns);
+		res->cause = vcma_blocking_cause(start_pfn, nr, &res->failed_pfns);
+		if (cause)
+			res->cause = cause;
 		return ret;
 	}
 	vcma_zero_range(start_pfn, nr);
 	o->start_pfn = start_pfn;
 	o->nr = nr;
+	o->ballooned = false;
 	list_add(&o->node, &vcma_owned_ranges);
 	return 0;
 }

@@ -59,6 +59,7 @@ struct vcma_dev {
 	struct kobject *grants_kobj;	/* /sys/kernel/vcma/grants */
 	u64 floor_pages;
 	u32 strategy;
+	u64 deadline_ns;		/* of the request in progress, 0: none */
 	int group;			/* gid for /dev/vcma, -1: root only */
 };
 

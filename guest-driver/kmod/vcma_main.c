@@ -15,6 +15,7 @@
  * grant list; mappings counts are changed under it too.
  */
 #include <linux/fs.h>
+#include <linux/ktime.h>
 #include <linux/log2.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
@@ -76,6 +77,13 @@ static void vcma_ev_to_user(const struct vcma_core_evidence *ev,
 	out->retries = ev->retries;
 	out->cause = ev->cause;
 	out->elapsed_us = ev->elapsed_us;
+}
+
+/* The backend bounds its evacuations by this; the core checks it too. */
+static void vcma_set_deadline(u32 deadline_ms)
+{
+	vcma_dev.deadline_ns = ktime_get_ns() +
+		(u64)(deadline_ms ? deadline_ms : default_deadline_ms) * NSEC_PER_MSEC;
 }
 
 static int vcma_check_reserve(const struct vcma_ioc_reserve *r)
@@ -152,7 +160,9 @@ static long vcma_ioc_reserve(void __user *arg)
 
 	if (mutex_lock_interruptible(&vcma_dev.lock))
 		return -EINTR;
+	vcma_set_deadline(r.deadline_ms);
 	ret = vcma_core_reserve(vcma_dev.core, &req, &grant, &ev);
+	vcma_dev.deadline_ns = 0;
 	if (!ret) {
 		ret = vcma_track_grant(&grant);
 		if (ret)
@@ -367,6 +377,7 @@ static long vcma_ioc_balloon(void __user *arg)
 		return -EINTR;
 	}
 	vcma_core_get_stats(vcma_dev.core, &cs);
+	vcma_set_deadline(0);
 	cur = cs.balloon_pages << PAGE_SHIFT;
 	b.direction = 0;
 	b.status = VCMA_OK;
@@ -391,6 +402,7 @@ static long vcma_ioc_balloon(void __user *arg)
 					      pfns);
 		b.direction = 2;
 	}
+	vcma_dev.deadline_ns = 0;
 	vcma_core_get_stats(vcma_dev.core, &cs);
 	mutex_unlock(&vcma_dev.lock);
 
