@@ -173,6 +173,20 @@ static int report_error(const struct ctl *c, const struct http_reply *r)
 	return EXIT_FAILED;
 }
 
+/* GET path: 0 with *r filled on 200 + JSON, else the exit code (already reported). */
+static int get_ok(const struct ctl *c, const char *path, struct http_reply *r)
+{
+	int rc = http_call(c, "GET", path, NULL, r);
+
+	if (rc)
+		return rc;
+	if (r->code == 200 && r->body)
+		return 0;
+	rc = report_error(c, r);
+	http_reply_free(r);
+	return rc;
+}
+
 static void print_json(json_object *o)
 {
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
@@ -212,15 +226,10 @@ static int cmd_vms(const struct ctl *c)
 	struct http_reply r;
 	json_object *arr;
 	char b1[32], b2[32];
-	int rc = http_call(c, "GET", "/v1/vms", NULL, &r);
+	int rc = get_ok(c, "/v1/vms", &r);
 
 	if (rc)
 		return rc;
-	if (r.code != 200 || !r.body) {
-		rc = report_error(c, &r);
-		http_reply_free(&r);
-		return rc;
-	}
 	if (c->json) {
 		print_json(r.body);
 	} else if (json_object_object_get_ex(r.body, "vms", &arr)) {
@@ -250,14 +259,9 @@ static int cmd_status(const struct ctl *c, const char *vm)
 	int rc;
 
 	snprintf(path, sizeof(path), "/v1/vms/%s", vm);
-	rc = http_call(c, "GET", path, NULL, &r);
+	rc = get_ok(c, path, &r);
 	if (rc)
 		return rc;
-	if (r.code != 200 || !r.body) {
-		rc = report_error(c, &r);
-		http_reply_free(&r);
-		return rc;
-	}
 	if (c->json) {
 		print_json(r.body);
 		http_reply_free(&r);
@@ -315,14 +319,14 @@ static int wait_for(const struct ctl *c, const char *vm, const uint64_t *ids, si
 		struct http_reply r;
 		json_object *arr;
 		size_t done = 0, failed = 0;
-		int rc = http_call(c, "GET", path, NULL, &r);
+		int rc = get_ok(c, path, &r);
 
 		if (rc)
 			return rc;
-		if (r.code != 200 || !json_object_object_get_ex(r.body, "reservations", &arr)) {
-			rc = report_error(c, &r);
+		if (!json_object_object_get_ex(r.body, "reservations", &arr)) {
 			http_reply_free(&r);
-			return rc;
+			fprintf(stderr, "vcmactl: unexpected answer from vcmad\n");
+			return EXIT_FAILED;
 		}
 		for (size_t k = 0; k < n; k++) {
 			json_object *found = NULL;
@@ -606,15 +610,10 @@ static int cmd_host(const struct ctl *c)
 	struct http_reply r;
 	json_object *k, *arr, *t, *ext;
 	char b[32];
-	int rc = http_call(c, "GET", "/v1/host", NULL, &r);
+	int rc = get_ok(c, "/v1/host", &r);
 
 	if (rc)
 		return rc;
-	if (r.code != 200 || !r.body) {
-		rc = report_error(c, &r);
-		http_reply_free(&r);
-		return rc;
-	}
 	if (c->json) {
 		print_json(r.body);
 		http_reply_free(&r);

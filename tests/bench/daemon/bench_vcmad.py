@@ -4,12 +4,10 @@
 vcmad. Reports REST request rate, per-request overhead p50/p99 (client side,
 against a trivial GET as the in-run baseline), reservation round trips as
 vcmad measures them, and vcmad's RSS idle and after the load."""
-import http.client
 import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -17,23 +15,15 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "integration", "daemon"))
+from vcmad_http import UnixHTTP  # noqa: E402
+
 VCMAD = os.environ["VCMAD"]
 FAKEGUEST = os.environ["FAKEGUEST"]
 NVMS = int(os.environ.get("BENCH_VMS", "256"))
 PER_VM = int(os.environ.get("BENCH_PER_VM", "4"))
 THREADS = int(os.environ.get("BENCH_THREADS", "8"))
-
-
-class UnixHTTP(http.client.HTTPConnection):
-    def __init__(self, path):
-        super().__init__("localhost", timeout=30)
-        self.unix_path = path
-
-    def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        s.connect(self.unix_path)
-        self.sock = s
 
 
 def call(sock, method, path, body=None):
