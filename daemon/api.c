@@ -265,7 +265,7 @@ static void handle_reserve(struct api *a, struct vcma_vm *vm, struct evhttp_requ
 		return;
 	}
 	vm_pump(vm, vcmad_now_ms());
-	vcmad_commit(a->d, vm);
+	vcmad_commit(a->d, vm, true);
 	if (s.wait_ms) {
 		struct waiter *w = calloc(1, sizeof(*w));
 
@@ -297,7 +297,7 @@ static void handle_release(struct api *a, struct vcma_vm *vm, uint64_t id,
 		return;
 	}
 	vm_pump(vm, vcmad_now_ms());
-	vcmad_commit(a->d, vm);
+	vcmad_commit(a->d, vm, true);
 	r = vm_find_rsv(vm, id);
 	if (!r) {
 		json_object *o = json_object_new_object();

@@ -7,6 +7,7 @@
 #ifndef VCMA_DAEMON_H
 #define VCMA_DAEMON_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -31,7 +32,10 @@ int64_t vcmad_now_ms(void);
 /*
  * After anything touched vm (frame, tick, REST): persist it if dirty, tell
  * its source about desired-state changes, disconnect it if it must drop.
+ * save_now: an operator's change is durable before it is acknowledged; what
+ * the guest reports is saved by the next tick (the guest stays the source of
+ * truth for grants, so a crash in between loses nothing).
  */
-void vcmad_commit(struct vcmad *d, struct vcma_vm *vm);
+void vcmad_commit(struct vcmad *d, struct vcma_vm *vm, bool save_now);
 
 #endif

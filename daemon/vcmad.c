@@ -84,7 +84,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 
 	while (!io->vm->drop && (n = evbuffer_remove(in, buf, sizeof(buf))) > 0)
 		vm_feed(io->vm, buf, (size_t)n, vcmad_now_ms());
-	vcmad_commit(io->d, io->vm);
+	vcmad_commit(io->d, io->vm, false);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -100,7 +100,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	else
 		return;
 	io_close(io, why);
-	vcmad_commit(io->d, io->vm);
+	vcmad_commit(io->d, io->vm, false);
 	schedule_connect(io);
 }
 
@@ -140,15 +140,15 @@ static void try_connect(evutil_socket_t fd_unused, short what, void *arg)
 	io->connected_ms = vcmad_now_ms();
 	vlog_info("vm %s: connected to channel %s", vm->name, vm->channel);
 	vm_session_start(vm, vcmad_now_ms());
-	vcmad_commit(io->d, vm);
+	vcmad_commit(io->d, vm, false);
 }
 
-void vcmad_commit(struct vcmad *d, struct vcma_vm *vm)
+void vcmad_commit(struct vcmad *d, struct vcma_vm *vm, bool save_now)
 {
 	struct vm_io *io = vm->io;
 	int rc;
 
-	if (vm->dirty) {
+	if (vm->dirty && (save_now || vm->desired_changed)) {
 		rc = store_save(d->cfg->state_dir, vm, d->cfg->fsync);
 		if (rc)
 			vlog_err("vm %s: cannot save state in %s: %s", vm->name, d->cfg->state_dir,
@@ -183,7 +183,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	for (size_t i = 0; i < d->nr_vms; i++) {
 		vm_tick(d->vms[i], now);
-		vcmad_commit(d, d->vms[i]);
+		vcmad_commit(d, d->vms[i], true);
 	}
 	api_tick(d->api, now);
 }
@@ -277,7 +277,7 @@ int vcmad_vm_attach(struct vcmad *d, const struct vcma_vm_attach *a, struct vcma
 		if (rc)
 			vlog_err("vm %s: desired state from its source refused: %s", vm->name,
 				 strerror(-rc));
-		vcmad_commit(d, vm);
+		vcmad_commit(d, vm, true);
 	}
 	if (out)
 		*out = vm;
