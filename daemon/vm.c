@@ -314,6 +314,7 @@ static void send_hello(struct vcma_vm *vm, uint64_t id, int64_t now_ms)
 	snprintf(m->u.hello.software, sizeof(m->u.hello.software), "vcmad %s", VCMA_VERSION);
 	send_msg(vm, m);
 	vm->hello_id = id;
+	vm->hello_answered = false;
 	vm->last_hello_tx_ms = now_ms;
 	free(m);
 }
@@ -625,7 +626,11 @@ static void handle_hello(struct vcma_vm *vm, const struct vcma_msg *m, int64_t n
 	 * The agent says HELLO when the channel comes up and again in answer to
 	 * ours: the answer to our HELLO from the same boot is no news.
 	 */
-	if (again && m->id == vm->hello_id && !memcmp(vm->hello->boot_id, h->boot_id, 16)) {
+	bool answer = m->id == vm->hello_id && !vm->hello_answered;
+
+	if (answer)
+		vm->hello_answered = true;
+	if (again && answer && !memcmp(vm->hello->boot_id, h->boot_id, 16)) {
 		*vm->hello = *h;
 		vm->guest.mem_total = h->mem_total;
 		vm->guest.mem_free = h->mem_free;
@@ -661,7 +666,7 @@ static void handle_hello(struct vcma_vm *vm, const struct vcma_msg *m, int64_t n
 	 * Answer a HELLO unless it answers ours, and at most once a second,
 	 * so that two peers that both answer HELLOs cannot ping-pong forever.
 	 */
-	if (m->id != vm->hello_id && now_ms - vm->last_hello_tx_ms >= 1000)
+	if (!answer && now_ms - vm->last_hello_tx_ms >= 1000)
 		send_hello(vm, m->id, now_ms);
 	if (!again)
 		vm->st.sessions++;
@@ -683,6 +688,51 @@ static bool grant_plausible(struct vcma_vm *vm, const struct vcma_grant_info_h *
 	return true;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The grant list as a whole must make sense before any of it is believed:
+ * unique grant ids, and no more granted memory than the guest has.
+ */
+static bool sync_plausible(struct vcma_vm *vm)
+{
+	uint64_t *ids = malloc((vm->nr_sync + 1) * sizeof(*ids));
+	uint64_t bytes = 0;
+	bool dup = false;
+
+	if (!ids) {
+		vm_fatal(vm, "out of memory");
+		return false;
+	}
+	for (size_t i = 0; i < vm->nr_sync; i++) {
+		ids[i] = vm->sync[i].grant_id;
+		/* saturate instead of wrapping: any size may come from the guest */
+		if (vm->sync[i].size > UINT64_MAX - bytes)
+			bytes = UINT64_MAX;
+		else
+			bytes += vm->sync[i].size;
+	}
+	qsort(ids, vm->nr_sync, sizeof(*ids), cmp_u64);
+	for (size_t i = 1; i < vm->nr_sync && !dup; i++)
+		dup = ids[i] == ids[i - 1];
+	free(ids);
+	if (dup) {
+		vm_fatal(vm, "STATUS_RESULT lists a grant id twice");
+		return false;
+	}
+	if (bytes > vm->hello->mem_total) {
+		vm_fatal(vm, "STATUS_RESULT grants %llu bytes, more than the guest's %llu",
+			 (unsigned long long)bytes, (unsigned long long)vm->hello->mem_total);
+		return false;
+	}
+	return true;
+}
+
 /* Match the guest's grants (the source of truth) against the desired state. */
 static void finish_sync(struct vcma_vm *vm, int64_t now_ms)
 {
@@ -693,6 +743,10 @@ static void finish_sync(struct vcma_vm *vm, int64_t now_ms)
 		return;
 	}
 	vm->nr_foreign = 0;
+	if (!sync_plausible(vm)) {
+		free(matched);
+		return;
+	}
 	for (size_t i = 0; i < vm->nr_sync; i++) {
 		const struct vcma_grant_info_h *g = &vm->sync[i];
 		struct rsv *r = g->tag ? vm_find_rsv(vm, g->tag) : NULL;

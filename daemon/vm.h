@@ -137,6 +137,7 @@ struct vcma_vm {
 	uint64_t next_req;
 	uint64_t ping_id;		/* PING outstanding, 0 = none */
 	uint64_t hello_id;		/* id of our last HELLO */
+	bool hello_answered;		/* a guest HELLO under hello_id was seen */
 	int64_t last_rx_ms, last_ping_ms, last_hello_tx_ms, partial_since_ms;
 	int64_t window_start_ms;
 	uint32_t window_frames;

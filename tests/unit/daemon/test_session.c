@@ -130,7 +130,9 @@ static void reserve_result(struct vcma_vm *vm, uint64_t req, uint64_t tag, uint3
 
 static struct vm_limits lim;
 
-static struct vcma_vm *ready_vm(struct wire *w, const struct vcma_grant_info_h *g, uint32_t n)
+/* A session through HELLO and STATUS; checks nothing, see ready_vm. */
+static struct vcma_vm *synced_vm(struct wire *w, const struct vcma_grant_info_h *g, uint32_t n,
+				 bool *hello_ok)
 {
 	struct vcma_vm *vm = vm_new("t", "/nowhere", &lim);
 	struct vcma_msg got;
@@ -139,11 +141,20 @@ static struct vcma_vm *ready_vm(struct wire *w, const struct vcma_grant_info_h *
 	vm->write = capture;
 	vm->io = w;
 	vm_session_start(vm, 0);
-	ok(sent(w, &got) && got.type == VCMA_MSG_HELLO && got.u.hello.role == VCMA_ROLE_HOST,
-	   "host HELLO on connect");
+	*hello_ok = sent(w, &got) && got.type == VCMA_MSG_HELLO &&
+		    got.u.hello.role == VCMA_ROLE_HOST;
 	guest_hello(vm, 1, 1024 * M, 10);
-	ok(vm->conn == VM_SYNCING, "guest HELLO -> syncing");
+	*hello_ok &= vm->conn == VM_SYNCING;
 	guest_status(vm, w, g, n, 20);
+	return vm;
+}
+
+static struct vcma_vm *ready_vm(struct wire *w, const struct vcma_grant_info_h *g, uint32_t n)
+{
+	bool hello_ok;
+	struct vcma_vm *vm = synced_vm(w, g, n, &hello_ok);
+
+	ok(hello_ok, "host HELLO on connect, guest HELLO -> syncing");
 	ok(vm->conn == VM_READY, "STATUS_RESULT -> ready");
 	return vm;
 }
@@ -380,6 +391,24 @@ static void test_hostile(void)
 	   vm->drop_reason);
 	vm_free(vm);
 
+	/* a STATUS answer that cannot be true is not believed at all */
+	const struct vcma_grant_info_h twice[] = {
+		{ 7, BASE, 2 * M, 0, "" }, { 7, BASE + 2 * M, 2 * M, 0, "" },
+	};
+	bool hello_ok;
+
+	vm = synced_vm(&w, twice, 2, &hello_ok);
+	ok(vm->drop && strstr(vm->drop_reason, "twice") && vm->nr_foreign == 0,
+	   "duplicate grant ids in STATUS: %s", vm->drop_reason);
+	vm_free(vm);
+	const struct vcma_grant_info_h huge[] = {
+		{ 1, BASE, 1024 * M, 0, "" }, { 2, BASE, 1024 * M, 0, "" },
+	};
+	vm = synced_vm(&w, huge, 2, &hello_ok);
+	ok(vm->drop && strstr(vm->drop_reason, "more than the guest"),
+	   "more granted than the guest has: %s", vm->drop_reason);
+	vm_free(vm);
+
 	/* before HELLO nothing else counts */
 	vm = vm_new("t", "/nowhere", &lim);
 	memset(&w, 0, sizeof(w));
@@ -388,6 +417,51 @@ static void test_hostile(void)
 	vm_session_start(vm, 0);
 	feed(vm, msg(VCMA_MSG_PING, 1), 0);
 	ok(vm->st.protocol_errors == 1 && vm->conn == VM_HELLO_WAIT, "PING before HELLO refused");
+	vm_free(vm);
+}
+
+/* The agent says HELLO on its own and in answer to ours; restarts must still be seen. */
+static void test_hello_rules(void)
+{
+	struct wire w;
+	struct vcma_vm *vm;
+	struct vcma_msg got;
+	uint64_t sessions;
+
+	vm = vm_new("t", "/nowhere", &lim);
+	memset(&w, 0, sizeof(w));
+	vm->write = capture;
+	vm->io = &w;
+	vm_session_start(vm, 0);
+	sent(&w, &got);
+	uint64_t host_id = got.id;
+
+	guest_hello(vm, 1, 1024 * M, 5);		/* unsolicited, id 0 */
+	guest_status(vm, &w, NULL, 0, 6);
+	sessions = vm->st.sessions;
+	/* the answer under our id */
+	struct vcma_msg *a = msg(VCMA_MSG_HELLO, host_id);
+
+	a->u.hello = (struct vcma_hello_h){ .proto_min = 1, .proto_max = 1, .role = VCMA_ROLE_GUEST,
+		.caps = VCMA_CAP_RESERVE | VCMA_CAP_STATUS, .page_size = 4096,
+		.mem_total = 1024 * M, .nr_ranges = 1 };
+	memset(a->u.hello.boot_id, 1, 16);
+	a->u.hello.ranges[0] = (struct vcma_mem_range_h){ BASE, 1024 * M, 0, VCMA_ZONE_NORMAL };
+	feed(vm, a, 7);
+	ok(vm->conn == VM_READY && !sent_type(&w, &got, VCMA_MSG_STATUS),
+	   "the answer to our HELLO does not re-sync");
+	/* agent restarts twice, each time an unsolicited HELLO with id 0 */
+	for (int k = 0; k < 2; k++) {
+		int64_t t = 5000 + 5000 * k;
+
+		guest_hello(vm, 1, 1024 * M, t);
+		ok(vm->conn == VM_SYNCING, "agent restart %d seen: re-sync", k + 1);
+		guest_status(vm, &w, NULL, 0, t + 1);
+		/* it answers the HELLO we sent back (id 0) */
+		guest_hello(vm, 1, 1024 * M, t + 2);
+		ok(vm->conn == VM_READY, "its answer to our HELLO is no news (%d)", k + 1);
+	}
+	ok(vm->st.sessions == sessions && vm->st.reboots == 0, "same boot: no reboot counted");
 	vm_free(vm);
 }
 
@@ -432,5 +506,6 @@ int main(void)
 	test_timers();
 	test_hostile();
 	test_again_and_lost();
+	test_hello_rules();
 	return tap_done();
 }
