@@ -10,17 +10,23 @@
 # it is attached again and every reservation is granted again under the
 # same ids. TAP output.
 #
+# A second domain without the vcma channel (no agent) but with
+# <vcma:balloon target='64M'/> gets the balloon fallback through libvirt.
+#
 #   vcmad-embed.sh --vcmad FILE --vcmactl FILE --kernel FILE --initrd FILE
+#                  --idle-initrd FILE
 set -uo pipefail
 
-vcmad= vcmactl= kernel= initrd=
+vcmad= vcmactl= kernel= initrd= idle_initrd=
 while [ $# -gt 0 ]; do
 	case "$1" in
+	--idle-initrd) idle_initrd=$(realpath "$2"); shift 2 ;;
 	--vcmad) vcmad=$2; shift 2 ;;
 	--vcmactl) vcmactl=$2; shift 2 ;;
 	--kernel) kernel=$2; shift 2 ;;
 	--initrd) initrd=$(realpath "$2"); shift 2 ;;
-	*) echo "usage: $0 --vcmad F --vcmactl F --kernel F --initrd F" >&2; exit 2 ;;
+	*) echo "usage: $0 --vcmad F --vcmactl F --kernel F --initrd F --idle-initrd F" >&2
+	   exit 2 ;;
 	esac
 done
 skip() { echo "1..0 # SKIP $*"; exit 0; }
@@ -43,11 +49,12 @@ name=vcma-lva
 vcmad_pid=
 qemu_pid() { cat "$root/run/qemu/$name.pid" 2>/dev/null; }
 cleanup() {
-	local q
-	q=$(qemu_pid)
+	local f q
 	[ -n "$vcmad_pid" ] && kill "$vcmad_pid" 2>/dev/null && wait "$vcmad_pid" 2>/dev/null
-	# QEMU dies with vcmad; make sure ours is gone either way.
-	[ -n "$q" ] && kill "$q" 2>/dev/null
+	# libvirt daemonizes QEMU: it outlives vcmad, so stop our guests by pid.
+	for f in "$root"/run/qemu/vcma-*.pid; do
+		q=$(cat "$f" 2>/dev/null) && [ -n "$q" ] && kill "$q" 2>/dev/null
+	done
 	[ -n "${VCMA_KEEP_TMP:-}" ] || rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -93,8 +100,34 @@ cat >"$dir/$name.xml" <<XML
 </domain>
 XML
 
-virsh -q -c "$uri" "define $dir/$name.xml; autostart $name" >"$dir/virsh.log" 2>&1
-ok $? "domain defined with autostart in the embedded driver's root (virsh exits: nothing runs)"
+plain=vcma-lvb
+cat >"$dir/$plain.xml" <<XML
+<domain type='qemu'>
+  <name>$plain</name>
+  <metadata>
+    <vcma:config xmlns:vcma='https://vcma.invalid/xmlns/vcma/1'>
+      <vcma:balloon target='64M'/>
+    </vcma:config>
+  </metadata>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>$kernel</kernel>
+    <initrd>$idle_initrd</initrd>
+    <cmdline>console=ttyS0 panic=-1</cmdline>
+  </os>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <serial type='file'><source path='$dir/$plain.console'/></serial>
+    <memballoon model='virtio'/>
+  </devices>
+</domain>
+XML
+
+virsh -q -c "$uri" "define $dir/$name.xml; autostart $name; define $dir/$plain.xml; autostart $plain" \
+	>"$dir/virsh.log" 2>&1
+ok $? "domains defined with autostart in the embedded driver's root (virsh exits: nothing runs)"
 
 start_vcmad() {
 	"$vcmad" --libvirt="$uri" --api-socket "$api" --state-dir "$dir/state" --no-fsync \
@@ -141,6 +174,17 @@ wait_vm 180 'v["connected"]'
 ok $? "the guest agent connected over the channel"
 wait_vm 180 'len(granted) == 2 and all(r["label"] == "dma" and r["size"] == 2 << 20 for r in granted)'
 ok $? "the 2 reservations from the domain's metadata are granted ($(ids))"
+
+# libvirt records the guest's new size in the running domain's status XML.
+deadline=$((SECONDS + 240))
+while [ $SECONDS -lt $deadline ] &&
+	! grep -q "<currentMemory unit='KiB'>196608</currentMemory>" "$root/run/qemu/$plain.xml" 2>/dev/null; do
+	sleep 1
+done
+[ $SECONDS -lt $deadline ] && grep -q "no vcma agent on domain '$plain': used libvirt's balloon" "$dir/vcmad.log"
+ok $? "the domain without the vcma channel got its balloon target through libvirt (192 MiB)"
+[ "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$api" "http://vcmad/v1/vms/$plain")" = 404 ]
+ok $? "and is not served as a vcma VM"
 
 "$vcmactl" --socket "$api" reserve "$name" 4M --label extra --wait --wait-timeout 120 >"$dir/reserve.out" 2>&1
 ok $? "vcmactl reserve 4M --label extra granted"
