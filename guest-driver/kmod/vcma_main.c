@@ -37,7 +37,8 @@ MODULE_PARM_DESC(floor_mb, "MiB of available memory that must remain after a gra
 
 static char *strategy = "planner";
 module_param(strategy, charp, 0444);
-MODULE_PARM_DESC(strategy, "planner (scan, score, evacuate best first) or naive (first fit, like alloc_contig_pages)");
+MODULE_PARM_DESC(strategy,
+		 "planner (scan, score, evacuate best first) or naive (first fit, like alloc_contig_pages)");
 
 static unsigned int default_deadline_ms = 5000;
 module_param(default_deadline_ms, uint, 0444);
@@ -45,7 +46,8 @@ MODULE_PARM_DESC(default_deadline_ms, "Deadline of a request that gives none (de
 
 static unsigned int max_grants = 16384;
 module_param(max_grants, uint, 0444);
-MODULE_PARM_DESC(max_grants, "Grants and balloon chunks held at once (default 16384: 32 GiB of 2 MiB chunks)");
+MODULE_PARM_DESC(max_grants,
+		 "Grants and balloon chunks held at once (default 16384: 32 GiB of 2 MiB chunks)");
 
 static int group = -1;
 module_param(group, int, 0444);
