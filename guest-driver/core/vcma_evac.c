@@ -146,6 +146,24 @@ static int handle_pins(struct vcma_core *core, struct vcma_req_state *rs, vcma_u
 	return 0;
 }
 
+/*
+ * After a failed evacuation: classify the window again to learn what stood
+ * in the way, keep it as evidence, and name the cause (the backend's, or the
+ * one the classes point at).
+ */
+static vcma_u32 learn_failure(struct vcma_core *core, struct vcma_req_state *rs, vcma_u64 pfn,
+			      const struct vcma_evac_result *res)
+{
+	rs->ev->pages_migrated += res->pages_migrated;
+	rs->ev->bh_invalidations += res->bh_invalidations;
+	vcma_summarize(core, pfn, rs->nr, &core->sum_win);
+	note_blockers(core, rs);
+	rs->ev->pinned_met += (vcma_u32)core->sum_win.count[VCMA_PC_PINNED];
+	if (res->cause && res->cause < VCMA_CORE_NR_CAUSES)
+		return res->cause;
+	return vcma_cause_from_summary(&core->sum_win);
+}
+
 /* Try one window; VCMA_CORE_CAUSE_NONE when it is now ours. */
 vcma_u32 vcma_try_window(struct vcma_core *core, struct vcma_req_state *rs, vcma_u64 pfn)
 {
@@ -190,13 +208,7 @@ vcma_u32 vcma_try_window(struct vcma_core *core, struct vcma_req_state *rs, vcma
 			rs->ev->bh_invalidations += res.bh_invalidations;
 			return VCMA_CORE_CAUSE_NONE;
 		}
-		rs->ev->pages_migrated += res.pages_migrated;
-		rs->ev->bh_invalidations += res.bh_invalidations;
-		vcma_summarize(core, pfn, rs->nr, &core->sum_win);
-		note_blockers(core, rs);
-		rs->ev->pinned_met += (vcma_u32)core->sum_win.count[VCMA_PC_PINNED];
-		cause = res.cause && res.cause < VCMA_CORE_NR_CAUSES ?
-			res.cause : vcma_cause_from_summary(&core->sum_win);
+		cause = learn_failure(core, rs, pfn, &res);
 		if (!cause_is_transient(cause))
 			break;
 	}
@@ -302,12 +314,7 @@ int vcma_run_naive(struct vcma_core *core, struct vcma_req_state *rs, vcma_u64 *
 				*pfn_out = pfn;
 				return 0;
 			}
-			rs->ev->pages_migrated += res.pages_migrated;
-			vcma_summarize(core, pfn, rs->nr, &core->sum_win);
-			note_blockers(core, rs);
-			rs->ev->pinned_met += (vcma_u32)core->sum_win.count[VCMA_PC_PINNED];
-			verdict = res.cause && res.cause < VCMA_CORE_NR_CAUSES ?
-				  res.cause : vcma_cause_from_summary(&core->sum_win);
+			verdict = learn_failure(core, rs, pfn, &res);
 		}
 	}
 	rs->ev->cause = verdict;

@@ -14,15 +14,21 @@ static vcma_u64 slot_end(const struct vcma_core *core, vcma_u32 slot)
 	return core->grants[slot].start_pfn + core->grants[slot].nr_pages;
 }
 
-/* Index of the first outstanding extent whose start is >= pfn. */
-static vcma_u32 by_pfn_lower_bound(const struct vcma_core *core, vcma_u64 pfn)
+static vcma_u64 slot_key(const struct vcma_core *core, vcma_u32 slot, int by_id)
 {
+	return by_id ? core->grants[slot].id : core->grants[slot].start_pfn;
+}
+
+/* Position of the first outstanding grant whose key (id or start pfn) is >= key. */
+static vcma_u32 lower_bound(const struct vcma_core *core, int by_id, vcma_u64 key)
+{
+	const vcma_u32 *idx = by_id ? core->by_id : core->by_pfn;
 	vcma_u32 lo = 0, hi = core->nr_grants;
 
 	while (lo < hi) {
 		vcma_u32 mid = lo + (hi - lo) / 2;
 
-		if (core->grants[core->by_pfn[mid]].start_pfn < pfn)
+		if (slot_key(core, idx[mid], by_id) < key)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -30,19 +36,14 @@ static vcma_u32 by_pfn_lower_bound(const struct vcma_core *core, vcma_u64 pfn)
 	return lo;
 }
 
+static vcma_u32 by_pfn_lower_bound(const struct vcma_core *core, vcma_u64 pfn)
+{
+	return lower_bound(core, 0, pfn);
+}
+
 static vcma_u32 by_id_lower_bound(const struct vcma_core *core, vcma_u64 id)
 {
-	vcma_u32 lo = 0, hi = core->nr_grants;
-
-	while (lo < hi) {
-		vcma_u32 mid = lo + (hi - lo) / 2;
-
-		if (core->grants[core->by_id[mid]].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return lower_bound(core, 1, id);
 }
 
 int vcma_held_overlaps(const struct vcma_core *core, vcma_u64 pfn, vcma_u64 nr)

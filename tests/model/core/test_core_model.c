@@ -8,8 +8,7 @@
  */
 #include <string.h>
 
-#include "vcma_model.h"
-#include "vcma_tap.h"
+#include "model_test_util.h"
 
 #define MIB (1ull << 20)
 
@@ -23,23 +22,11 @@ static struct rig rig(const char *preset, const char *text, uint32_t strategy,
 {
 	struct vcma_core_config cfg = { .strategy = strategy, .floor_pages = floor_pages,
 					.max_grants = 4096, .max_backoff_ms = max_backoff_ms };
-	struct vcma_model_scenario sc;
 	const struct vcma_backend_ops *ops;
-	char err[160];
 	struct rig r;
 	void *ctx;
 
-	vcma_model_preset(preset, &sc);
-	sc.mem_mib = 256;
-	if (text && vcma_model_scenario_load(&sc, text, err, sizeof(err))) {
-		tap_diag("scenario: %s", err);
-		exit(1);
-	}
-	r.m = vcma_model_new_scenario(&sc, err, sizeof(err));
-	if (!r.m) {
-		tap_diag("model: %s", err);
-		exit(1);
-	}
+	r.m = test_model(preset, 256, text);
 	vcma_model_backend(r.m, &ops, &ctx);
 	r.c = vcma_core_new(ops, ctx, &cfg);
 	if (!r.c)

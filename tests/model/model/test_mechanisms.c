@@ -8,28 +8,13 @@
  */
 #include <string.h>
 
-#include "vcma_model.h"
-#include "vcma_tap.h"
+#include "model_test_util.h"
 
 static struct vcma_model *model(const char *preset, const char *text)
 {
-	struct vcma_model_scenario sc;
-	struct vcma_model *m;
-	char err[160];
-
-	vcma_model_preset(preset, &sc);
-	sc.mem_mib = 256;
-	if (text && vcma_model_scenario_load(&sc, text, err, sizeof(err))) {
-		tap_diag("scenario: %s", err);
-		exit(1);
-	}
-	m = vcma_model_new_scenario(&sc, err, sizeof(err));
-	if (!m) {
-		tap_diag("model: %s", err);
-		exit(1);
-	}
-	return m;
+	return test_model(preset, 256, text);
 }
+
 
 static void check(struct vcma_model *m, const char *when)
 {

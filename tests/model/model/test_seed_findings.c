@@ -14,32 +14,13 @@
  */
 #include <string.h>
 
-#include "vcma_model.h"
-#include "vcma_tap.h"
+#include "model_test_util.h"
 
 struct outcome {
 	uint64_t ok, fail, fail_bh;
 	struct vcma_model_stats st;
 };
 
-static struct vcma_model *model(const char *preset, const char *text)
-{
-	struct vcma_model_scenario sc;
-	struct vcma_model *m;
-	char err[160];
-
-	vcma_model_preset(preset, &sc);
-	if (text && vcma_model_scenario_load(&sc, text, err, sizeof(err))) {
-		tap_diag("scenario: %s", err);
-		exit(1);
-	}
-	m = vcma_model_new_scenario(&sc, err, sizeof(err));
-	if (!m) {
-		tap_diag("model: %s", err);
-		exit(1);
-	}
-	return m;
-}
 
 /* The pfn span of the CMA area: MIGRATE_CMA pageblocks or ZONE_CMA. */
 static void cma_area(struct vcma_model *m, uint64_t *lo, uint64_t *hi)
@@ -87,7 +68,7 @@ static struct outcome allocate(struct vcma_model *m, uint64_t lo, uint64_t hi, u
 
 static struct outcome launch(int pagevec_disable)
 {
-	struct vcma_model *m = model("launch", pagevec_disable ? "pagevec_disable = on" :
+	struct vcma_model *m = test_model("launch", 0, pagevec_disable ? "pagevec_disable = on" :
 							     "pagevec_disable = off");
 	struct outcome o;
 	uint64_t lo, hi;
@@ -121,7 +102,7 @@ static void test_pagevec(void)
 
 static struct outcome fileserver(int bh_invalidate)
 {
-	struct vcma_model *m = model("fileserver", bh_invalidate ? "mem_mib = 512\nbh_invalidate = on" :
+	struct vcma_model *m = test_model("fileserver", 0, bh_invalidate ? "mem_mib = 512\nbh_invalidate = on" :
 							       "mem_mib = 512\nbh_invalidate = off");
 	uint64_t n = vcma_model_nr_pages(m);
 	struct outcome o;
@@ -155,7 +136,7 @@ static struct outcome cma_kind(const char *mode)
 
 	snprintf(text, sizeof(text), "preset = fileserver\nmovable_pct = 0\ncma_pct = 15\n"
 		 "cma_mode = %s\nbh_invalidate = off\nfill_pct = 90", mode);
-	m = model("fileserver", text);
+	m = test_model("fileserver", 0, text);
 	vcma_model_step(m, 50);
 	cma_area(m, &lo, &hi);
 	o = allocate(m, lo, hi, 512, 200, 5);

@@ -8,24 +8,14 @@
 #include <string.h>
 
 #include "core_priv.h"
-#include "vcma_model.h"
-#include "vcma_tap.h"
+#include "model_test_util.h"
 
 #define MIB (1ull << 20)
 
 static struct vcma_model *idle_model(uint64_t mem_mib)
 {
-	struct vcma_model_scenario sc;
-	struct vcma_model *m;
-	char err[160];
+	struct vcma_model *m = test_model("idle", mem_mib, NULL);
 
-	vcma_model_preset("idle", &sc);
-	sc.mem_mib = mem_mib;
-	m = vcma_model_new_scenario(&sc, err, sizeof(err));
-	if (!m) {
-		tap_diag("model: %s", err);
-		exit(1);
-	}
 	vcma_model_set_workload(m, 0);
 	return m;
 }
