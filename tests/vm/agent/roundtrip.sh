@@ -18,7 +18,12 @@ cleanup() {
 	# vm-run kills its QEMU on exit.
 	[ -z "$vmrun_pid" ] || kill "$vmrun_pid" 2>/dev/null
 	wait 2>/dev/null
-	rm -rf "$work"
+	# VCMA_KEEP_WORK=1 keeps the logs (console, vcmad) for a post-mortem.
+	if [ -n "${VCMA_KEEP_WORK:-}" ]; then
+		echo "# logs kept in $work"
+	else
+		rm -rf "$work"
+	fi
 }
 trap cleanup EXIT
 

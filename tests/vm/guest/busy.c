@@ -426,6 +426,39 @@ static void show_obstacles(void)
 	       max_pin, NR_PINS * PIN_SIZE / 4096);
 }
 
+/* How many of the aligned windows of that size hold a pinned page. */
+static unsigned int windows_with_pins(const struct workload *w, uint64_t window)
+{
+	uint64_t seen[NR_PINS * PIN_SIZE / 4096];
+	unsigned int n = 0, i, j, k;
+
+	for (i = 0; i < NR_PINS; i++)
+		for (j = 0; j < PIN_SIZE / 4096; j++) {
+			uint64_t win = w->pin_pfns[i][j] * 4096 / window;
+
+			for (k = 0; k < n && seen[k] != win; k++)
+				;
+			if (k == n)
+				seen[n++] = win;
+		}
+	return n;
+}
+
+/* A grant never covers a pinned frame: the planner went around them. */
+static bool grant_avoids_pins(const struct workload *w, const struct vcma_ioc_reserve *r)
+{
+	int i, j;
+
+	for (i = 0; i < NR_PINS; i++)
+		for (j = 0; j < PIN_SIZE / 4096; j++) {
+			uint64_t pa = w->pin_pfns[i][j] * 4096;
+
+			if (pa >= r->phys_addr && pa < r->phys_addr + r->granted_size)
+				return false;
+		}
+	return true;
+}
+
 int scenario_busy(int argc, char **argv)
 {
 	static const uint64_t sizes[] = { 32 * MiB, 32 * MiB, 32 * MiB, 32 * MiB, 64 * MiB };
@@ -448,6 +481,8 @@ int scenario_busy(int argc, char **argv)
 		 TMPFS_FILE_SIZE / MiB, NR_DIRS * FILES_PER_DIR, BIG_FILE_SIZE / MiB,
 		 NR_PINS, PIN_SIZE / 1024);
 	show_obstacles();
+	tap_diag("the pinned pages sit in %u of the %" PRIu64 " aligned 32 MiB windows of RAM",
+		 windows_with_pins(&w, 32 * MiB), meminfo_bytes("MemTotal") / (32 * MiB));
 
 	fd = vcma_open();
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
@@ -462,6 +497,9 @@ int scenario_busy(int argc, char **argv)
 		       r[i].ev.bh_invalidations, r[i].ev.retries);
 		if (ret)
 			r[i].grant_id = 0;
+		else
+			tap_ok(grant_avoids_pins(&w, &r[i]), "grant %" PRIu64 " covers no pinned frame",
+			       (uint64_t)r[i].grant_id);
 		migrated += r[i].ev.pages_migrated;
 		pinned_met += r[i].ev.pinned_met;
 	}
