@@ -371,11 +371,15 @@ static int cmd_reserve(struct agent_backend *be, int argc, char **argv)
 	if (ret == -ENODEV || ret == -EACCES || ret == -EPERM)
 		return fail("reserve", ret);
 	if (ret) {
-		if (!json) {
+		if (!json && ret == -EINVAL)
+			fprintf(stderr, "vcma-guest: reserve %s refused by the module: larger "
+				"than guest memory, or bad alignment, node or deadline\n",
+				argv[optind]);
+		else if (!json)
 			fprintf(stderr, "vcma-guest: reserve %s failed: %s (cause: %s)\n",
 				argv[optind], strerror(-ret), vcma_cause_name(io.ev.cause));
+		if (!json)
 			print_evidence(&io.ev);
-		}
 		return EXIT_OPFAIL;
 	}
 	if (!json) {
@@ -451,7 +455,8 @@ int main(int argc, char **argv)
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
-	optind = 1;
+	/* 0, not 1: glibc then forgets the '+' (stop at the first non-option). */
+	optind = 0;
 	if (strcmp(cmd, "status") && strcmp(cmd, "reserve") && strcmp(cmd, "release")) {
 		fprintf(stderr, "vcma-guest: unknown command '%s' (see --help)\n", cmd);
 		return EXIT_USAGE;
