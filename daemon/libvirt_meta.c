@@ -15,21 +15,32 @@
  *
  * libvirt may not be re-entered from its close callback, so the callback
  * only activates `reconnect_ev`; the teardown runs on the next loop turn.
+ *
+ * virConnectOpen blocks until libvirtd answers, which a hung or slowly
+ * starting libvirtd may never do; the loop must keep serving sessions
+ * meanwhile, so every open runs on a short-lived thread of its own and
+ * hands the connection back over a socketpair (`open_fd`). The first open
+ * is waited for briefly so that a wrong URI is reported at startup.
  */
 #include "libvirt_meta.h"
 #include "libvirt_events.h"
 #include "log.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
 #define DEFAULT_URI "qemu:///system"
+#define FIRST_OPEN_WAIT_MS 5000
 
 struct tracked {
 	char name[VCMA_VM_NAME_MAX + 1];
@@ -56,6 +67,8 @@ struct vcma_lv_conn {
 	bool close_cb_registered;
 	unsigned generation;
 	struct event *reconnect_ev;	/* teardown + retry timer */
+	int open_fd;			/* an open in flight: our end, else -1 */
+	struct event *open_ev;
 
 	struct tracked *dom;
 	size_t nr_dom, cap_dom;
@@ -367,25 +380,125 @@ static void autostart_embedded(struct vcma_lv_conn *c)
 	free(doms);
 }
 
-/* Returns 0, -EINVAL when the URI is wrong (retrying cannot help), -EAGAIN. */
-static int try_connect(struct vcma_lv_conn *c)
-{
-	virErrorPtr e;
+/* One virConnectOpen, run on its own thread. */
+struct open_job {
+	char *uri;
+	int fd;			/* the thread's end of the socketpair */
+	virConnectPtr conn;
+	int err_code, err_domain;
+	char err_msg[256];
+};
 
-	c->conn = virConnectOpen(c->uri);
-	if (!c->conn) {
-		e = virGetLastError();
+static void open_job_free(struct open_job *j)
+{
+	if (j->conn)
+		virConnectClose(j->conn);
+	free(j->uri);
+	free(j);
+}
+
+static void *open_thread(void *arg)
+{
+	struct open_job *j = arg;
+	int fd = j->fd;
+
+	j->conn = virConnectOpen(j->uri);
+	if (!j->conn) {
+		/* libvirt's last error is per thread: carry it over. */
+		virErrorPtr e = virGetLastError();
+
+		j->err_code = e ? e->code : VIR_ERR_INTERNAL_ERROR;
+		j->err_domain = e ? e->domain : VIR_FROM_NONE;
+		snprintf(j->err_msg, sizeof(j->err_msg), "%s",
+			 e && e->message ? e->message : "unknown libvirt error");
+	}
+	/* Once sent, the job is the loop's; if the connector is gone, it is ours. */
+	if (send(fd, &j, sizeof(j), MSG_NOSIGNAL) != (ssize_t)sizeof(j))
+		open_job_free(j);
+	close(fd);
+	return NULL;
+}
+
+static void open_done(evutil_socket_t fd, short what, void *opaque);
+
+static int start_open(struct vcma_lv_conn *c)
+{
+	struct open_job *j = calloc(1, sizeof(*j));
+	pthread_attr_t attr;
+	pthread_t t;
+	int sv[2] = { -1, -1 };
+
+	if (!j || !(j->uri = strdup(c->uri)) ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		goto fail;
+	j->fd = sv[1];
+	c->open_ev = event_new(c->base, sv[0], EV_READ, open_done, c);
+	if (!c->open_ev || pthread_attr_init(&attr) != 0)
+		goto fail;
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, open_thread, j) != 0) {
+		pthread_attr_destroy(&attr);
+		goto fail;
+	}
+	pthread_attr_destroy(&attr);
+	c->open_fd = sv[0];
+	event_add(c->open_ev, NULL);
+	return 0;
+fail:
+	vlog_err("libvirt: cannot start connecting to %s: out of resources", c->uri);
+	if (c->open_ev)
+		event_free(c->open_ev);
+	c->open_ev = NULL;
+	if (sv[0] >= 0) {
+		close(sv[0]);
+		close(sv[1]);
+	}
+	if (j)
+		free(j->uri);
+	free(j);
+	return -EAGAIN;
+}
+
+/* Takes the finished job off the socketpair (NULL if none) and ends the open. */
+static struct open_job *collect_open(struct vcma_lv_conn *c, int flags)
+{
+	struct open_job *j = NULL;
+
+	if (c->open_fd < 0)
+		return NULL;
+	if (recv(c->open_fd, &j, sizeof(j), MSG_WAITALL | flags) != (ssize_t)sizeof(j))
+		j = NULL;
+	event_free(c->open_ev);
+	c->open_ev = NULL;
+	close(c->open_fd);
+	c->open_fd = -1;
+	return j;
+}
+
+/*
+ * Sets up a fresh connection from a finished open. Returns 0, -EINVAL when
+ * the URI is wrong (retrying cannot help) or -EAGAIN.
+ */
+static int finish_connect(struct vcma_lv_conn *c, struct open_job *j)
+{
+	if (!j) {
+		vlog_warn("libvirt: connecting to %s failed; retrying in %u ms", c->uri, c->backoff);
+		return -EAGAIN;
+	}
+	if (!j->conn) {
 		/* A URI libvirt cannot parse or a driver refuses will not improve. */
-		if (e && (e->domain == VIR_FROM_URI || e->code == VIR_ERR_NO_CONNECT ||
-			  e->code == VIR_ERR_INVALID_ARG || e->code == VIR_ERR_CONFIG_UNSUPPORTED ||
-			  e->code == VIR_ERR_XML_ERROR)) {
-			vlog_err("libvirt: cannot connect to %s: %s", c->uri, lv_err());
+		if (j->err_domain == VIR_FROM_URI || j->err_code == VIR_ERR_NO_CONNECT ||
+		    j->err_code == VIR_ERR_INVALID_ARG || j->err_code == VIR_ERR_CONFIG_UNSUPPORTED ||
+		    j->err_code == VIR_ERR_XML_ERROR) {
+			vlog_err("libvirt: cannot connect to %s: %s", c->uri, j->err_msg);
 			return -EINVAL;
 		}
 		vlog_warn("libvirt: cannot connect to %s: %s; retrying in %u ms", c->uri,
-			  lv_err(), c->backoff);
+			  j->err_msg, c->backoff);
 		return -EAGAIN;
 	}
+	c->conn = j->conn;
+	j->conn = NULL;
 	if (virConnectRegisterCloseCallback(c->conn, on_close, c, NULL) == 0)
 		c->close_cb_registered = true;
 	/* Local drivers (test, embed) have no keepalive; only remote ones need it. */
@@ -415,6 +528,19 @@ static void schedule_retry(struct vcma_lv_conn *c)
 	c->backoff = c->backoff * 2 > c->backoff_max ? c->backoff_max : c->backoff * 2;
 }
 
+static void open_done(evutil_socket_t fd, short what, void *opaque)
+{
+	struct vcma_lv_conn *c = opaque;
+	struct open_job *j = collect_open(c, 0);
+
+	(void)fd;
+	(void)what;
+	if (finish_connect(c, j) < 0)
+		schedule_retry(c);
+	if (j)
+		open_job_free(j);
+}
+
 /* Both the deferred half of the close callback and the retry timer. */
 static void reconnect_cb(evutil_socket_t fd, short what, void *opaque)
 {
@@ -427,8 +553,30 @@ static void reconnect_cb(evutil_socket_t fd, short what, void *opaque)
 		schedule_retry(c);
 		return;
 	}
-	if (try_connect(c) < 0)
+	if (c->open_fd < 0 && start_open(c) < 0)
 		schedule_retry(c);
+}
+
+/* The first open, waited for a while: a wrong URI should stop vcmad at once. */
+static int first_connect(struct vcma_lv_conn *c)
+{
+	struct pollfd p = { .events = POLLIN };
+	struct open_job *j;
+	int r;
+
+	if (start_open(c) < 0)
+		return -EAGAIN;
+	p.fd = c->open_fd;
+	if (poll(&p, 1, FIRST_OPEN_WAIT_MS) != 1) {
+		vlog_warn("libvirt: %s does not answer yet; serving the other VMs meanwhile and "
+			  "attaching its domains once connected", c->uri);
+		return 0;
+	}
+	j = collect_open(c, 0);
+	r = finish_connect(c, j);
+	if (j)
+		open_job_free(j);
+	return r;
 }
 
 static char *dup_or(const char *s, const char *def)
@@ -468,12 +616,13 @@ int vcma_lv_conn_new(struct event_base *base, const struct vcma_lv_conf *conf,
 	c->opaque = opaque;
 	for (int i = 0; i < CB_COUNT; i++)
 		c->cb_id[i] = -1;
+	c->open_fd = -1;
 	c->reconnect_ev = event_new(base, -1, 0, reconnect_cb, c);
 	if (!c->uri || !c->port_name || !c->reconnect_ev) {
 		vcma_lv_conn_free(c);
 		return -ENOMEM;
 	}
-	r = try_connect(c);
+	r = first_connect(c);
 	if (r == -EINVAL) {
 		vcma_lv_conn_free(c);
 		return r;
@@ -488,6 +637,15 @@ void vcma_lv_conn_free(struct vcma_lv_conn *c)
 {
 	if (!c)
 		return;
+	if (c->open_fd >= 0) {
+		struct open_job *j;
+
+		/* From now on the open thread's send fails and it cleans up itself. */
+		shutdown(c->open_fd, SHUT_RD);
+		j = collect_open(c, MSG_DONTWAIT);
+		if (j)
+			open_job_free(j);
+	}
 	teardown(c);
 	if (c->reconnect_ev)
 		event_free(c->reconnect_ev);

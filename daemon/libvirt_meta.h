@@ -52,8 +52,9 @@ struct vcma_lv_conf {
  * Installs libvirt's event bridge on base (if not yet), connects and
  * attaches every running domain with the channel. A URI libvirt cannot
  * parse or its driver refuses is an error (-EINVAL, logged); any other
- * failure to connect (libvirtd not up yet) is retried with backoff and the
- * connector is returned anyway.
+ * failure to connect (libvirtd not up yet) is retried with backoff, and a
+ * libvirtd that does not answer within 5 s is waited for in the background;
+ * in both cases the connector is returned anyway.
  */
 int vcma_lv_conn_new(struct event_base *base, const struct vcma_lv_conf *conf,
 		     const struct vcma_lv_sink *sink, void *opaque,

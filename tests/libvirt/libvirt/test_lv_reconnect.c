@@ -4,7 +4,8 @@
  * domain events arrive over the remote protocol on the libevent bridge;
  * when libvirtd dies the connector notices, keeps its attached domains and
  * retries with backoff; when libvirtd is back it reconnects, rescans and
- * detaches what is gone, and follows new domains again.
+ * detaches what is gone, and follows new domains again. A libvirtd that
+ * hangs is noticed by keepalive and waited for without stalling the loop.
  *
  *   test-lv-reconnect FIXTURE_DIR
  */
@@ -97,6 +98,40 @@ static virDomainPtr start_fixture(virConnectPtr admin)
 	return dom;
 }
 
+static void count_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(*(int *)arg)++;
+}
+
+/*
+ * A libvirtd that stops answering (SIGSTOP): keepalive ends the connection,
+ * the reopen blocks on its own thread while the loop keeps running, and
+ * completes once libvirtd resumes.
+ */
+static void test_hung_libvirtd(struct vcma_lv_conn *c)
+{
+	struct timeval tv = { 0, 100 * 1000 };
+	struct event *tick;
+	int ticks = 0, before;
+
+	tick = event_new(base, -1, EV_PERSIST, count_tick, &ticks);
+	event_add(tick, &tv);
+	kill(daemon_pid, SIGSTOP);
+	ok(wait_connected(c, false, 30), "a hung libvirtd is noticed (keepalive)");
+	lv_run_for(base, 1500);
+	before = ticks;
+	lv_run_for(base, 1000);
+	ok(!vcma_lv_conn_connected(c) && ticks - before >= 5,
+	   "the loop keeps running while the reopen waits for libvirtd (%d ticks in 1 s)",
+	   ticks - before);
+	kill(daemon_pid, SIGCONT);
+	ok(wait_connected(c, true, 30) && vcma_lv_conn_generation(c) == 3,
+	   "reconnected once libvirtd answers again (generation %u)", vcma_lv_conn_generation(c));
+	event_free(tick);
+}
+
 int main(int argc, char **argv)
 {
 	struct vcma_lv_conn *c = NULL;
@@ -157,6 +192,7 @@ int main(int argc, char **argv)
 	ok(lv_run_until(base, &lv_seen.detaches, 2, 20 * 1000), "and a destroyed domain detaches");
 	if (admin)
 		virConnectClose(admin);
+	test_hung_libvirtd(c);
 
 	vcma_lv_conn_free(c);
 	lv_run_for(base, 100);
