@@ -218,9 +218,15 @@ void vcma_core_free(struct vcma_core *core);
 
 /*
  * Reserve a contiguous range. 0 and *grant filled on success; negative errno
- * on failure. *ev is filled either way (ev->cause says why). Returns by the
- * request's deadline. A request whose tag matches an outstanding grant returns
- * that grant again (-VCMA_EEXIST is never returned for it: idempotent).
+ * on failure. *ev is filled either way (ev->cause says why); ev may be NULL.
+ * Returns by the request's deadline: no scan step, sleep or evacuation starts
+ * after it (one backend evacuate() already running may finish late).
+ * A request whose tag matches an outstanding grant returns that grant again
+ * (idempotent); -VCMA_EEXIST only when that grant has another size or an
+ * alignment the request does not accept.
+ * Errors: -EINVAL bad request; -ENOSPC floor (cause FLOOR) or grant table
+ * full (LIMIT); -ENOMEM no feasible range (NO_RANGE); -ETIMEDOUT deadline;
+ * -EBUSY every candidate failed (cause of the last one).
  */
 int vcma_core_reserve(struct vcma_core *core, const struct vcma_core_request *req,
 		      struct vcma_grant *grant, struct vcma_core_evidence *ev);
