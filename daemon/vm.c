@@ -1125,6 +1125,7 @@ void vm_feed(struct vcma_vm *vm, const void *data, size_t len, int64_t now_ms)
 	const uint8_t *p = data;
 	struct vcma_msg *m = scratch_msg();
 	struct vcma_reasm_stats rs;
+	unsigned int frames = 0;
 
 	if (!vm->reasm || vm->drop)
 		return;
@@ -1158,6 +1159,7 @@ void vm_feed(struct vcma_vm *vm, const void *data, size_t len, int64_t now_ms)
 				break;
 			}
 			vm_handle_frame(vm, m, now_ms);
+			frames++;
 		}
 		if (!len)
 			break;
@@ -1172,12 +1174,11 @@ void vm_feed(struct vcma_vm *vm, const void *data, size_t len, int64_t now_ms)
 			     (unsigned long long)(rs.bytes_discarded - vm->discarded_seen));
 		vm->discarded_seen = rs.bytes_discarded;
 	}
-	if (vcma_reasm_buffered(vm->reasm)) {
-		if (!vm->partial_since_ms)
-			vm->partial_since_ms = now_ms;
-	} else {
+	/* a stall is a partial frame that has not moved on, not a steady trickle */
+	if (!vcma_reasm_buffered(vm->reasm))
 		vm->partial_since_ms = 0;
-	}
+	else if (!vm->partial_since_ms || frames)
+		vm->partial_since_ms = now_ms;
 }
 
 void vm_tick(struct vcma_vm *vm, int64_t now_ms)

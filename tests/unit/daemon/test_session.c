@@ -340,6 +340,25 @@ static void test_timers(void)
 	vm = ready_vm(&w, NULL, 0);
 	uint8_t half[10] = { 0x56, 0x43, 0x4d, 0x41, 1, VCMA_MSG_PING };
 
+	/* frames that always end mid-frame but keep coming are progress, not a stall */
+	uint8_t two[48];
+	struct vcma_msg *pm = msg(VCMA_MSG_PING, 9);
+	int64_t t0 = 1000;
+
+	vcma_encode(pm, two, 24);
+	vcma_encode(pm, two + 24, 24);
+	vm_feed(vm, two, 12, t0);
+	for (int k = 0; k < 20; k++) {
+		int64_t t = t0 + (k + 1) * (int64_t)lim.frame_timeout_ms / 2;
+
+		vm_feed(vm, two + 12, 24, t);	/* completes one, starts the next */
+		vm_tick(vm, t);
+		memmove(two, two + 24, 24);
+		vcma_encode(pm, two + 24, 24);
+	}
+	ok(!vm->drop, "a steady trickle of split frames is not a stall");
+	vm_free(vm);
+	vm = ready_vm(&w, NULL, 0);
 	vm_feed(vm, half, sizeof(half), 1000);
 	vm_tick(vm, 1000 + lim.frame_timeout_ms);
 	ok(vm->drop && strstr(vm->drop_reason, "partial frame"), "stalled partial frame: %s",
