@@ -1056,6 +1056,13 @@ void vm_handle_frame(struct vcma_vm *vm, const struct vcma_msg *m, int64_t now_m
 		handle_hello(vm, m, now_ms);
 		return;
 	}
+	if (m->type == VCMA_MSG_ERROR && m->u.error.ref_type == VCMA_MSG_HELLO) {
+		/* no common version: say so, keep quiet until the guest's next HELLO */
+		vlog_warn("vm %s: guest refused our HELLO: %s: %s (we speak %u..%u)", vm->name,
+			  vcma_status_name(m->u.error.status), m->u.error.message,
+			  VCMA_PROTO_MIN, VCMA_PROTO_MAX);
+		return;
+	}
 	if (vm->conn == VM_HELLO_WAIT) {
 		vm_violation(vm, "%s before HELLO", vcma_msg_type_name(m->type));
 		return;

@@ -436,6 +436,13 @@ static void test_hostile(void)
 	vm_session_start(vm, 0);
 	feed(vm, msg(VCMA_MSG_PING, 1), 0);
 	ok(vm->st.protocol_errors == 1 && vm->conn == VM_HELLO_WAIT, "PING before HELLO refused");
+	struct vcma_msg *e = msg(VCMA_MSG_ERROR, 1);
+
+	e->u.error.status = VCMA_E_UNSUPPORTED;
+	e->u.error.ref_type = VCMA_MSG_HELLO;
+	snprintf(e->u.error.message, sizeof(e->u.error.message), "no common protocol version");
+	feed(vm, e, 0);
+	ok(vm->st.protocol_errors == 1 && !vm->drop, "ERROR answering our HELLO is logged, not a violation");
 	vm_free(vm);
 }
 
