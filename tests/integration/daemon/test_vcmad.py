@@ -5,6 +5,7 @@ guests (fakeguest) and, when built, the real vcma-agent on the mm model.
 Each scenario prints TAP. Usage: test_vcmad.py SCENARIO (see SCENARIOS)."""
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -204,6 +205,27 @@ class Env:
         return pred()
 
 
+def prometheus_problems(text):
+    """Lines of a text exposition that break the format (0.0.4)."""
+    sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*"'
+                        r'(,[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*")*)?\})? (-?[0-9.e+]+|\+Inf|NaN)$')
+    typed, bad = set(), []
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            name, kind = line.split()[2:4]
+            if kind not in ("gauge", "counter", "histogram"):
+                bad.append(line)
+            typed.add(name)
+        elif line.startswith("# HELP "):
+            continue
+        else:
+            m = sample.match(line)
+            base = m and re.sub(r"_(bucket|sum|count)$", "", m.group(1))
+            if not m or (m.group(1) not in typed and base not in typed):
+                bad.append(line)
+    return bad
+
+
 def no_overlap(rsvs):
     spans = sorted((int(r["gpa"], 16), int(r["gpa"], 16) + r["granted_size"]) for r in rsvs)
     return all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
@@ -243,6 +265,12 @@ def t_basic(env, tap):
     tap.ok(g == 3, "metrics: vcmad_vm_grants{vm=vm0} 3", g)
     ok = env.metric("vcmad_vm_requests_total", vm="vm0", type="reserve", result="ok")
     tap.ok(ok == 4, "metrics: 4 reserve requests ok", ok)
+    code, text = env.api("GET", "/metrics")
+    tap.ok(code == 200 and prometheus_problems(text) == [], "metrics are valid Prometheus text",
+           prometheus_problems(text)[:5])
+    b = env.metric("vcmad_vm_reserve_duration_seconds_bucket", vm="vm0", le="+Inf")
+    c = env.metric("vcmad_vm_reserve_duration_seconds_count", vm="vm0")
+    tap.ok(b == c == 4, "latency histogram counts the 4 grants", (b, c))
     st = os.stat(env.sock)
     tap.ok(st.st_mode & 0o777 == 0o660, "API socket mode 0660", oct(st.st_mode))
     tap.ok(os.path.exists(os.path.join(env.state, "vm-vm0.json")), "state file written")
