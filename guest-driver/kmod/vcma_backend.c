@@ -88,6 +88,25 @@ static int vcma_be_zones(void *ctx, struct vcma_zone_span *out, int max)
 	return n;
 }
 
+/*
+ * The pageblock's migratetype, read the way get_pageblock_migratetype()
+ * does (its helper is not exported): one 4-bit field per pageblock in the
+ * section's usemap. Without SPARSEMEM assume the worst.
+ */
+static int vcma_pageblock_migratetype(u64 pfn)
+{
+#ifdef CONFIG_SPARSEMEM
+	unsigned long *bitmap = section_to_usemap(__pfn_to_section(pfn));
+	unsigned long bitidx = ((pfn & (PAGES_PER_SECTION - 1)) >> pageblock_order) *
+			       NR_PAGEBLOCK_BITS;
+	unsigned long word = READ_ONCE(bitmap[bitidx / BITS_PER_LONG]);
+
+	return (word >> (bitidx % BITS_PER_LONG)) & MIGRATETYPE_MASK;
+#else
+	return MIGRATE_UNMOVABLE;
+#endif
+}
+
 static enum vcma_page_class vcma_classify_page(u64 pfn)
 {
 	struct page *page = pfn_to_online_page(pfn);
@@ -133,6 +152,16 @@ static enum vcma_page_class vcma_classify_page(u64 pfn)
 			return VCMA_PC_BUFFERS;
 		return VCMA_PC_PAGEVEC;
 	}
+	/*
+	 * Referenced, unmapped, off the LRU: a kernel allocation, or a user
+	 * page in flight (just allocated, not yet mapped). Movable
+	 * allocations come from movable pageblocks (and ZONE_MOVABLE holds
+	 * nothing else), so there it is a page on its way, like one in a
+	 * pagevec; anywhere else it stays put.
+	 */
+	if (page_zonenum(head) == ZONE_MOVABLE ||
+	    vcma_pageblock_migratetype(pfn) == MIGRATE_MOVABLE)
+		return VCMA_PC_PAGEVEC;
 	return VCMA_PC_UNMOVABLE;
 }
 
