@@ -288,7 +288,8 @@ static void vm_destroy(struct vcmad *d, struct vcma_vm *vm)
 {
 	struct vm_io *io = vm->io;
 
-	(void)d;
+	if (vm->dirty && store_save(d->cfg->state_dir, vm, d->cfg->fsync))
+		vlog_err("vm %s: state not saved on detach", vm->name);
 	if (vm->hooks && vm->hooks->detached)
 		vm->hooks->detached(vm, vm->hook_opaque);
 	if (io) {
@@ -396,11 +397,7 @@ out:
 		vcma_libvirt_free(d.lv);
 #endif
 	while (d.nr_vms) {
-		struct vcma_vm *vm = d.vms[--d.nr_vms];
-
-		if (vm->dirty)
-			store_save(cfg.state_dir, vm, cfg.fsync);
-		vm_destroy(&d, vm);
+		vm_destroy(&d, d.vms[--d.nr_vms]);
 	}
 	free(d.vms);
 	api_free(d.api);
