@@ -436,6 +436,19 @@ static int listen_unix(const char *path, gid_t gid, char *err, size_t errlen)
 		return -1;
 	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	{
+		/* /run/vcma does not survive a reboot; without systemd nobody else makes it */
+		char dir[sizeof(sa.sun_path)];
+		char *slash;
+
+		snprintf(dir, sizeof(dir), "%s", path);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = 0;
+			if (mkdir(dir, 0750) == 0)
+				(void)chown(dir, (uid_t)-1, gid);
+		}
+	}
 	if (lstat(path, &st) == 0) {
 		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
