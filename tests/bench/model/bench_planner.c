@@ -10,7 +10,8 @@
  * an oracle searches every aligned window of the current state for the
  * cheapest feasible one (ground truth: no unmovable, hole, held or truly
  * pinned page). Reported: success relative to the oracle, pages migrated
- * relative to the oracle's minimum, CPU time per request, and the model's
+ * relative to the oracle's minimum, CPU time per request (all of it, model
+ * migration work included, and the planner's scan alone), and the model's
  * own performance (build + workload + 1,000 planner requests at 64 GiB).
  *
  *   bench-planner [--quick] [--png FILE] [--dat FILE]
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core_priv.h"
 #include "vcma_model.h"
 
 #define MIB (1ull << 20)
@@ -35,7 +37,7 @@ static const uint64_t sizes_mib[] = { 2, 8, 32, 2, 8, 128 };
 
 struct tally {
 	uint64_t requests, oracle_ok, ok, ok_of_oracle, migrated, oracle_min, cpu_ns;
-	uint64_t oracle_cpu_ns;
+	uint64_t oracle_cpu_ns, plan_cpu_ns;
 };
 
 static uint64_t cpu_ns(void)
@@ -73,6 +75,24 @@ static int oracle(struct vcma_model *m, uint64_t nr, uint64_t *best_cost)
 				found = 1;
 			}
 	return found;
+}
+
+/* The planner's own share: scan, classify (summaries), score and rank, no evacuation. */
+static uint64_t plan_only_ns(struct vcma_core *c, uint64_t nr)
+{
+	struct vcma_core_evidence ev = { 0 };
+	struct vcma_req_state rs = { 0 };
+	uint64_t t0 = cpu_ns();
+
+	rs.nr = nr;
+	rs.align = vcma_pow2_ceil(nr);
+	rs.step = rs.align;
+	rs.node = VCMA_CORE_NODE_ANY;
+	rs.ev = &ev;
+	rs.deadline_us = ~0ull;
+	vcma_load_zones(c);
+	vcma_plan(c, &rs);
+	return cpu_ns() - t0;
 }
 
 struct side {
@@ -126,6 +146,7 @@ static void side_request(struct side *s, uint64_t size)
 	t0 = cpu_ns();
 	feasible = oracle(s->m, size / 4096, &cost);
 	s->t.oracle_cpu_ns += cpu_ns() - t0;
+	s->t.plan_cpu_ns += plan_only_ns(s->c, size / 4096);
 	t0 = cpu_ns();
 	err = vcma_core_reserve(s->c, &q, &g, &ev);
 	s->t.cpu_ns += cpu_ns() - t0;
@@ -153,6 +174,7 @@ static void print_row(FILE *dat, uint64_t gib, const char *name, const struct ta
 	double succ = t->oracle_ok ? 100.0 * (double)t->ok_of_oracle / (double)t->oracle_ok : 100.0;
 	double mig = t->oracle_min ? (double)t->migrated / (double)t->oracle_min : 0.0;
 	double cpu_ms = t->requests ? (double)t->cpu_ns / 1e6 / (double)t->requests : 0;
+	double plan_ms = t->requests ? (double)t->plan_cpu_ns / 1e6 / (double)t->requests : 0;
 
 	printf("%4llu GiB  %-8s %8llu %10llu %8llu %9.1f%% %10llu %10llu ",
 	       (unsigned long long)gib, name, (unsigned long long)t->requests,
@@ -162,7 +184,7 @@ static void print_row(FILE *dat, uint64_t gib, const char *name, const struct ta
 		printf("%8.2fx", mig);
 	else
 		printf("%9s", t->migrated ? "inf" : "1.00x");
-	printf(" %10.3f\n", cpu_ms);
+	printf(" %10.3f %9.3f\n", cpu_ms, plan_ms);
 	if (dat)
 		fprintf(dat, "\"%llu GiB %s\" %.2f %.3f %.4f\n", (unsigned long long)gib, name, succ,
 			t->oracle_min ? mig : (t->migrated ? 99.0 : 1.0), cpu_ms);
@@ -260,9 +282,9 @@ int main(int argc, char **argv)
 		perror(datpath);
 		return 1;
 	}
-	printf("%-9s %-8s %8s %10s %8s %10s %10s %10s %9s %10s\n", "memory", "strategy",
+	printf("%-9s %-8s %8s %10s %8s %10s %10s %10s %9s %10s %9s\n", "memory", "strategy",
 	       "requests", "oracle-ok", "granted", "ok/oracle", "migrated", "oracle-min",
-	       "mig/min", "cpu ms/req");
+	       "mig/min", "cpu ms/req", "scan ms");
 	for (i = 0; i < 3 && !rc; i++)
 		rc = run_size(gibs[i], quick ? 60 : (gibs[i] == 64 ? 1000 : 300),
 			      quick ? 30 : (gibs[i] == 64 ? 60 : 150), dat, &succ[i], &mig[i]);
