@@ -1063,6 +1063,12 @@ void vm_handle_frame(struct vcma_vm *vm, const struct vcma_msg *m, int64_t now_m
 			  VCMA_PROTO_MIN, VCMA_PROTO_MAX);
 		return;
 	}
+	if (m->type == VCMA_MSG_ERROR && m->id == 0 && m->u.error.ref_type == 0) {
+		/* PROTOCOL.md: the peer's report of bad input; informational only. */
+		vlog_warn("vm %s: guest reports bad input from us: %s: %s", vm->name,
+			  vcma_status_name(m->u.error.status), m->u.error.message);
+		return;
+	}
 	if (vm->conn == VM_HELLO_WAIT) {
 		vm_violation(vm, "%s before HELLO", vcma_msg_type_name(m->type));
 		return;

@@ -403,6 +403,13 @@ static void test_hostile(void)
 	ok(vm->st.protocol_errors == 1, "guest-sent RESERVE is a violation");
 	feed(vm, msg(VCMA_MSG_STATUS_RESULT, 999), 300);
 	ok(vm->st.protocol_errors == 2, "STATUS_RESULT without STATUS is a violation");
+	/* PROTOCOL.md: the guest's report of bad input (id 0, ref_type 0) is informational */
+	struct vcma_msg *bad = msg(VCMA_MSG_ERROR, 0);
+
+	bad->u.error.status = VCMA_E_PROTO;
+	snprintf(bad->u.error.message, sizeof(bad->u.error.message), "bad magic");
+	feed(vm, bad, 300);
+	ok(vm->st.protocol_errors == 2 && !vm->drop, "ERROR id 0 reporting bad input is not a violation");
 	/* a guest that does not read its channel */
 	w.full = true;
 	feed(vm, msg(VCMA_MSG_PING, 5), 300);
