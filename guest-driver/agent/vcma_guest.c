@@ -70,6 +70,14 @@ static int fail(const char *what, int neg_errno)
 	return EXIT_OPFAIL;
 }
 
+/* getopt's own message would name the command as the program; say it here. */
+static int bad_option(const char *cmd, char **argv)
+{
+	fprintf(stderr, "vcma-guest: %s: bad option or missing value in '%s' (see --help)\n",
+		cmd, argv[optind - 1]);
+	return EXIT_USAGE;
+}
+
 static void print_json(struct json_object *o)
 {
 	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
@@ -226,7 +234,7 @@ static int cmd_status(struct agent_backend *be, int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else {
-			return EXIT_USAGE;
+			return bad_option("status", argv);
 		}
 	}
 	if (optind < argc) {
@@ -328,7 +336,7 @@ static int cmd_reserve(struct agent_backend *be, int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			return EXIT_USAGE;
+			return bad_option("reserve", argv);
 		}
 	}
 	if (argc - optind != 1) {
@@ -457,6 +465,7 @@ int main(int argc, char **argv)
 	argv += optind;
 	/* 0, not 1: glibc then forgets the '+' (stop at the first non-option). */
 	optind = 0;
+	opterr = 0;
 	if (strcmp(cmd, "status") && strcmp(cmd, "reserve") && strcmp(cmd, "release")) {
 		fprintf(stderr, "vcma-guest: unknown command '%s' (see --help)\n", cmd);
 		return EXIT_USAGE;

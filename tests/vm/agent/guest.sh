@@ -3,6 +3,10 @@
 # virtio-serial port org.vcma.0, then only watches: the host reserves four
 # ranges, this side lists them with vcma-guest (the host compares the GPAs),
 # the host releases them, this side checks that MemFree came back.
+# The host polls the console for the GUEST-* lines. The harness pipes this
+# script's output through a buffered filter, so they go to the console
+# directly (with the "| " prefix the harness gives scenario output).
+mark() { echo "| $*" >/dev/console; }
 memfree_kib() { awk '/^MemFree:/ { print $2 }' /proc/meminfo; }
 ngrants() { vcma-guest status --json | grep -c '"gpa"'; }
 # Waits up to $2 half-seconds until "ngrants $1" holds.
@@ -15,7 +19,7 @@ wait_grants() {
 	[ "$(ngrants)" "$1" "$2" ]
 }
 
-insmod /lib/modules/vcma.ko || { echo "GUEST-FAIL: insmod vcma.ko"; exit 1; }
+insmod /lib/modules/vcma.ko || { mark "GUEST-FAIL: insmod vcma.ko"; exit 1; }
 before=$(memfree_kib)
 vcma-agent --verbose 2>/tmp/agent.log &
 agent=$!
@@ -25,20 +29,20 @@ if wait_grants -ge 4; then
 	vcma-guest status
 	held=$(memfree_kib)
 	gpas=$(vcma-guest status --json | sed -n 's/.*"gpa": *\([0-9][0-9]*\).*/\1/p' | sort -n)
-	echo "GUEST-GPAS:" $gpas
+	mark "GUEST-GPAS:" $gpas
 else
-	echo "GUEST-FAIL: four grants never appeared"
+	mark "GUEST-FAIL: four grants never appeared"
 	rc=1
 fi
 if [ $rc = 0 ] && wait_grants -eq 0; then
 	vcma-guest status
 	after=$(memfree_kib)
-	echo "GUEST-MEMFREE: before=$before held=$held after=$after"
+	mark "GUEST-MEMFREE: before=$before held=$held after=$after"
 	# 4 x 64 MiB = 262144 KiB left MemFree and must come back (some slack
 	# for what the guest allocates meanwhile).
-	[ $((after - held)) -ge 230000 ] || { echo "GUEST-FAIL: MemFree did not come back"; rc=1; }
+	[ $((after - held)) -ge 230000 ] || { mark "GUEST-FAIL: MemFree did not come back"; rc=1; }
 else
-	[ $rc = 1 ] || { echo "GUEST-FAIL: grants were not released"; rc=1; }
+	[ $rc = 1 ] || { mark "GUEST-FAIL: grants were not released"; rc=1; }
 fi
 kill $agent
 wait $agent
