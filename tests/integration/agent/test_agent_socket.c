@@ -33,7 +33,7 @@
 
 static const char *agent_path;
 static char tmpdir[] = "/tmp/vcma-agent-it-XXXXXX";
-static char sock_path[256], log_path[256];
+static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)], log_path[256];
 static pid_t agent_pid = -1;
 /* The connection of the running test, closed by the teardown if a check failed. */
 static int open_fd = -1;
