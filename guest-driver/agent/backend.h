@@ -43,6 +43,8 @@ struct agent_backend_ops {
 	/* Optional: let simulated time pass (the sim workload runs). */
 	void (*tick)(void *priv);
 	void (*free)(void *priv);
+	/* Optional: one VCMA_IOC_BALLOON step (see balloon.h); NULL = no balloon. */
+	int (*balloon)(void *priv, struct vcma_ioc_balloon *io);
 };
 
 struct agent_backend {

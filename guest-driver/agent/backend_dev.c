@@ -106,6 +106,12 @@ static int dev_boot_id(void *priv, uint8_t out[16])
 	return agent_read_boot_id(NULL, out);
 }
 
+static int dev_balloon(void *priv, struct vcma_ioc_balloon *io)
+{
+	io->argsz = sizeof(*io);
+	return dev_ioctl(priv, VCMA_IOC_BALLOON, io);
+}
+
 static void dev_free(void *priv)
 {
 	struct dev_backend *d = priv;
@@ -126,6 +132,7 @@ static const struct agent_backend_ops dev_ops = {
 	.meminfo = dev_meminfo,
 	.boot_id = dev_boot_id,
 	.free = dev_free,
+	.balloon = dev_balloon,
 };
 
 int agent_backend_dev_new(const char *path, struct agent_backend *out)
@@ -142,6 +149,6 @@ int agent_backend_dev_new(const char *path, struct agent_backend *out)
 	}
 	out->ops = &dev_ops;
 	out->priv = d;
-	out->caps = VCMA_CAP_RESERVE | VCMA_CAP_STATUS;
+	out->caps = VCMA_CAP_RESERVE | VCMA_CAP_STATUS | VCMA_CAP_BALLOON | VCMA_CAP_EVENTS;
 	return 0;
 }

@@ -19,6 +19,7 @@
 
 #include "agent_util.h"
 #include "backend.h"
+#include "balloon.h"
 
 #if VCMA_HAVE_SIM
 
@@ -221,6 +222,13 @@ static void sim_tick(void *priv)
 		vcma_model_step(s->model, (unsigned int)(elapsed / tick_us));
 }
 
+static int sim_balloon(void *priv, struct vcma_ioc_balloon *io)
+{
+	struct sim_backend *s = priv;
+
+	return agent_balloon_core_step(s->core, SIM_PAGE_SHIFT, io);
+}
+
 static void sim_free(void *priv)
 {
 	struct sim_backend *s = priv;
@@ -243,6 +251,7 @@ static const struct agent_backend_ops sim_ops = {
 	.boot_id = sim_boot_id,
 	.tick = sim_tick,
 	.free = sim_free,
+	.balloon = sim_balloon,
 };
 
 int agent_backend_sim_available(void)
@@ -295,7 +304,7 @@ int agent_backend_sim_new(const struct agent_sim_opts *opts, struct agent_backen
 	s->last_tick_us = real_now_us();
 	out->ops = &sim_ops;
 	out->priv = s;
-	out->caps = VCMA_CAP_RESERVE | VCMA_CAP_STATUS;
+	out->caps = VCMA_CAP_RESERVE | VCMA_CAP_STATUS | VCMA_CAP_BALLOON | VCMA_CAP_EVENTS;
 	return 0;
 }
 

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "agent_util.h"
+#include "balloon.h"
 
 struct agent_handler {
 	struct agent_backend *be;
@@ -433,8 +434,7 @@ int agent_handler_handle(struct agent_handler *h, const struct vcma_msg *in,
 	case VCMA_MSG_PONG:
 		return 0;
 	case VCMA_MSG_BALLOON_SET:
-		return agent_reply_error(in->id, in->type, VCMA_E_UNSUPPORTED,
-					 "balloon not supported by this agent yet", out);
+		return agent_balloon_handle(h->be, in, h->reply, out);
 	case VCMA_MSG_ERROR:
 		/* Never answer an error with an error: two peers could loop forever. */
 		log_warn("host reports error %s for %s: %s",
