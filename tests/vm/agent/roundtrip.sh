@@ -4,6 +4,7 @@
 # that port, vcmactl driving it:
 #   vcmactl reserve vm1 64M --count 4   succeeds,
 #   vcma-guest status in the guest      lists the same four grants (GPAs),
+#   vcmad restarts                       the agent reconnects, grants stay,
 #   vcmactl release                      frees them and MemFree comes back.
 # Usage: roundtrip.sh VM_RUN IMAGE VCMA_AGENT VCMA_GUEST VCMAD VCMACTL
 set -uo pipefail
@@ -48,7 +49,7 @@ wait_until() {
 }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
 
-echo "1..6"
+echo "1..7"
 "$vm_run" --image "$image" --mem 1024 --append movablecore=512M --timeout 800 \
 	--log "$work/console.log" \
 	--add "$agent:/bin/vcma-agent" --add "$guest:/bin/vcma-guest" \
@@ -58,9 +59,12 @@ echo "1..6"
 	--script "$here/guest.sh" >"$work/vmrun.out" 2>"$work/vmrun.err" &
 vmrun_pid=$!
 mkdir -p "$work/state"
-"$vcmad" --api-socket "$work/api.sock" --state-dir "$work/state" --no-fsync \
-	--vm "vm1=$work/vm1.sock" 2>"$work/vcmad.log" &
-vcmad_pid=$!
+start_vcmad() {
+	"$vcmad" --api-socket "$work/api.sock" --state-dir "$work/state" --no-fsync \
+		--vm "vm1=$work/vm1.sock" 2>>"$work/vcmad.log" &
+	vcmad_pid=$!
+}
+start_vcmad
 export VCMA_SOCKET=$work/api.sock
 
 connected() {
@@ -87,6 +91,21 @@ echo "# guest GPAs: $guest_gpas"
 [ -n "$guest_gpas" ] && [ "$guest_gpas" = "$host_gpas" ] ||
 	bail "vcma-guest status lists other grants than vcmad"
 ok "vcma-guest status in the guest lists the same four grants"
+
+# The host side of the port goes away and comes back: the agent must notice
+# (POLLHUP), wait without spinning, say HELLO again, and the grants stay.
+kill "$vcmad_pid"
+wait "$vcmad_pid" 2>/dev/null
+sleep 2
+start_vcmad
+wait_until 120 connected || bail "agent did not come back after vcmad restarted"
+granted_gpas() {
+	"$vcmactl" --json status vm1 2>/dev/null |
+		json 'print(" ".join(str(int(r["gpa"], 16)) for r in sorted(d["reservations"], key=lambda r: int(r["gpa"], 16)) if r["state"] == "granted"))'
+}
+same_grants() { [ "$(granted_gpas)" = "$host_gpas" ]; }
+wait_until 60 same_grants || bail "after the reconnect vcmad sees $(granted_gpas), want $host_gpas"
+ok "vcmad restarted: the agent reconnected over virtio-serial and the four grants stayed"
 
 for id in $ids; do
 	"$vcmactl" release vm1 "$id" --wait --wait-timeout 120 >/dev/null 2>"$work/release.err" ||
