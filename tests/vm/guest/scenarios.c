@@ -189,6 +189,7 @@ static void lifetime_checks(void)
 int scenario_idle(int argc, char **argv)
 {
 	static const uint64_t sizes[] = { 2 * MiB, 64 * MiB, 256 * MiB };
+	char strat[16];
 	size_t i;
 	int fd;
 
@@ -197,9 +198,11 @@ int scenario_idle(int argc, char **argv)
 	load_or_bail("");
 	fd = vcma_open();
 	version_check(fd);
-	tap_diag("MemTotal %" PRIu64 " KiB, free %" PRIu64 " KiB, strategy %s",
-		 meminfo_bytes("MemTotal") / 1024, free_bytes() / 1024,
-		 sysfs_num("floor_pages") >= 0 ? "loaded" : "?");
+	if (sysfs_str("strategy", strat, sizeof(strat)))
+		strcpy(strat, "?");
+	tap_diag("MemTotal %" PRIu64 " KiB, free %" PRIu64 " KiB, strategy %s, floor %" PRId64
+		 " pages", meminfo_bytes("MemTotal") / 1024, free_bytes() / 1024, strat,
+		 sysfs_num("floor_pages"));
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
 		idle_one(fd, sizes[i]);
 	close(fd);
