@@ -53,6 +53,21 @@ struct agent_backend {
 	uint64_t caps;		/* VCMA_CAP_* this backend can serve */
 };
 
+/*
+ * All outstanding grants, in a buffer that grows as needed and is reused
+ * between calls. At most AGENT_LIST_MAX: vcma.ko's LIST refuses larger buffers.
+ */
+#define AGENT_LIST_MAX	4096
+
+struct agent_grant_list {
+	struct vcma_ioc_grant *grants;
+	uint32_t cap, nr;
+};
+
+/* 0 and l->nr set, or negative errno (-EOVERFLOW: more than AGENT_LIST_MAX). */
+int agent_list_grants(struct agent_backend *be, struct agent_grant_list *l);
+void agent_grant_list_free(struct agent_grant_list *l);
+
 /* dev: /dev/vcma at path (NULL = VCMA_DEV_PATH); opened lazily, so the module may come later. */
 int agent_backend_dev_new(const char *path, struct agent_backend *out);
 

@@ -27,8 +27,7 @@ struct agent_handler {
 	struct agent_backend *be;
 	char software[VCMA_NAME_LEN + 1];
 	struct vcma_msg *reply;		/* scratch, too large for a stack */
-	struct vcma_ioc_grant *grants;	/* scratch for LIST */
-	uint32_t grants_cap;
+	struct agent_grant_list list;	/* scratch for LIST */
 };
 
 void agent_out_free(struct agent_out *o)
@@ -133,35 +132,8 @@ void agent_handler_free(struct agent_handler *h)
 	if (!h)
 		return;
 	free(h->reply);
-	free(h->grants);
+	agent_grant_list_free(&h->list);
 	free(h);
-}
-
-/* All outstanding grants into h->grants; returns how many, or negative errno. */
-static int load_grants(struct agent_handler *h)
-{
-	int attempt;
-
-	/* Another process (vcma-guest) may reserve between the calls: retry a few times. */
-	for (attempt = 0; attempt < 4; attempt++) {
-		uint32_t total = 0;
-		int ret = h->be->ops->list(h->be->priv, h->grants, h->grants_cap, &total);
-
-		if (ret)
-			return ret;
-		if (total <= h->grants_cap)
-			return (int)total;
-		if (total > (1u << 20))
-			return -EOVERFLOW;
-		free(h->grants);
-		h->grants_cap = total + 16;
-		h->grants = calloc(h->grants_cap, sizeof(*h->grants));
-		if (!h->grants) {
-			h->grants_cap = 0;
-			return -ENOMEM;
-		}
-	}
-	return -EAGAIN;
 }
 
 int agent_handler_hello(struct agent_handler *h, uint64_t id, struct agent_out *out)
@@ -244,7 +216,8 @@ static int handle_reserve(struct agent_handler *h, const struct vcma_msg *in,
 	struct vcma_ioc_reserve io;
 	struct vcma_ioc_version ver;
 	const char *why;
-	int ret, n, i;
+	uint32_t i;
+	int ret;
 
 	ret = h->be->ops->version(h->be->priv, &ver);
 	if (ret)
@@ -259,13 +232,13 @@ static int handle_reserve(struct agent_handler *h, const struct vcma_msg *in,
 	res->tag = r->tag;
 
 	if (r->tag) {
-		n = load_grants(h);
-		if (n < 0)
+		ret = agent_list_grants(h->be, &h->list);
+		if (ret)
 			return agent_reply_error(in->id, in->type,
-						 vcma_status_from_errno(n, 0),
+						 vcma_status_from_errno(ret, 0),
 						 "cannot list grants", out);
-		for (i = 0; i < n; i++) {
-			const struct vcma_ioc_grant *g = &h->grants[i];
+		for (i = 0; i < h->list.nr; i++) {
+			const struct vcma_ioc_grant *g = &h->list.grants[i];
 
 			if (g->kind != AGENT_GRANT_RESERVE || g->tag != r->tag)
 				continue;
@@ -335,28 +308,29 @@ static int handle_status(struct agent_handler *h, const struct vcma_msg *in,
 	struct vcma_ioc_stats st;
 	uint64_t grant_bytes = 0;
 	uint8_t boot_id[16];
-	int n, i, nres = 0, sent = 0, ret;
+	struct vcma_ioc_grant *grants;
+	uint32_t i, nres = 0, sent = 0;
+	int ret;
 
 	ret = h->be->ops->stats(h->be->priv, &st);
-	if (!ret) {
-		n = load_grants(h);
-		ret = n < 0 ? n : 0;
-	}
+	if (!ret)
+		ret = agent_list_grants(h->be, &h->list);
 	if (ret)
 		return agent_reply_error(in->id, in->type, vcma_status_from_errno(ret, 0),
 					 "cannot read guest status", out);
 	/* Balloon chunks are reported by BALLOON_REPORT, not as grants: compact them out. */
-	for (i = 0; i < n; i++) {
-		if (h->grants[i].kind != AGENT_GRANT_RESERVE)
+	grants = h->list.grants;
+	for (i = 0; i < h->list.nr; i++) {
+		if (grants[i].kind != AGENT_GRANT_RESERVE)
 			continue;
-		grant_bytes += h->grants[i].size;
-		h->grants[nres++] = h->grants[i];
+		grant_bytes += grants[i].size;
+		grants[nres++] = grants[i];
 	}
 	if (h->be->ops->boot_id(h->be->priv, boot_id))
 		memset(boot_id, 0, sizeof(boot_id));
 
 	do {
-		int chunk = nres - sent;
+		uint32_t chunk = nres - sent;
 
 		if (chunk > VCMA_MAX_GRANTS_FRAME)
 			chunk = VCMA_MAX_GRANTS_FRAME;
@@ -371,9 +345,9 @@ static int handle_status(struct agent_handler *h, const struct vcma_msg *in,
 		sr->floor_pages = st.floor_pages > UINT32_MAX ? UINT32_MAX
 							      : (uint32_t)st.floor_pages;
 		memcpy(sr->boot_id, boot_id, sizeof(boot_id));
-		sr->nr_grants = (uint32_t)chunk;
+		sr->nr_grants = chunk;
 		for (i = 0; i < chunk; i++) {
-			const struct vcma_ioc_grant *g = &h->grants[sent + i];
+			const struct vcma_ioc_grant *g = &grants[sent + i];
 			struct vcma_grant_info_h *gi = &sr->grants[i];
 
 			gi->grant_id = g->grant_id;

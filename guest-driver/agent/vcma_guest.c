@@ -90,29 +90,6 @@ static struct json_object *json_u64(uint64_t v)
 	return json_object_new_uint64(v);
 }
 
-static int list_grants(struct agent_backend *be, struct vcma_ioc_grant **out, uint32_t *n)
-{
-	uint32_t cap = 64, total = 0;
-	int ret;
-
-	for (;;) {
-		struct vcma_ioc_grant *g = calloc(cap, sizeof(*g));
-
-		if (!g)
-			return -ENOMEM;
-		ret = be->ops->list(be->priv, g, cap, &total);
-		if (ret || total <= cap) {
-			if (ret)
-				free(g);
-			else
-				*out = g, *n = total;
-			return ret;
-		}
-		free(g);
-		cap = total + 16;
-	}
-}
-
 static struct json_object *evidence_json(const struct vcma_ioc_evidence *ev)
 {
 	struct json_object *o = json_object_new_object();
@@ -221,11 +198,10 @@ static int cmd_status(struct agent_backend *be, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	struct vcma_ioc_grant *g = NULL;
+	struct agent_grant_list list = { 0 };
 	struct vcma_ioc_version ver;
 	struct vcma_ioc_stats st;
 	int json = 0, c, ret;
-	uint32_t n = 0;
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (c == 'j') {
@@ -245,14 +221,16 @@ static int cmd_status(struct agent_backend *be, int argc, char **argv)
 	if (!ret)
 		ret = be->ops->stats(be->priv, &st);
 	if (!ret)
-		ret = list_grants(be, &g, &n);
-	if (ret)
+		ret = agent_list_grants(be, &list);
+	if (ret) {
+		agent_grant_list_free(&list);
 		return fail("status", ret);
+	}
 	if (json)
-		status_json(&st, g, n);
+		status_json(&st, list.grants, list.nr);
 	else
-		status_table(&st, g, n, ver.page_size);
-	free(g);
+		status_table(&st, list.grants, list.nr, ver.page_size);
+	agent_grant_list_free(&list);
 	return 0;
 }
 
