@@ -410,6 +410,56 @@ static void test_partial_frame_disconnect(void **state)
 }
 
 /*
+ * A flood of requests in one write: the agent's queue is bounded, so some are
+ * refused with ERROR E_AGAIN, but every request gets exactly one answer and
+ * the agent keeps serving.
+ */
+static void test_flood(void **state)
+{
+	enum { N = 2000 };
+	static uint8_t buf[N * 32];
+	unsigned int answered = 0, refused = 0, i;
+	struct vcma_msg req;
+	uint8_t *seen = calloc(N, 1);
+	size_t len = 0;
+	struct host h;
+
+	(void)state;
+	assert_non_null(seen);
+	host_connect(&h);
+	for (i = 0; i < N; i++) {
+		int n;
+
+		vcma_msg_init(&req, VCMA_MSG_STATUS, 10000 + i);
+		n = vcma_encode(&req, buf + len, sizeof(buf) - len);
+		assert_true(n > 0);
+		len += (size_t)n;
+	}
+	send_raw(&h, buf, len);
+	while (answered < N) {
+		struct vcma_msg *m = recv_msg(&h);
+
+		assert_true(m->id >= 10000 && m->id < 10000 + N);
+		if (m->type == VCMA_MSG_ERROR) {
+			assert_int_equal(m->u.error.status, VCMA_E_AGAIN);
+			refused++;
+		} else {
+			assert_int_equal(m->type, VCMA_MSG_STATUS_RESULT);
+			if (m->flags & VCMA_HDR_F_MORE)
+				continue;
+		}
+		assert_int_equal(seen[m->id - 10000], 0);
+		seen[m->id - 10000] = 1;
+		answered++;
+	}
+	printf("# %u requests: %u answered, %u refused as busy\n", N, N - refused, refused);
+	assert_true(refused < N);
+	ping(&h);
+	free(seen);
+	host_close(&h);
+}
+
+/*
  * A failed check leaves its connection open, and the agent serves one host
  * at a time: close it so the next test is not queued behind it.
  */
@@ -473,6 +523,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_reconnect_keeps_grants, close_leftover),
 		cmocka_unit_test_teardown(test_garbage_then_serving, close_leftover),
 		cmocka_unit_test_teardown(test_partial_frame_disconnect, close_leftover),
+		cmocka_unit_test_teardown(test_flood, close_leftover),
 	};
 
 	if (argc != 2) {
