@@ -25,6 +25,7 @@
 #include <event2/listener.h>
 
 #include "api.h"
+#include "balloon.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -312,6 +313,71 @@ static void handle_release(struct api *a, struct vcma_vm *vm, uint64_t id,
 	reply_json(req, 202, api_rsv_json(vm, r));
 }
 
+/*
+ * PUT /v1/vms/{vm}/balloon: the target is desired state, stored at once and
+ * applied whenever the guest is there (202); progress is read with GET.
+ */
+static void handle_balloon(struct api *a, struct vcma_vm *vm, struct evhttp_request *req)
+{
+	struct api_balloon_req br;
+	char err[256];
+	size_t len = 0;
+	char *body = read_body(req, &len);
+	uint64_t chunk = balloon_chunk_bytes(vm), full, target;
+
+	if (!body) {
+		reply_error(req, 413, "body_too_large", "request body over %d bytes", MAX_BODY);
+		return;
+	}
+	if (api_parse_balloon(body, len, &br, err, sizeof(err))) {
+		free(body);
+		reply_error(req, HTTP_BADREQUEST, "bad_request", "%s", err);
+		return;
+	}
+	free(body);
+	/* The guest's whole memory: what it manages now plus what the balloon holds. */
+	full = vm->guest.mem_total + vm->guest.balloon_bytes;
+	if (br.has_size) {
+		if (!vm_connected(vm) || !vm->guest.mem_total) {
+			reply_error(req, HTTP_SERVUNAVAIL, "guest_not_connected",
+				    "vm %s: a size needs the guest's memory size; no guest agent is "
+				    "connected (give a balloon target instead)", vm->name);
+			return;
+		}
+		if (br.size > full) {
+			reply_error(req, 409, "too_large",
+				    "vm %s: size %llu MiB is more than the guest's %llu MiB",
+				    vm->name, (unsigned long long)(br.size >> 20),
+				    (unsigned long long)(full >> 20));
+			return;
+		}
+		/* round the balloon up: the guest ends at or just below the size asked */
+		target = (full - br.size + chunk - 1) / chunk * chunk;
+	} else {
+		target = br.target;
+		if (target % chunk) {
+			reply_error(req, HTTP_BADREQUEST, "bad_request",
+				    "target must be a multiple of the %llu KiB balloon chunk",
+				    (unsigned long long)(chunk >> 10));
+			return;
+		}
+	}
+	if (vm_connected(vm) && vm->guest.mem_total && target > full) {
+		reply_error(req, 409, "too_large",
+			    "vm %s: balloon target %llu MiB is more than the guest's %llu MiB",
+			    vm->name, (unsigned long long)(target >> 20),
+			    (unsigned long long)(full >> 20));
+		return;
+	}
+	if (vm_connected(vm) && !(vm->caps & VCMA_CAP_BALLOON))
+		vlog_warn("vm %s: balloon target stored, but the guest agent offers no balloon",
+			  vm->name);
+	balloon_set_target(vm, target, vcmad_now_ms());
+	vm_pump(vm, vcmad_now_ms());
+	vcmad_commit(a->d, vm, true);
+	reply_json(req, 202, balloon_json(vm, vcmad_now_ms()));
+}
+
 static void handle_metrics(struct api *a, struct evhttp_request *req)
 {
 	char *text = NULL;
@@ -401,10 +467,15 @@ static void dispatch(struct evhttp_request *req, void *arg)
 		}
 		break;
 	case API_BALLOON:
-		reply_error(req, 501, "not_implemented",
-			    "balloon control arrives with the balloon work; target stored: %llu bytes",
-			    (unsigned long long)vm->balloon_target);
-		return;
+		if (m == EVHTTP_REQ_GET) {
+			reply_json(req, HTTP_OK, balloon_json(vm, vcmad_now_ms()));
+			return;
+		}
+		if (m == EVHTTP_REQ_PUT) {
+			handle_balloon(a, vm, req);
+			return;
+		}
+		break;
 	case API_HOST:
 		if (m != EVHTTP_REQ_GET)
 			break;
@@ -421,7 +492,8 @@ static void dispatch(struct evhttp_request *req, void *arg)
 		break;
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
-			  rt.kind == API_RSVS ? "GET, POST" : rt.kind == API_RSV ? "GET, DELETE" : "GET");
+			  rt.kind == API_RSVS ? "GET, POST" : rt.kind == API_RSV ? "GET, DELETE" :
+			  rt.kind == API_BALLOON ? "GET, PUT" : "GET");
 	reply_error(req, 405, "method_not_allowed", "method not allowed on %s", path);
 }
 

@@ -49,6 +49,17 @@ void api_route(const char *path, struct api_route *out);
 int api_parse_reserve(const char *body, size_t len, struct rsv_spec *out, char *err,
 		      size_t errlen);
 
+/*
+ * PUT .../balloon body: {"target": SIZE} (bytes the balloon holds) or
+ * {"size": SIZE} (memory the guest keeps; vcmad derives the target).
+ */
+struct api_balloon_req {
+	uint64_t target, size;
+	bool has_target, has_size;
+};
+int api_parse_balloon(const char *body, size_t len, struct api_balloon_req *out, char *err,
+		      size_t errlen);
+
 /* Size given as a JSON integer or a string like "64M". 0 or -EINVAL/-ERANGE. */
 int api_json_size(json_object *v, uint64_t *out);
 

@@ -101,43 +101,59 @@ int api_json_size(json_object *v, uint64_t *out)
 	return -EINVAL;
 }
 
-int api_parse_reserve(const char *body, size_t len, struct rsv_spec *out, char *err,
-		      size_t errlen)
+/* The body as one JSON object (only whitespace after it), or NULL with err. */
+static json_object *parse_object(const char *body, size_t len, char *err, size_t errlen)
 {
 	struct json_tokener *tok;
 	json_object *o;
-	int rc = -EINVAL;
 
-	memset(out, 0, sizeof(*out));
-	out->count = 1;
 	if (!len || len > 65536) {
 		snprintf(err, errlen, "request body must be a JSON object");
-		return -EINVAL;
+		return NULL;
 	}
 	tok = json_tokener_new_ex(JSON_DEPTH);
 	if (!tok) {
 		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
+		return NULL;
 	}
 	o = json_tokener_parse_ex(tok, body, (int)len);
 	if (!o || json_tokener_get_error(tok) != json_tokener_success) {
 		snprintf(err, errlen, "body is not valid JSON: %s",
 			 json_tokener_error_desc(json_tokener_get_error(tok)));
-		goto out;
+		goto bad;
 	}
 	if (tok->char_offset < (int)len) {
 		/* only whitespace may follow the object */
 		for (size_t i = (size_t)tok->char_offset; i < len; i++) {
 			if (body[i] != ' ' && body[i] != '\n' && body[i] != '\r' && body[i] != '\t') {
 				snprintf(err, errlen, "trailing data after the JSON object");
-				goto out;
+				goto bad;
 			}
 		}
 	}
 	if (!json_object_is_type(o, json_type_object)) {
 		snprintf(err, errlen, "request body must be a JSON object");
-		goto out;
+		goto bad;
 	}
+	json_tokener_free(tok);
+	return o;
+bad:
+	json_object_put(o);
+	json_tokener_free(tok);
+	return NULL;
+}
+
+int api_parse_reserve(const char *body, size_t len, struct rsv_spec *out, char *err,
+		      size_t errlen)
+{
+	json_object *o;
+	int rc = -EINVAL;
+
+	memset(out, 0, sizeof(*out));
+	out->count = 1;
+	o = parse_object(body, len, err, errlen);
+	if (!o)
+		return -EINVAL;
 	bool have_size = false;
 
 	json_object_object_foreach(o, key, val) {
@@ -204,7 +220,49 @@ int api_parse_reserve(const char *body, size_t len, struct rsv_spec *out, char *
 	rc = 0;
 out:
 	json_object_put(o);
-	json_tokener_free(tok);
+	return rc;
+}
+
+int api_parse_balloon(const char *body, size_t len, struct api_balloon_req *out, char *err,
+		      size_t errlen)
+{
+	json_object *o = parse_object(body, len, err, errlen);
+	int rc = -EINVAL;
+
+	memset(out, 0, sizeof(*out));
+	if (!o)
+		return -EINVAL;
+	json_object_object_foreach(o, key, val) {
+		uint64_t v;
+		int r;
+
+		if (strcmp(key, "target") && strcmp(key, "size")) {
+			snprintf(err, errlen, "unknown field '%.40s' (use target or size)", key);
+			goto out;
+		}
+		r = api_json_size(val, &v);
+		if (r || v % 4096) {
+			snprintf(err, errlen, r == -ERANGE ? "%s: too large" :
+				 "%s: a multiple of 4096 bytes, as an integer or a string like \"256M\"",
+				 key);
+			goto out;
+		}
+		if (key[0] == 't') {
+			out->target = v;
+			out->has_target = true;
+		} else {
+			out->size = v;
+			out->has_size = true;
+		}
+	}
+	if (out->has_target == out->has_size) {
+		snprintf(err, errlen, "give exactly one of target (balloon bytes) or size "
+			 "(guest memory wanted)");
+		goto out;
+	}
+	rc = 0;
+out:
+	json_object_put(o);
 	return rc;
 }
 

@@ -30,6 +30,7 @@ void config_free(struct vcmad_config *c)
 	for (size_t i = 0; i < c->nr_vms; i++) {
 		free(c->vms[i].name);
 		free(c->vms[i].channel);
+		free(c->vms[i].qmp);
 	}
 	free(c->vms);
 	free(c->config_file);
@@ -101,10 +102,25 @@ int config_add_vm(struct vcmad_config *c, const char *name, const char *channel,
 	c->vms = n;
 	n[c->nr_vms].name = strdup(name);
 	n[c->nr_vms].channel = strdup(channel);
+	n[c->nr_vms].qmp = NULL;
 	if (!n[c->nr_vms].name || !n[c->nr_vms].channel)
 		return -1;
 	c->nr_vms++;
 	return 0;
+}
+
+int config_set_vm_qmp(struct vcmad_config *c, const char *name, const char *qmp, char *err,
+		      size_t errlen)
+{
+	if (!*qmp || strlen(qmp) >= 108) {
+		snprintf(err, errlen, "VM '%s': QMP socket path empty or longer than 107 bytes", name);
+		return -1;
+	}
+	for (size_t i = 0; i < c->nr_vms; i++)
+		if (!strcmp(c->vms[i].name, name))
+			return set_str(&c->vms[i].qmp, qmp);
+	snprintf(err, errlen, "VM '%s': qmp given before its channel", name);
+	return -1;
 }
 
 /* A numeric limit: the key, where it lives and its bounds. */
@@ -214,6 +230,10 @@ static int config_ini_entry(void *user, const char *section, const char *key, co
 			x->failed = config_add_vm(c, section + 3, value, x->err, x->errlen) < 0;
 			return !x->failed;
 		}
+		if (!strcmp(key, "qmp")) {
+			x->failed = config_set_vm_qmp(c, section + 3, value, x->err, x->errlen) < 0;
+			return !x->failed;
+		}
 	}
 	snprintf(x->err, x->errlen, "unknown key '%s' in section [%s]", key, section);
 	x->failed = 1;
@@ -254,7 +274,9 @@ static void usage(FILE *f)
 		"  -s, --api-socket PATH   REST API socket (default %s)\n"
 		"  -d, --state-dir DIR     desired-state store (default %s)\n"
 		"      --api-group GROUP   group allowed to use the API socket\n"
-		"      --vm NAME=PATH      serve VM NAME whose channel socket is PATH (repeatable)\n"
+		"      --vm NAME=PATH[,qmp=QMP]  serve VM NAME whose channel socket is PATH\n"
+		"                          (repeatable); QMP = QEMU's QMP socket, for balloon\n"
+		"                          host reclaim (RAM layout and backing file)\n"
 		"  -l, --log-level LEVEL   error, warn, info (default) or debug\n"
 		"      --no-fsync          do not fsync state writes (tests, tmpfs)\n"
 		"      --libvirt[=URI]     discover VMs through libvirt (if built in)\n"
@@ -295,7 +317,7 @@ int config_parse_args(struct vcmad_config *c, int argc, char **argv, char *err, 
 	}
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "c:s:d:l:hV", opts, NULL)) != -1) {
-		char *eq;
+		char *eq, *comma;
 
 		switch (o) {
 		case 'c':
@@ -318,12 +340,19 @@ int config_parse_args(struct vcmad_config *c, int argc, char **argv, char *err, 
 
 			eq = name ? strchr(name, '=') : NULL;
 			if (!eq) {
-				snprintf(err, errlen, "--vm '%s': expected NAME=PATH", optarg);
+				snprintf(err, errlen, "--vm '%s': expected NAME=PATH[,qmp=QMP_SOCKET]",
+					 optarg);
 				free(name);
 				return -1;
 			}
 			*eq = 0;
+			/* NAME=CHANNEL[,qmp=PATH]: a channel path holding ",qmp=" is not supported */
+			comma = strstr(eq + 1, ",qmp=");
+			if (comma)
+				*comma = 0;
 			o = config_add_vm(c, name, eq + 1, err, errlen);
+			if (!o && comma)
+				o = config_set_vm_qmp(c, name, comma + 5, err, errlen);
 			free(name);
 			if (o < 0)
 				return -1;

@@ -16,6 +16,7 @@
 
 struct config_vm {
 	char *name, *channel;
+	char *qmp;		/* QEMU's QMP socket (balloon host reclaim), NULL = none */
 };
 
 struct vcmad_config {
@@ -47,6 +48,9 @@ int config_load_file(struct vcmad_config *c, const char *path, char *err, size_t
 int config_parse_args(struct vcmad_config *c, int argc, char **argv, char *err, size_t errlen);
 
 /* Add or replace a VM entry. 0 or -1 with err. */
+/* Set the QMP socket of an already added VM. 0 or -1 with a message in err. */
+int config_set_vm_qmp(struct vcmad_config *c, const char *name, const char *qmp, char *err,
+		      size_t errlen);
 int config_add_vm(struct vcmad_config *c, const char *name, const char *channel,
 		  char *err, size_t errlen);
 

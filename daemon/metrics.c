@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "balloon.h"
 #include "daemon.h"
 
 static const char *const req_kind[VM_REQ_KINDS] = { "reserve", "release", "status" };
@@ -118,4 +119,5 @@ void metrics_render(struct vcmad *d, FILE *f)
 		fprintf(f, "vcmad_vm_reserve_duration_seconds_count{vm=\"%s\"} %llu\n", vm->name,
 			(unsigned long long)vm->st.lat_count);
 	}
+	balloon_metrics(f, d->vms, d->nr_vms);
 }

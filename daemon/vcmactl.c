@@ -605,6 +605,172 @@ static int cmd_release(const struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+static void print_balloon(json_object *b)
+{
+	json_object *h = json_object_object_get(b, "host");
+	char t[32], a[32], m[32], f[32];
+	json_object *freed;
+
+	printf("balloon %s: %s of target %s, guest memory %s, %llu chunks%s\n", jstr(b, "vm"),
+	       human(ju64(b, "actual_bytes"), a, sizeof(a)),
+	       human(ju64(b, "target_bytes"), t, sizeof(t)),
+	       human(ju64(b, "guest_mem_total_bytes"), m, sizeof(m)),
+	       (unsigned long long)ju64(b, "chunks"),
+	       json_object_get_boolean(json_object_object_get(b, "floor_hit")) ? ", floor hit" : "");
+	printf("  state %s, last status %s%s%s\n", jstr(b, "state"), jstr(b, "last_status"),
+	       *jstr(b, "detail") ? ": " : "", jstr(b, "detail"));
+	if (!h)
+		return;
+	printf("  host reclaim: %s (%s backend): %s\n",
+	       json_object_get_boolean(json_object_object_get(h, "reclaim_possible")) ? "yes" : "no",
+	       jstr(h, "backend"), jstr(h, "reason"));
+	if (json_object_object_get_ex(h, "backing_freed_bytes", &freed)) {
+		int64_t fb = json_object_get_int64(freed);
+
+		printf("  host memory freed since the resize began: %s%s (backing now %s)",
+		       fb < 0 ? "-" : "", human((uint64_t)(fb < 0 ? -fb : fb), f, sizeof(f)),
+		       human(ju64(h, "backing_allocated_bytes"), a, sizeof(a)));
+		if (json_object_object_get_ex(h, "freed_per_mib_ballooned", &freed))
+			printf(", %.2f MiB per MiB ballooned", json_object_get_double(freed));
+		printf("\n");
+	}
+}
+
+/* Poll the balloon until it settles; progress lines while it moves. */
+static int balloon_wait(const struct ctl *c, const char *path, double wait_s)
+{
+	int64_t deadline = now_ms() + (int64_t)(wait_s * 1000);
+	uint64_t last = UINT64_MAX;
+
+	for (;;) {
+		struct http_reply r;
+		const char *state;
+		int rc = get_ok(c, path, &r);
+		char a[32], t[32];
+
+		if (rc)
+			return rc;
+		state = jstr(r.body, "state");
+		if (!c->json && ju64(r.body, "actual_bytes") != last) {
+			last = ju64(r.body, "actual_bytes");
+			printf("  ... balloon %s of %s (%s)\n", human(last, a, sizeof(a)),
+			       human(ju64(r.body, "target_bytes"), t, sizeof(t)), state);
+			fflush(stdout);
+		}
+		if (strcmp(state, "running") && strcmp(state, "disconnected")) {
+			if (c->json)
+				print_json(r.body);
+			else
+				print_balloon(r.body);
+			rc = strcmp(state, "done") ? EXIT_FAILED : 0;
+			http_reply_free(&r);
+			return rc;
+		}
+		http_reply_free(&r);
+		if (now_ms() >= deadline) {
+			fprintf(stderr, "vcmactl: balloon still %s after %.0f s\n", state, wait_s);
+			return EXIT_TIMEOUT;
+		}
+		usleep(200 * 1000);
+	}
+}
+
+/*
+ * vcmactl balloon VM [--target SIZE]: SIZE is what the balloon takes from the guest.
+ * vcmactl resize VM SIZE: SIZE is the memory the guest keeps (its MemTotal).
+ */
+static int cmd_balloon(const struct ctl *c, int argc, char **argv, bool resize)
+{
+	static const struct option opts[] = {
+		{ "target", required_argument, NULL, 'T' },
+		{ "wait", no_argument, NULL, 'w' },
+		{ "wait-timeout", required_argument, NULL, 'W' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *usage = resize ?
+		"Usage: vcmactl resize VM SIZE [--wait [--wait-timeout S]]\n"
+		"Make the guest's memory (MemTotal) SIZE, e.g. 1G, by setting the balloon to\n"
+		"the guest's whole memory minus SIZE (rounded up to 2 MiB chunks).\n"
+		"  --wait         wait until the balloon settled, showing progress\n"
+		"  --wait-timeout S  give up waiting after S seconds (default 300; exit 4)\n"
+		"Exit 1 when the guest stopped short (its safety floor).\n" :
+		"Usage: vcmactl balloon VM [--target SIZE [--wait [--wait-timeout S]]]\n"
+		"Show the balloon, or set how much memory it takes from the guest\n"
+		"(SIZE, a multiple of 2 MiB; 0 gives everything back).\n"
+		"  --wait         wait until the balloon settled, showing progress\n"
+		"  --wait-timeout S  give up waiting after S seconds (default 300; exit 4)\n"
+		"Exit 1 when the guest stopped short (its safety floor).\n";
+	const char *size_arg = NULL;
+	double wait_s = 300;
+	bool wait = false;
+	struct http_reply r;
+	char path[256], body[128];
+	uint64_t v;
+	int o, rc;
+
+	optind = 0;
+	while ((o = getopt_long(argc, argv, "T:wW:h", opts, NULL)) != -1) {
+		if (o == 'h') {
+			fputs(usage, stdout);
+			return 0;
+		}
+		if (o == 'w') {
+			wait = true;
+		} else if (o == 'T' && !resize) {
+			size_arg = optarg;
+		} else if (o != 'W' || parse_wait(optarg, &wait_s)) {
+			fputs(usage, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != (resize ? 2 : 1)) {
+		fputs(usage, stderr);
+		return EXIT_USAGE;
+	}
+	if (resize)
+		size_arg = argv[optind + 1];
+	snprintf(path, sizeof(path), "/v1/vms/%s/balloon", argv[optind]);
+	if (!size_arg) {
+		if (wait)
+			return balloon_wait(c, path, wait_s);
+		rc = get_ok(c, path, &r);
+		if (rc)
+			return rc;
+		if (c->json)
+			print_json(r.body);
+		else
+			print_balloon(r.body);
+		http_reply_free(&r);
+		return 0;
+	}
+	if (size_parse(size_arg, &v)) {
+		fprintf(stderr, "vcmactl %s: '%s' is not a size (e.g. 256M, 1G)\n",
+			resize ? "resize" : "balloon", size_arg);
+		return EXIT_USAGE;
+	}
+	snprintf(body, sizeof(body), "{\"%s\": %llu}", resize ? "size" : "target",
+		 (unsigned long long)v);
+	rc = http_call(c, "PUT", path, body, &r);
+	if (rc)
+		return rc;
+	if (r.code != 202 || !r.body) {
+		rc = report_error(c, &r);
+		http_reply_free(&r);
+		return rc;
+	}
+	if (wait) {
+		http_reply_free(&r);
+		return balloon_wait(c, path, wait_s);
+	}
+	if (c->json)
+		print_json(r.body);
+	else
+		print_balloon(r.body);
+	http_reply_free(&r);
+	return 0;
+}
+
 static int cmd_host(const struct ctl *c)
 {
 	struct http_reply r;
@@ -656,6 +822,8 @@ static void usage_main(FILE *f)
 		"  status VM                  a VM's guest, reservations and grants\n"
 		"  reserve VM SIZE [...]      ask for contiguous ranges (see reserve --help)\n"
 		"  release VM ID [--wait]     give a reservation back\n"
+		"  balloon VM [--target SIZE] show or set what the balloon takes (--wait)\n"
+		"  resize VM SIZE [--wait]    make the guest's memory SIZE via the balloon\n"
 		"  host                       KVM, huge page and THP facts of this host\n\n"
 		"Options:\n"
 		"  --socket PATH   vcmad's API socket (default $VCMA_SOCKET, then %s)\n"
@@ -764,6 +932,8 @@ int main(int argc, char **argv)
 		return cmd_reserve(&c, argc, argv);
 	if (!strcmp(cmd, "release"))
 		return cmd_release(&c, argc, argv);
+	if (!strcmp(cmd, "balloon") || !strcmp(cmd, "resize"))
+		return cmd_balloon(&c, argc, argv, cmd[0] == 'r');
 	fprintf(stderr, "vcmactl: unknown command '%s' (see vcmactl --help)\n", cmd);
 	return EXIT_USAGE;
 }

@@ -20,6 +20,7 @@
 #include <event2/event.h>
 
 #include "api.h"
+#include "balloon.h"
 #include "daemon.h"
 #include "log.h"
 #include "store.h"
@@ -269,6 +270,8 @@ int vcmad_vm_attach(struct vcmad *d, const struct vcma_vm_attach *a, struct vcma
 		d->vms[d->nr_vms++] = vm;
 		event_active(io->retry, EV_TIMEOUT, 0);
 	}
+	if (a->qmp_path && balloon_set_qmp(vm, a->qmp_path))
+		return -ENOMEM;
 	vm->source = a->source;
 	vm->hooks = a->hooks;
 	vm->hook_opaque = a->opaque;
@@ -362,6 +365,7 @@ int main(int argc, char **argv)
 			.name = cfg.vms[i].name,
 			.channel_path = cfg.vms[i].channel,
 			.source = VCMA_VM_SRC_CLI,
+			.qmp_path = cfg.vms[i].qmp,
 		};
 
 		rc = vcmad_vm_attach(&d, &a, NULL);

@@ -17,10 +17,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "balloon.h"
 #include "log.h"
 #include "size.h"
 
-#define HOST_CAPS (VCMA_CAP_RESERVE | VCMA_CAP_STATUS | VCMA_CAP_EVENTS)
+#define HOST_CAPS (VCMA_CAP_RESERVE | VCMA_CAP_STATUS | VCMA_CAP_EVENTS | VCMA_CAP_BALLOON)
 #define AGAIN_BACKOFF_MS 1000
 #define MAX_AGAIN_ATTEMPTS 8
 #define EXPIRED_KEEP_MS 60000
@@ -90,7 +91,7 @@ struct vcma_vm *vm_new(const char *name, const char *channel, const struct vm_li
 	vm->next_req = 1;
 	vm->infl = calloc(lim->max_inflight, sizeof(*vm->infl));
 	vm->orphans = calloc(MAX_ORPHANS, sizeof(*vm->orphans));
-	if (!vm->channel || !vm->infl || !vm->orphans) {
+	if (!vm->channel || !vm->infl || !vm->orphans || balloon_init(vm)) {
 		vm_free(vm);
 		return NULL;
 	}
@@ -109,6 +110,7 @@ void vm_free(struct vcma_vm *vm)
 	free(vm->sync);
 	free(vm->orphans);
 	free(vm->infl);
+	balloon_free(vm);
 	free(vm);
 }
 
@@ -374,6 +376,22 @@ static int send_reserve(struct vcma_vm *vm, struct rsv *r, int64_t now_ms)
 	return 0;
 }
 
+int vm_send_request(struct vcma_vm *vm, struct vcma_msg *m, uint32_t timeout_ms, int64_t now_ms,
+		    uint64_t *req_id)
+{
+	struct inflight *f = infl_add(vm, m->type, now_ms, timeout_ms);
+
+	if (!f)
+		return -ENOBUFS;
+	m->id = f->req_id;
+	if (send_msg(vm, m) < 0) {
+		infl_drop(vm, f);
+		return -ENOBUFS;
+	}
+	*req_id = m->id;
+	return 0;
+}
+
 static int send_release(struct vcma_vm *vm, uint64_t rsv_id, uint64_t grant_id, int64_t now_ms)
 {
 	struct inflight *f = infl_add(vm, VCMA_MSG_RELEASE, now_ms, vm->lim->default_deadline_ms);
@@ -414,6 +432,7 @@ void vm_pump(struct vcma_vm *vm, int64_t now_ms)
 {
 	if (vm->conn != VM_READY || vm->drop)
 		return;
+	balloon_pump(vm, now_ms);
 	while (vm->nr_orphans && vm->nr_infl < vm->lim->max_inflight) {
 		if (send_release(vm, 0, vm->orphans[vm->nr_orphans - 1], now_ms) < 0)
 			return;
@@ -517,6 +536,7 @@ static void forget_inflight(struct vcma_vm *vm)
 	vm->nr_orphans = 0;
 	vm->nr_sync = 0;
 	vm->ping_id = 0;
+	balloon_session_reset(vm, false);
 }
 
 void vm_session_end(struct vcma_vm *vm, const char *why)
@@ -653,6 +673,7 @@ static void handle_hello(struct vcma_vm *vm, const struct vcma_msg *m, int64_t n
 		vlog_info("vm %s: guest rebooted (boot id %s): its grants are gone, re-requesting",
 			  vm->name, hex);
 		vm->st.reboots++;
+		balloon_session_reset(vm, true);
 	}
 	if (memcmp(vm->boot_id, h->boot_id, 16)) {
 		memcpy(vm->boot_id, h->boot_id, 16);
@@ -1009,6 +1030,10 @@ static void handle_error(struct vcma_vm *vm, const struct vcma_msg *m,
 		if (vm->conn == VM_SYNCING)
 			finish_sync(vm, now_ms);
 		break;
+	case VCMA_MSG_BALLOON_SET:
+		if (f->req_id == vm->bal->req_id)
+			balloon_on_error(vm, e->status, e->message, now_ms);
+		break;
 	}
 }
 
@@ -1093,7 +1118,11 @@ void vm_handle_frame(struct vcma_vm *vm, const struct vcma_msg *m, int64_t now_m
 		vm_pump(vm, now_ms);
 		return;
 	case VCMA_MSG_BALLOON_REPORT:
-		vm->guest.balloon_bytes = m->u.balloon_report.actual_bytes;
+		if (m->id)
+			break;
+		/* the guest's own change (deflate under pressure) */
+		balloon_on_report(vm, m, false, now_ms);
+		vm_pump(vm, now_ms);
 		return;
 	case VCMA_MSG_RESERVE_RESULT:
 	case VCMA_MSG_RELEASE_RESULT:
@@ -1120,7 +1149,8 @@ void vm_handle_frame(struct vcma_vm *vm, const struct vcma_msg *m, int64_t now_m
 	/* Answered: the slot is free again (a STATUS_RESULT with MORE continues). */
 	struct inflight req = *f;
 
-	if (!(m->type == VCMA_MSG_STATUS_RESULT && (m->flags & VCMA_HDR_F_MORE)))
+	if (!((m->type == VCMA_MSG_STATUS_RESULT || m->type == VCMA_MSG_BALLOON_REPORT) &&
+	      (m->flags & VCMA_HDR_F_MORE)))
 		infl_drop(vm, f);
 	if (m->type == VCMA_MSG_ERROR)
 		handle_error(vm, m, &req, now_ms);
@@ -1128,6 +1158,8 @@ void vm_handle_frame(struct vcma_vm *vm, const struct vcma_msg *m, int64_t now_m
 		handle_reserve_result(vm, m, &req, now_ms);
 	else if (m->type == VCMA_MSG_RELEASE_RESULT)
 		handle_release_result(vm, m, &req);
+	else if (m->type == VCMA_MSG_BALLOON_REPORT)
+		balloon_on_report(vm, m, true, now_ms);
 	else
 		handle_status_result(vm, m, now_ms);
 	vm_pump(vm, now_ms);
@@ -1233,6 +1265,10 @@ void vm_tick(struct vcma_vm *vm, int64_t now_ms)
 		if (f->type == VCMA_MSG_STATUS) {
 			vm_fatal(vm, "STATUS unanswered for %lld ms", (long long)(now_ms - f->sent_ms));
 			return;
+		}
+		if (f->type == VCMA_MSG_BALLOON_SET) {
+			balloon_on_timeout(vm, f->req_id, now_ms);
+			continue;
 		}
 		r = f->rsv_id ? vm_find_rsv(vm, f->rsv_id) : NULL;
 		if (f->type == VCMA_MSG_RESERVE) {

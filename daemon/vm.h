@@ -149,6 +149,8 @@ struct vcma_vm {
 	vm_write_fn write;
 	void *io;
 	struct vm_stats st;
+
+	struct vm_balloon *bal;		/* balloon.h */
 };
 
 struct vcma_vm *vm_new(const char *name, const char *channel, const struct vm_limits *lim);
@@ -197,6 +199,13 @@ const char *rsv_state_name(enum rsv_state s);
 int rsv_state_parse(const char *s);		/* -1 if unknown */
 void boot_id_hex(const uint8_t id[16], char out[33]);
 int boot_id_parse(const char *hex, uint8_t out[16]);
+
+/*
+ * Send request m (its id is chosen here) and track it like RESERVEs; the
+ * answer goes to the handler of its type. 0, or -ENOBUFS (no slot, queue full).
+ */
+int vm_send_request(struct vcma_vm *vm, struct vcma_msg *m, uint32_t timeout_ms, int64_t now_ms,
+		    uint64_t *req_id);
 
 /* Mark a violation; after lim->max_violations the session is dropped. */
 void vm_violation(struct vcma_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

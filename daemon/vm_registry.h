@@ -81,6 +81,11 @@ struct vcma_vm_attach {
 	const struct vcma_desired *desired;
 	const struct vcma_vm_hooks *hooks;	/* may be NULL */
 	void *opaque;				/* passed to hooks */
+	/*
+	 * QEMU's QMP socket, or NULL: lets vcmad learn the RAM layout and backing
+	 * to give inflated balloon chunks back to the host (daemon/reclaim.h).
+	 */
+	const char *qmp_path;
 };
 
 /*

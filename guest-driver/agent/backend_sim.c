@@ -161,7 +161,8 @@ static int sim_stats(void *priv, struct vcma_ioc_stats *out)
 	out->bytes_held = (cs.pages_held - cs.balloon_pages) << SIM_PAGE_SHIFT;
 	out->balloon_bytes = cs.balloon_pages << SIM_PAGE_SHIFT;
 	out->floor_pages = s->floor_pages;
-	out->mem_total = total << SIM_PAGE_SHIFT;
+	/* Ballooned chunks leave MemTotal, as adjust_managed_page_count does in the kernel. */
+	out->mem_total = (total - cs.balloon_pages) << SIM_PAGE_SHIFT;
 	out->mem_free = free_pages << SIM_PAGE_SHIFT;
 	out->mem_available = avail << SIM_PAGE_SHIFT;
 	out->last_cause = cs.last_cause;
@@ -175,12 +176,14 @@ static int sim_meminfo(void *priv, struct agent_meminfo *out)
 	struct vcma_zone_span spans[VCMA_MAX_MEM_RANGES];
 	const struct vcma_backend_ops *ops;
 	uint64_t total, free_pages, avail;
+	struct vcma_core_stats cs;
 	void *ctx;
 	int n, i;
 
 	memset(out, 0, sizeof(*out));
 	vcma_model_meminfo(s->model, &total, &free_pages, &avail);
-	out->mem_total = total << SIM_PAGE_SHIFT;
+	vcma_core_get_stats(s->core, &cs);
+	out->mem_total = (total - cs.balloon_pages) << SIM_PAGE_SHIFT;
 	out->mem_free = free_pages << SIM_PAGE_SHIFT;
 	out->mem_available = avail << SIM_PAGE_SHIFT;
 	vcma_model_backend(s->model, &ops, &ctx);

@@ -1,0 +1,544 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Host side of the balloon (see balloon.h). */
+#include "balloon.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define BALLOON_BACKOFF_MS	1000
+#define QMP_TIMEOUT_MS		2000
+
+static struct vm_balloon *B(const struct vcma_vm *vm)
+{
+	return vm->bal;
+}
+
+int balloon_init(struct vcma_vm *vm)
+{
+	vm->bal = calloc(1, sizeof(*vm->bal));
+	if (!vm->bal)
+		return -ENOMEM;
+	vm->bal->chunk_order = BALLOON_CHUNK_ORDER;
+	return 0;
+}
+
+void balloon_free(struct vcma_vm *vm)
+{
+	if (!vm->bal)
+		return;
+	reclaim_free(vm->bal->rc);
+	free(vm->bal->chunks);
+	free(vm->bal->qmp_path);
+	free(vm->bal);
+	vm->bal = NULL;
+}
+
+int balloon_set_qmp(struct vcma_vm *vm, const char *qmp_path)
+{
+	struct vm_balloon *b = B(vm);
+	char *p = qmp_path ? strdup(qmp_path) : NULL;
+
+	if (qmp_path && !p)
+		return -ENOMEM;
+	free(b->qmp_path);
+	b->qmp_path = p;
+	reclaim_free(b->rc);	/* learn the new QEMU's layout when next needed */
+	b->rc = NULL;
+	return 0;
+}
+
+uint64_t balloon_chunk_bytes(const struct vcma_vm *vm)
+{
+	uint32_t page = vm->hello ? vm->hello->page_size : 4096;
+
+	return (uint64_t)page << B(vm)->chunk_order;
+}
+
+void balloon_session_reset(struct vcma_vm *vm, bool rebooted)
+{
+	struct vm_balloon *b = B(vm);
+
+	b->req_id = 0;
+	b->settled = false;
+	b->retry_at_ms = 0;
+	/* QEMU may be another process now: ask it again when needed. */
+	reclaim_free(b->rc);
+	b->rc = NULL;
+	if (rebooted) {
+		/* The new boot has no balloon: its memory is the guest's again (refaulted as zeros). */
+		b->nr_chunks = 0;
+		b->floor_hit = false;
+	}
+}
+
+static struct reclaim *ensure_reclaim(struct vcma_vm *vm)
+{
+	struct vm_balloon *b = B(vm);
+
+	if (!b->rc) {
+		b->rc = reclaim_open(b->qmp_path, QMP_TIMEOUT_MS);
+		if (b->rc)
+			vlog_info("vm %s: host reclaim %s: %s", vm->name,
+				  b->rc->possible ? "on" : "off", b->rc->why);
+	}
+	return b->rc;
+}
+
+int balloon_set_target(struct vcma_vm *vm, uint64_t target, int64_t now_ms)
+{
+	struct vm_balloon *b = B(vm);
+	struct reclaim *rc;
+
+	if (target % balloon_chunk_bytes(vm))
+		return -EINVAL;
+	if (vm->balloon_target != target) {
+		vm->balloon_target = target;
+		vm->dirty = true;
+		vm->desired_changed = true;
+	}
+	b->settled = false;
+	b->floor_hit = false;
+	b->floor_short = 0;
+	b->retry_at_ms = 0;
+	b->detail[0] = 0;
+	b->started_ms = now_ms;
+	b->finished_ms = 0;
+	b->base_balloon = vm->guest.balloon_bytes;
+	rc = vm_connected(vm) ? ensure_reclaim(vm) : NULL;
+	reclaim_measure(rc, &b->base);
+	return 0;
+}
+
+bool balloon_idle(const struct vcma_vm *vm)
+{
+	const struct vm_balloon *b = B(vm);
+
+	return !b->req_id && (b->settled || (vm->guest.valid && !b->nr_chunks &&
+					     vm->guest.balloon_bytes == vm->balloon_target));
+}
+
+void balloon_pump(struct vcma_vm *vm, int64_t now_ms)
+{
+	struct vm_balloon *b = B(vm);
+	struct vcma_msg m;
+	uint32_t timeout;
+
+	if (vm->conn != VM_READY || vm->drop || !(vm->caps & VCMA_CAP_BALLOON) || b->req_id)
+		return;
+	if (b->settled && b->settled_target == vm->balloon_target)
+		return;
+	if (now_ms < b->retry_at_ms)
+		return;
+	if (vm->balloon_target % balloon_chunk_bytes(vm)) {
+		snprintf(b->detail, sizeof(b->detail), "target is not a multiple of the guest's "
+			 "%" PRIu64 " KiB chunk", balloon_chunk_bytes(vm) >> 10);
+		b->settled = true;
+		b->settled_target = vm->balloon_target;
+		return;
+	}
+	if (!b->started_ms)
+		balloon_set_target(vm, vm->balloon_target, now_ms);
+	vcma_msg_init(&m, VCMA_MSG_BALLOON_SET, 0);
+	m.u.balloon_set.target_bytes = vm->balloon_target;
+	m.u.balloon_set.chunk_order = b->chunk_order;
+	/* The agent's worker may first finish RESERVEs queued before this one. */
+	timeout = 2 * vm->lim->default_deadline_ms + 5000;
+	if (vm_send_request(vm, &m, timeout, now_ms, &b->req_id) < 0)
+		return;
+	b->req_target = vm->balloon_target;
+	b->sets_sent++;
+}
+
+/* ---- the host's chunk set ------------------------------------------------- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Index of the first chunk >= gpa. */
+static size_t lower_bound(const struct vm_balloon *b, uint64_t gpa)
+{
+	size_t lo = 0, hi = b->nr_chunks;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (b->chunks[mid] < gpa)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/* Why the guest may not give us [gpa, gpa + len), or NULL. */
+static const char *chunk_invalid(struct vcma_vm *vm, uint64_t gpa, uint64_t len,
+				 const struct reclaim *rc)
+{
+	const struct vm_balloon *b = B(vm);
+	const struct vcma_hello_h *h = vm->hello;
+	size_t i;
+
+	if (gpa % len || gpa + len < gpa)
+		return "not aligned to the chunk size";
+	if (h && h->nr_ranges) {
+		bool in = false;
+
+		for (i = 0; i < h->nr_ranges && !in; i++)
+			in = gpa >= h->ranges[i].gpa &&
+			     gpa + len <= h->ranges[i].gpa + h->ranges[i].size;
+		if (!in)
+			return "outside the guest's memory map";
+	} else if (gpa + len > vm->lim->max_guest_mem) {
+		return "beyond any plausible guest memory";
+	}
+	if (rc && rc->layout.nr) {
+		const char *region;
+		uint64_t off;
+
+		if (reclaim_map(&rc->layout, gpa, len, &region, &off))
+			return "not inside one RAM section of QEMU's layout";
+	}
+	for (i = 0; i < vm->nr_rsv; i++) {
+		const struct rsv *r = &vm->rsv[i];
+
+		if (r->grant_id && r->granted_size && overlaps(gpa, len, r->gpa, r->granted_size))
+			return "overlaps a reservation's grant";
+	}
+	for (i = 0; i < vm->nr_foreign; i++)
+		if (overlaps(gpa, len, vm->foreign[i].gpa, vm->foreign[i].size))
+			return "overlaps a grant the guest holds";
+	i = lower_bound(b, gpa);
+	if (i < b->nr_chunks && b->chunks[i] == gpa)
+		return "already in the balloon";
+	return NULL;
+}
+
+static int chunks_add(struct vm_balloon *b, const uint64_t *add, size_t n)
+{
+	if (b->nr_chunks + n > b->cap_chunks) {
+		size_t cap = b->cap_chunks ? b->cap_chunks : 512;
+		uint64_t *c;
+
+		while (cap < b->nr_chunks + n)
+			cap *= 2;
+		c = realloc(b->chunks, cap * sizeof(*c));
+		if (!c)
+			return -ENOMEM;
+		b->chunks = c;
+		b->cap_chunks = cap;
+	}
+	memcpy(b->chunks + b->nr_chunks, add, n * sizeof(*add));
+	b->nr_chunks += n;
+	qsort(b->chunks, b->nr_chunks, sizeof(*b->chunks), cmp_u64);
+	return 0;
+}
+
+static void chunk_remove(struct vm_balloon *b, uint64_t gpa)
+{
+	size_t i = lower_bound(b, gpa);
+
+	if (i < b->nr_chunks && b->chunks[i] == gpa) {
+		memmove(b->chunks + i, b->chunks + i + 1, (b->nr_chunks - i - 1) * sizeof(*b->chunks));
+		b->nr_chunks--;
+	}
+}
+
+static void take_inflated(struct vcma_vm *vm, const struct vcma_balloon_report_h *r,
+			  uint64_t bound)
+{
+	struct vm_balloon *b = B(vm);
+	uint64_t len = balloon_chunk_bytes(vm), *sorted;
+	struct reclaim *rc = ensure_reclaim(vm);
+	const char *why = NULL;
+	size_t i;
+
+	if ((uint64_t)b->nr_chunks * len + (uint64_t)r->nr_chunks * len > bound) {
+		b->chunks_refused += r->nr_chunks;
+		vm_violation(vm, "BALLOON_REPORT: %u inflated chunks take the balloon past the "
+			     "%" PRIu64 " MiB asked for; refused", r->nr_chunks, bound >> 20);
+		return;
+	}
+	sorted = malloc(r->nr_chunks * sizeof(*sorted));
+	if (!sorted) {
+		vm_fatal(vm, "out of memory");
+		return;
+	}
+	memcpy(sorted, r->chunks, r->nr_chunks * sizeof(*sorted));
+	qsort(sorted, r->nr_chunks, sizeof(*sorted), cmp_u64);
+	for (i = 0; i < r->nr_chunks && !why; i++) {
+		why = chunk_invalid(vm, sorted[i], len, rc);
+		if (!why && i && sorted[i] == sorted[i - 1])
+			why = "listed twice";
+	}
+	if (why) {
+		b->chunks_refused += r->nr_chunks;
+		vm_violation(vm, "BALLOON_REPORT chunk 0x%" PRIx64 ": %s; the frame's %u chunks "
+			     "are refused, nothing punched", sorted[i - 1], why, r->nr_chunks);
+		free(sorted);
+		return;
+	}
+	if (chunks_add(b, sorted, r->nr_chunks)) {
+		free(sorted);
+		vm_fatal(vm, "out of memory");
+		return;
+	}
+	b->chunks_inflated += r->nr_chunks;
+	for (i = 0; rc && rc->possible && i < r->nr_chunks; i++) {
+		int e = reclaim_punch(rc, sorted[i], len);
+
+		if (e) {
+			b->punch_errors++;
+			vlog_warn("vm %s: cannot punch chunk 0x%" PRIx64 ": %s", vm->name, sorted[i],
+				  strerror(-e));
+		} else {
+			b->punched_bytes += len;
+		}
+	}
+	free(sorted);
+}
+
+static void finish(struct vcma_vm *vm, uint32_t status, int64_t now_ms)
+{
+	struct vm_balloon *b = B(vm);
+	uint64_t target = b->req_target, actual = vm->guest.balloon_bytes;
+
+	b->last_status = status;
+	switch (status) {
+	case VCMA_OK:
+	case VCMA_E_FLOOR:
+	case VCMA_E_NOSPC:
+	case VCMA_E_INVAL:
+	case VCMA_E_NODEV:
+	case VCMA_E_UNSUPPORTED:
+		if (target != vm->balloon_target)
+			return;	/* superseded: the pump sends the new target */
+		b->settled = true;
+		b->settled_target = target;
+		b->finished_ms = now_ms;
+		b->floor_hit = status == VCMA_E_FLOOR;
+		b->floor_short = b->floor_hit && target > actual ? target - actual : 0;
+		if (status == VCMA_OK)
+			snprintf(b->detail, sizeof(b->detail), "target reached");
+		else if (status == VCMA_E_FLOOR)
+			snprintf(b->detail, sizeof(b->detail),
+				 "stopped at the guest's safety floor: balloon %" PRIu64 " MiB of "
+				 "%" PRIu64 " MiB asked (the guest keeps the rest to live)",
+				 actual >> 20, target >> 20);
+		else if (status == VCMA_E_NOSPC)
+			snprintf(b->detail, sizeof(b->detail),
+				 "the guest has no more free chunks: balloon %" PRIu64 " MiB of "
+				 "%" PRIu64 " MiB asked", actual >> 20, target >> 20);
+		vlog_info("vm %s: balloon %s: %" PRIu64 " MiB (target %" PRIu64 " MiB)%s%s", vm->name,
+			  vcma_status_name(status), actual >> 20, target >> 20,
+			  b->detail[0] ? ": " : "", b->detail);
+		break;
+	default:	/* E_AGAIN, E_BUSY, E_TIMEOUT...: keep going */
+		break;
+	}
+}
+
+void balloon_on_report(struct vcma_vm *vm, const struct vcma_msg *m, bool solicited,
+		       int64_t now_ms)
+{
+	struct vm_balloon *b = B(vm);
+	const struct vcma_balloon_report_h *r = &m->u.balloon_report;
+	bool current = solicited && m->id == b->req_id;
+	bool last = !(m->flags & VCMA_HDR_F_MORE);
+
+	b->reports++;
+	if (r->nr_chunks && r->chunk_order != b->chunk_order) {
+		b->chunks_refused += r->nr_chunks;
+		vm_violation(vm, "BALLOON_REPORT with chunk order %u, asked for %u", r->chunk_order,
+			     b->chunk_order);
+	} else if (r->direction == VCMA_BALLOON_INFLATED) {
+		if (!solicited) {
+			b->chunks_refused += r->nr_chunks;
+			vm_violation(vm, "unsolicited BALLOON_REPORT inflating %u chunks", r->nr_chunks);
+		} else {
+			take_inflated(vm, r, current ? b->req_target : vm->balloon_target);
+		}
+	} else if (r->direction == VCMA_BALLOON_DEFLATED) {
+		/* Nothing to check: giving memory back to the guest costs the host nothing. */
+		for (uint16_t i = 0; i < r->nr_chunks; i++)
+			chunk_remove(b, r->chunks[i]);
+		b->chunks_deflated += r->nr_chunks;
+	}
+	/* MemTotal shrinks by what the balloon takes (adjust_managed_page_count): keep the
+	 * guest's whole memory, mem_total + balloon, right between two STATUS answers. */
+	if (vm->guest.mem_total + vm->guest.balloon_bytes >= r->actual_bytes)
+		vm->guest.mem_total = vm->guest.mem_total + vm->guest.balloon_bytes - r->actual_bytes;
+	vm->guest.balloon_bytes = r->actual_bytes;
+	if (!current || !last)
+		return;
+	b->req_id = 0;
+	if (r->status == VCMA_E_AGAIN && !r->nr_chunks)
+		b->retry_at_ms = now_ms + BALLOON_BACKOFF_MS;	/* no progress: do not spin */
+	else if (r->status != VCMA_E_AGAIN && r->status != VCMA_OK &&
+		 r->status != VCMA_E_FLOOR && r->status != VCMA_E_NOSPC)
+		b->retry_at_ms = now_ms + BALLOON_BACKOFF_MS;
+	finish(vm, r->status, now_ms);
+}
+
+void balloon_on_error(struct vcma_vm *vm, uint32_t status, const char *msg, int64_t now_ms)
+{
+	struct vm_balloon *b = B(vm);
+
+	b->req_id = 0;
+	snprintf(b->detail, sizeof(b->detail), "guest error %s: %s", vcma_status_name(status), msg);
+	vlog_warn("vm %s: BALLOON_SET failed: %s", vm->name, b->detail);
+	b->retry_at_ms = now_ms + BALLOON_BACKOFF_MS;
+	finish(vm, status, now_ms);
+	if (!b->settled)
+		return;
+	/* finish() wrote its own text for known outcomes; keep the guest's words for errors */
+	snprintf(b->detail, sizeof(b->detail), "guest error %s: %s", vcma_status_name(status), msg);
+}
+
+void balloon_on_timeout(struct vcma_vm *vm, uint64_t req_id, int64_t now_ms)
+{
+	struct vm_balloon *b = B(vm);
+
+	if (req_id != b->req_id)
+		return;
+	b->req_id = 0;
+	b->retry_at_ms = now_ms + BALLOON_BACKOFF_MS;
+	snprintf(b->detail, sizeof(b->detail), "the guest did not answer BALLOON_SET in time; retrying");
+	vlog_warn("vm %s: %s", vm->name, b->detail);
+}
+
+/* ---- reporting ------------------------------------------------------------- */
+
+static const char *backend_kind(const struct vm_balloon *b)
+{
+	if (!b->rc)
+		return "unknown";
+	return b->rc->kind == RECLAIM_NONE ? "none" : reclaim_kind_name(b->rc->kind);
+}
+
+json_object *balloon_json(struct vcma_vm *vm, int64_t now_ms)
+{
+	struct vm_balloon *b = B(vm);
+	json_object *o = json_object_new_object(), *h = json_object_new_object();
+	struct reclaim *rc = vm_connected(vm) ? ensure_reclaim(vm) : b->rc;
+	struct reclaim_usage now;
+	uint64_t moved, actual = vm->guest.balloon_bytes;
+	const char *state;
+
+	if (!vm_connected(vm))
+		state = "disconnected";
+	else if (!(vm->caps & VCMA_CAP_BALLOON))
+		state = "unsupported";
+	else if (b->req_id || !b->settled)
+		state = balloon_idle(vm) ? "done" : "running";
+	else
+		state = b->last_status == VCMA_OK ? "done" : b->last_status == VCMA_E_FLOOR
+			? "floor" : "stopped";
+	json_object_object_add(o, "vm", json_object_new_string(vm->name));
+	json_object_object_add(o, "state", json_object_new_string(state));
+	json_object_object_add(o, "target_bytes", json_object_new_uint64(vm->balloon_target));
+	json_object_object_add(o, "actual_bytes", json_object_new_uint64(actual));
+	json_object_object_add(o, "guest_mem_total_bytes", json_object_new_uint64(vm->guest.mem_total));
+	json_object_object_add(o, "chunk_bytes", json_object_new_uint64(balloon_chunk_bytes(vm)));
+	json_object_object_add(o, "chunks", json_object_new_uint64(b->nr_chunks));
+	json_object_object_add(o, "floor_hit", json_object_new_boolean(b->floor_hit));
+	json_object_object_add(o, "floor_short_bytes", json_object_new_uint64(b->floor_short));
+	json_object_object_add(o, "last_status",
+			       json_object_new_string(vcma_status_name(b->last_status)));
+	json_object_object_add(o, "detail", json_object_new_string(b->detail));
+	json_object_object_add(o, "chunks_inflated", json_object_new_uint64(b->chunks_inflated));
+	json_object_object_add(o, "chunks_deflated", json_object_new_uint64(b->chunks_deflated));
+	json_object_object_add(o, "chunks_refused", json_object_new_uint64(b->chunks_refused));
+	if (b->started_ms)
+		json_object_object_add(o, "elapsed_ms", json_object_new_int64(
+			(b->finished_ms ? b->finished_ms : now_ms) - b->started_ms));
+
+	json_object_object_add(h, "backend", json_object_new_string(backend_kind(b)));
+	json_object_object_add(h, "reclaim_possible",
+			       json_object_new_boolean(rc && rc->possible));
+	json_object_object_add(h, "reason", json_object_new_string(
+		rc ? rc->why : "guest not connected; QEMU not asked yet"));
+	json_object_object_add(h, "punched_bytes", json_object_new_uint64(b->punched_bytes));
+	json_object_object_add(h, "punch_errors", json_object_new_uint64(b->punch_errors));
+	reclaim_measure(rc, &now);
+	if (now.valid) {
+		moved = actual > b->base_balloon ? actual - b->base_balloon : b->base_balloon - actual;
+		json_object_object_add(h, "backing_allocated_bytes",
+				       json_object_new_uint64(now.backing_bytes));
+		json_object_object_add(h, "qemu_rss_anon_bytes", json_object_new_uint64(now.rss_anon));
+		json_object_object_add(h, "qemu_rss_shmem_bytes", json_object_new_uint64(now.rss_shmem));
+		if (b->base.valid) {
+			int64_t freed = (int64_t)b->base.backing_bytes - (int64_t)now.backing_bytes;
+
+			json_object_object_add(h, "backing_freed_bytes", json_object_new_int64(freed));
+			json_object_object_add(h, "rss_shmem_freed_bytes", json_object_new_int64(
+				(int64_t)b->base.rss_shmem - (int64_t)now.rss_shmem));
+			if (moved)
+				json_object_object_add(h, "freed_per_mib_ballooned",
+						       json_object_new_double((double)freed / (double)moved));
+		}
+	}
+	json_object_object_add(o, "host", h);
+	return o;
+}
+
+void balloon_metrics(FILE *f, struct vcma_vm *const *vms, size_t nr)
+{
+	static const struct {
+		const char *name, *kind, *help;
+	} m[] = {
+		{ "vcmad_balloon_target_bytes", "gauge", "Bytes the balloon should hold." },
+		{ "vcmad_balloon_actual_bytes", "gauge", "Bytes the guest's balloon holds." },
+		{ "vcmad_balloon_chunks", "gauge", "Inflated chunks the host knows." },
+		{ "vcmad_balloon_floor_hit", "gauge", "1 when the guest's safety floor stopped the balloon." },
+		{ "vcmad_balloon_reclaim_possible", "gauge", "1 when inflated chunks are punched from the host backing." },
+		{ "vcmad_balloon_punched_bytes_total", "counter", "Bytes punched out of the VM's RAM backing." },
+		{ "vcmad_balloon_punch_errors_total", "counter", "Failed hole punches." },
+		{ "vcmad_balloon_chunks_inflated_total", "counter", "Chunks the guest gave up." },
+		{ "vcmad_balloon_chunks_deflated_total", "counter", "Chunks handed back to the guest." },
+		{ "vcmad_balloon_chunks_refused_total", "counter", "Chunks refused as invalid (never punched)." },
+		{ "vcmad_balloon_backing_bytes", "gauge", "Allocated bytes of the VM's RAM backing (measured)." },
+	};
+
+	for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
+		fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", m[k].name, m[k].help, m[k].name, m[k].kind);
+		for (size_t i = 0; i < nr; i++) {
+			const struct vcma_vm *vm = vms[i];
+			const struct vm_balloon *b = vm->bal;
+			struct reclaim_usage u;
+			uint64_t v = 0;
+
+			switch (k) {
+			case 0: v = vm->balloon_target; break;
+			case 1: v = vm->guest.balloon_bytes; break;
+			case 2: v = b->nr_chunks; break;
+			case 3: v = b->floor_hit; break;
+			case 4: v = b->rc && b->rc->possible; break;
+			case 5: v = b->punched_bytes; break;
+			case 6: v = b->punch_errors; break;
+			case 7: v = b->chunks_inflated; break;
+			case 8: v = b->chunks_deflated; break;
+			case 9: v = b->chunks_refused; break;
+			case 10:
+				reclaim_measure(b->rc, &u);
+				if (!u.valid)
+					continue;
+				v = u.backing_bytes;
+				break;
+			}
+			fprintf(f, "%s{vm=\"%s\"} %llu\n", m[k].name, vm->name, (unsigned long long)v);
+		}
+	}
+}

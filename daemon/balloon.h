@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The host side of the balloon for one VM: drives the guest towards the
+ * desired target (vm->balloon_target, bytes the balloon should hold) with
+ * BALLOON_SET, checks every chunk the guest reports and, when the VM's RAM is
+ * a shared backing QEMU told us about, punches the inflated chunks out of it
+ * (reclaim.h).
+ *
+ * Driving: one BALLOON_SET at a time. The agent works a bounded time per
+ * request and ends with E_AGAIN while the target is not reached; vcmad then
+ * sends the same target again (at once after progress, after a backoff
+ * without). OK, E_FLOOR (the guest's safety floor) and E_NOSPC settle the
+ * target until it changes or the session restarts. A restarted vcmad or
+ * agent and a rebooted guest re-apply the stored target.
+ *
+ * Trust: a chunk GPA from the guest is punched only if it is aligned to the
+ * chunk size, lies inside the guest's announced memory map and inside one RAM
+ * section of QEMU's layout, overlaps no grant and no chunk already held, and
+ * the frame does not take the balloon past the target asked for. A frame with
+ * one bad chunk is refused whole (protocol violation) and nothing is punched.
+ */
+#ifndef VCMA_DAEMON_BALLOON_H
+#define VCMA_DAEMON_BALLOON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include "reclaim.h"
+#include "vm.h"
+
+#define BALLOON_CHUNK_ORDER	9	/* 2 MiB with 4 KiB pages */
+
+struct vm_balloon {
+	uint8_t chunk_order;
+	uint64_t req_id;		/* BALLOON_SET in flight, 0 = none */
+	uint64_t req_target;
+	bool settled;			/* the guest gave a final answer for settled_target */
+	uint64_t settled_target;
+	uint32_t last_status;		/* enum vcma_status of the last final answer */
+	int64_t retry_at_ms;
+	bool floor_hit;
+	uint64_t floor_short;		/* bytes short of the target at the floor */
+	char detail[192];		/* last outcome, for people */
+
+	uint64_t *chunks;		/* inflated chunk GPAs the host knows, sorted */
+	size_t nr_chunks, cap_chunks;
+
+	char *qmp_path;			/* QEMU's QMP socket, NULL = unknown */
+	struct reclaim *rc;		/* NULL until first needed in a session */
+	struct reclaim_usage base;	/* measured when the current resize began */
+	uint64_t base_balloon;		/* guest balloon bytes then */
+	int64_t started_ms, finished_ms;
+
+	uint64_t sets_sent, reports, chunks_inflated, chunks_deflated, chunks_refused;
+	uint64_t punched_bytes, punch_errors;
+};
+
+int balloon_init(struct vcma_vm *vm);
+void balloon_free(struct vcma_vm *vm);
+/* The guest session restarted; rebooted = its balloon is gone. */
+void balloon_session_reset(struct vcma_vm *vm, bool rebooted);
+/* Set the QMP socket of the VM (NULL = none). 0 or -ENOMEM. */
+int balloon_set_qmp(struct vcma_vm *vm, const char *qmp_path);
+
+/* Operator: new target in bytes. -EINVAL when not a multiple of the chunk size. */
+int balloon_set_target(struct vcma_vm *vm, uint64_t target, int64_t now_ms);
+uint64_t balloon_chunk_bytes(const struct vcma_vm *vm);
+
+/* vm.c hooks */
+void balloon_pump(struct vcma_vm *vm, int64_t now_ms);
+void balloon_on_report(struct vcma_vm *vm, const struct vcma_msg *m, bool solicited,
+		       int64_t now_ms);
+void balloon_on_error(struct vcma_vm *vm, uint32_t status, const char *msg, int64_t now_ms);
+void balloon_on_timeout(struct vcma_vm *vm, uint64_t req_id, int64_t now_ms);
+
+/* Is the resize finished (settled, or nothing to do)? */
+bool balloon_idle(const struct vcma_vm *vm);
+json_object *balloon_json(struct vcma_vm *vm, int64_t now_ms);
+void balloon_metrics(FILE *f, struct vcma_vm *const *vms, size_t nr);
+
+#endif
