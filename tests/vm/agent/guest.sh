@@ -44,6 +44,19 @@ if [ $rc = 0 ] && wait_grants -eq 0; then
 else
 	[ $rc = 1 ] || { mark "GUEST-FAIL: grants were not released"; rc=1; }
 fi
+# The admin CLI on its own against the real module: reserve, release, errors.
+if [ $rc = 0 ]; then
+	out=$(vcma-guest reserve 8M --label cli --deadline 5000)
+	echo "$out"
+	id=$(echo "$out" | sed -n 's/^grant \([0-9][0-9]*\):.*/\1/p')
+	if [ -n "$id" ] && vcma-guest release "$id" && ! vcma-guest release "$id" &&
+	   ! vcma-guest reserve 3G && ! vcma-guest reserve 12Q; then
+		mark "GUEST-CLI: ok"
+	else
+		mark "GUEST-FAIL: vcma-guest reserve/release"
+		rc=1
+	fi
+fi
 kill $agent
 wait $agent
 echo "GUEST-AGENT-EXIT: $?"

@@ -49,7 +49,7 @@ wait_until() {
 }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
 
-echo "1..7"
+echo "1..8"
 "$vm_run" --image "$image" --mem 1024 --append movablecore=512M --timeout 800 \
 	--log "$work/console.log" \
 	--add "$agent:/bin/vcma-agent" --add "$guest:/bin/vcma-guest" \
@@ -117,6 +117,10 @@ wait_until 300 grep -aq '^| GUEST-\(MEMFREE\|FAIL\)' "$work/console.log" || bail
 echo "# $(guest_line GUEST-MEMFREE:)"
 grep -aq '^| GUEST-FAIL' "$work/console.log" && bail "guest: $(guest_line GUEST-FAIL:)"
 ok "grants gone in the guest and MemFree came back"
+
+wait_until 120 grep -aq '^| GUEST-\(CLI\|FAIL\)' "$work/console.log" || bail "guest never ran vcma-guest reserve/release"
+grep -aq '^| GUEST-FAIL' "$work/console.log" && bail "guest: $(guest_line GUEST-FAIL:)"
+ok "vcma-guest reserve 8M / release / errors against vcma.ko in the guest"
 
 wait "$vmrun_pid"
 status=$?
