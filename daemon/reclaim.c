@@ -201,10 +201,18 @@ static json_object *qmp_read(struct qmp *q, int64_t until)
 /* Run cmd (a JSON object); the "return" value (caller puts it) or NULL with err. */
 static json_object *qmp_cmd(struct qmp *q, json_object *cmd, char *err, size_t errlen)
 {
-	const char *s = json_object_to_json_string_ext(cmd, JSON_C_TO_STRING_PLAIN);
+	const char *js = json_object_to_json_string_ext(cmd, JSON_C_TO_STRING_PLAIN);
 	int64_t until = mono_ms() + q->timeout_ms;
-	size_t len = strlen(s), off = 0;
+	char s[1024];
+	size_t len, off = 0;
 
+	/* one command per line: QEMU does not need the newline, line-based peers do */
+	len = (size_t)snprintf(s, sizeof(s), "%s\n", js);
+	if (len >= sizeof(s)) {
+		snprintf(err, errlen, "QMP command too long");
+		json_object_put(cmd);
+		return NULL;
+	}
 	while (off < len) {
 		ssize_t n = send(q->fd, s + off, len - off, MSG_NOSIGNAL);
 

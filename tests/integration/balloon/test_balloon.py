@@ -1,0 +1,351 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Integration tests of the balloon: the real vcmad with the real vcma-agent
+on the mm model (--sim), a scripted hostile guest, and fakeqemu.py standing in
+for QEMU's QMP socket and memfd RAM, so host reclaim punches a real memfd.
+Prints TAP. Usage: test_balloon.py SCENARIO (see SCENARIOS)."""
+import os
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
+from test_vcmad import Env, Tap, prometheus_problems  # noqa: E402
+
+FAKEQEMU = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fakeqemu.py")
+M = 1 << 20
+CHUNK = 2 * M
+
+
+def balloon(env, vm):
+    code, doc = env.api("GET", f"/v1/vms/{vm}/balloon")
+    return doc if code == 200 else {}
+
+
+def settle(env, vm, timeout=60):
+    env.wait(lambda: balloon(env, vm).get("state") not in ("running", "disconnected", None),
+             timeout)
+    return balloon(env, vm)
+
+
+class FakeQemu:
+    """fakeqemu.py as a process; allocated() reads its memfd from the host side."""
+
+    def __init__(self, env, mem_mb, *extra):
+        self.qmp = os.path.join(env.dir, "qmp.sock")
+        log = open(os.path.join(env.dir, "fakeqemu.log"), "a")
+        self.p = subprocess.Popen([sys.executable, FAKEQEMU, "--qmp", self.qmp,
+                                   "--mem-mb", str(mem_mb)] + list(extra),
+                                  stdout=subprocess.PIPE, stderr=log, text=True)
+        env.guest_procs.append(self.p)
+        _, pid, fd = self.p.stdout.readline().split()
+        self.path = f"/proc/{pid}/fd/{fd}"
+        self.size = mem_mb * M
+
+    def allocated(self):
+        return os.stat(self.path).st_blocks * 512
+
+    def is_hole(self, off, length):
+        """True if [off, off + length) of the memfd holds no data."""
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            try:
+                data = os.lseek(fd, off, os.SEEK_DATA)
+            except OSError:
+                return True	# no data after off at all
+            return data >= off + length
+        finally:
+            os.close(fd)
+
+
+# ---- a hostile guest speaking the wire protocol --------------------------------
+
+HDR = struct.Struct("<IBBHIIQ")
+MAGIC = 0x414D4356
+HELLO, STATUS, STATUS_RESULT, BSET, BREPORT, PING, PONG, ERROR = 1, 8, 9, 6, 7, 11, 12, 13
+
+
+def frame(mtype, rid, payload, flags=0):
+    return HDR.pack(MAGIC, 1, mtype, flags, len(payload), 0, rid) + payload
+
+
+def hello_payload(mem):
+    fixed = struct.pack("<HHBBBBQII16sQQQ32s", 1, 1, 2, 9, 11, 0, 0x0f, 4096, 1,
+                        b"hostile-guest-01", mem, mem // 2, 0, b"hostile guest")
+    return fixed + struct.pack("<QQIB3x", 0, mem, 0, 2)
+
+
+def report(target, actual, chunks, status=0, direction=1):
+    return struct.pack("<QQIBBH", target, actual, status, 9, direction if chunks else 0,
+                       len(chunks)) + b"".join(struct.pack("<Q", c) for c in chunks)
+
+
+class HostileGuest(threading.Thread):
+    """Answers each BALLOON_SET with the next scripted list of chunk GPAs."""
+
+    def __init__(self, path, mem):
+        super().__init__(daemon=True)
+        self.path, self.mem = path, mem
+        self.script = []
+        self.balloon = 0
+        self.sets = 0
+        self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.srv.bind(path)
+        self.srv.listen(2)
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            try:
+                self.session(c)
+            except (OSError, struct.error):
+                pass
+            c.close()
+
+    def recv_exact(self, c, n):
+        b = b""
+        while len(b) < n:
+            x = c.recv(n - len(b))
+            if not x:
+                raise OSError("eof")
+            b += x
+        return b
+
+    def session(self, c):
+        c.sendall(frame(HELLO, 0, hello_payload(self.mem)))
+        while True:
+            magic, ver, mtype, flags, plen, _, rid = HDR.unpack(self.recv_exact(c, HDR.size))
+            payload = self.recv_exact(c, plen)
+            if mtype == HELLO:
+                c.sendall(frame(HELLO, rid, hello_payload(self.mem)))
+            elif mtype == STATUS:
+                c.sendall(frame(STATUS_RESULT, rid, struct.pack(
+                    "<QQQQQQQII16s", self.mem, self.mem // 2, self.mem // 2, self.balloon,
+                    0, 0, 0, 0, 0, b"hostile-guest-01")))
+            elif mtype == PING:
+                c.sendall(frame(PONG, rid, b""))
+            elif mtype == BSET:
+                target = struct.unpack("<Q", payload[:8])[0]
+                self.sets += 1
+                chunks, unsolicited = self.script.pop(0) if self.script else ([], False)
+                actual = self.balloon + len(chunks) * CHUNK
+                if unsolicited:
+                    c.sendall(frame(BREPORT, 0, report(target, actual, chunks)))
+                    c.sendall(frame(BREPORT, rid, report(target, self.balloon, [], 10)))
+                else:
+                    c.sendall(frame(BREPORT, rid, report(target, actual, chunks)))
+
+
+# ---- scenarios ---------------------------------------------------------------------
+
+
+def t_batches(env, tap):
+    """768 chunks need two BALLOON_REPORT frames (<= 512 each); all arrive and deflate back."""
+    _, vms = env.agent("g", mem="4G")
+    if not tap.ok(env.start(vms) and env.ready("g"), "vcmad serves the simulated guest"):
+        return
+    b = balloon(env, "g")
+    full = b["guest_mem_total_bytes"]
+    tap.ok(b["state"] == "done" and b["target_bytes"] == 0, "no balloon at first", b)
+    tap.ok(not b["host"]["reclaim_possible"] and "QMP" in b["host"]["reason"],
+           "without a QMP socket host reclaim is off and says why", b["host"])
+    rc, out, err = env.ctl("balloon", "g", "--target", "1536M", "--wait", timeout=120)
+    b = balloon(env, "g")
+    tap.ok(rc == 0 and b["actual_bytes"] == 1536 * M and b["chunks"] == 768,
+           "1536 MiB in 768 chunks of 2 MiB", out + err)
+    tap.ok("... balloon" in out, "vcmactl --wait prints progress", out)
+    tap.ok(b["guest_mem_total_bytes"] == full - 1536 * M,
+           "the guest's MemTotal shrank by the balloon", b)
+    frames = env.metric("vcmad_vm_frames_received_total", vm="g")
+    tap.ok(b["chunks_inflated"] == 768 and b["chunks_refused"] == 0, "no chunk refused", b)
+    code, text = env.api("GET", "/metrics")
+    tap.ok(env.metric("vcmad_balloon_actual_bytes", vm="g") == 1536 * M and
+           env.metric("vcmad_balloon_chunks", vm="g") == 768 and
+           not prometheus_problems(text), "balloon metrics", text[-800:])
+    rc, out, err = env.ctl("resize", "g", str(full - 512 * M), "--wait", timeout=120)
+    b = balloon(env, "g")
+    tap.ok(rc == 0 and b["target_bytes"] == 512 * M and b["actual_bytes"] == 512 * M and
+           b["chunks"] == 256, "resize to MemTotal+balloon-512M deflates to a 512 MiB balloon",
+           out + err)
+    rc, out, err = env.ctl("balloon", "g", "--target", "0", "--wait", timeout=120)
+    b = balloon(env, "g")
+    tap.ok(rc == 0 and b["actual_bytes"] == 0 and b["chunks"] == 0 and
+           b["guest_mem_total_bytes"] == full, "target 0 gives everything back", b)
+    tap.ok(env.metric("vcmad_vm_protocol_errors_total", vm="g") == 0 and frames,
+           "no protocol violations")
+    rc, out, err = env.ctl("balloon", "g", "--target", "3M")
+    tap.ok(rc == 1 and "multiple" in err, "a target that is no multiple of 2 MiB: exit 1", err)
+    rc, out, err = env.ctl("resize", "g", "100G")
+    tap.ok(rc == 1 and "more than" in err, "a size above the guest's memory: exit 1", err)
+
+
+def t_floor(env, tap):
+    """A target above what the guest can spare stops at its floor: a status, not an OOM."""
+    p, vms = env.agent("g", mem="1G")
+    if not tap.ok(env.start(vms) and env.ready("g"), "vcmad serves the simulated guest"):
+        return
+    rc, out, err = env.ctl("balloon", "g", "--target", "1000M", "--wait", timeout=120)
+    b = balloon(env, "g")
+    tap.ok(rc == 1 and b["state"] == "floor" and b["floor_hit"] and
+           0 < b["actual_bytes"] < 1000 * M, "stopped at the floor, exit 1", out + err)
+    tap.ok("floor" in b["detail"] and b["floor_short_bytes"] == 1000 * M - b["actual_bytes"],
+           "the status says why and by how much", b)
+    tap.ok(env.metric("vcmad_balloon_floor_hit", vm="g") == 1, "floor metric")
+    tap.ok(p.poll() is None, "the guest agent is alive")
+    tap.ok(env.wait(lambda: "FLOOR" in env.log() or "event 3" in env.log(), 5),
+           "the guest's FLOOR_HIT event reached vcmad")
+    rc, out, err = env.ctl("balloon", "g", "--target", "64M", "--wait", timeout=60)
+    b = balloon(env, "g")
+    tap.ok(rc == 0 and b["actual_bytes"] == 64 * M and not b["floor_hit"],
+           "a reachable target afterwards deflates and clears the floor", b)
+
+
+def t_restart(env, tap):
+    """The target is desired state: it survives vcmad restarts and guest reboots."""
+    p, vms = env.agent("g", mem="1G")
+    if not tap.ok(env.start(vms) and env.ready("g"), "vcmad serves the simulated guest"):
+        return
+    rc, out, err = env.ctl("balloon", "g", "--target", "256M", "--wait", timeout=60)
+    tap.ok(rc == 0, "256 MiB ballooned", out + err)
+    tap.ok(env.restart() and env.ready("g"), "vcmad restarted")
+    b = settle(env, "g")
+    tap.ok(b["target_bytes"] == 256 * M and b["actual_bytes"] == 256 * M and
+           b["state"] == "done", "after the restart the stored target is still met", b)
+    env.stop()
+    p.terminate()
+    p.wait(10)
+    env.guest_procs.remove(p)
+    p, _ = env.agent("g", mem="1G")	# a new boot: the new guest has no balloon
+    tap.ok(env.restart() and env.ready("g"), "vcmad and a rebooted guest")
+    b = settle(env, "g")
+    tap.ok(b["target_bytes"] == 256 * M and b["actual_bytes"] == 256 * M,
+           "the rebooted guest got the target re-applied", b)
+    # chunks inflated before vcmad's restart are unknown to it; deflating them is harmless
+    rc, out, err = env.ctl("balloon", "g", "--target", "0", "--wait", timeout=60)
+    b = balloon(env, "g")
+    tap.ok(rc == 0 and b["actual_bytes"] == 0 and b["chunks"] == 0 and
+           env.metric("vcmad_vm_protocol_errors_total", vm="g") == 0,
+           "deflated to 0 without violations", b)
+
+
+def t_reclaim(env, tap):
+    """With a memfd backend behind QMP, inflated chunks are punched at their backing offsets."""
+    q = FakeQemu(env, 512)
+    _, vms = env.agent("g", mem="512M")
+    if not tap.ok(env.start({}, ["--vm", f"g={vms['g']},qmp={q.qmp}"]) and env.ready("g"),
+                  "vcmad with --vm NAME=CHANNEL,qmp=PATH"):
+        return
+    b = balloon(env, "g")
+    tap.ok(b["host"]["reclaim_possible"] and b["host"]["backend"] == "memfd",
+           "host reclaim possible on the memfd", b["host"])
+    before = q.allocated()
+    rc, out, err = env.ctl("balloon", "g", "--target", "128M", "--wait", timeout=60)
+    b = balloon(env, "g")
+    after = q.allocated()
+    tap.ok(rc == 0 and b["actual_bytes"] == 128 * M, "128 MiB ballooned", out + err)
+    tap.ok(before - after == 128 * M, f"the memfd lost exactly 128 MiB of blocks "
+           f"(measured {(before - after) / M:.1f} MiB)", b["host"])
+    tap.ok(b["host"].get("backing_freed_bytes") == 128 * M and
+           abs(b["host"].get("freed_per_mib_ballooned", 0) - 1.0) < 1e-9,
+           "GET reports the measured host memory freed", b["host"])
+    # every punched hole is a whole 2 MiB chunk (the layout's offsets are unit-tested)
+    holes = [off for off in range(0, q.size, CHUNK) if q.is_hole(off, CHUNK)]
+    tap.ok(len(holes) == 64, "64 holes of 2 MiB in the memfd", holes)
+    tap.ok(env.metric("vcmad_balloon_punched_bytes_total", vm="g") == 128 * M,
+           "punched bytes metric")
+    rc, out, err = env.ctl("balloon", "g", "--target", "0", "--wait", timeout=60)
+    tap.ok(rc == 0 and balloon(env, "g")["chunks"] == 0 and q.allocated() == after,
+           "deflate hands chunks back without touching the backing", out + err)
+
+
+def t_vfio(env, tap):
+    """A VM with a VFIO device: the guest shrinks, the host backing is never punched."""
+    q = FakeQemu(env, 256, "--vfio")
+    _, vms = env.agent("g", mem="256M")
+    if not tap.ok(env.start({}, ["--vm", f"g={vms['g']},qmp={q.qmp}"]) and env.ready("g"),
+                  "vcmad serves the guest"):
+        return
+    before = q.allocated()
+    rc, out, err = env.ctl("balloon", "g", "--target", "64M", "--wait", timeout=60)
+    b = balloon(env, "g")
+    tap.ok(rc == 0 and b["actual_bytes"] == 64 * M, "the guest still shrinks", out + err)
+    tap.ok(not b["host"]["reclaim_possible"] and "VFIO" in b["host"]["reason"],
+           "host reclaim refused, naming the VFIO device", b["host"])
+    tap.ok(q.allocated() == before and b["host"]["punched_bytes"] == 0, "nothing punched")
+
+
+def t_hostile(env, tap):
+    """Bogus chunk GPAs from a guest are refused and never punched."""
+    mem = 64 * M
+    q = FakeQemu(env, 64)
+    path = os.path.join(env.dir, "evil.sock")
+    g = HostileGuest(path, mem)
+    g.start()
+    if not tap.ok(env.start({}, ["--vm", f"evil={path},qmp={q.qmp}"]) and env.ready("evil"),
+                  "vcmad serves the hostile guest"):
+        return
+    tap.ok(balloon(env, "evil")["host"]["reclaim_possible"], "reclaim set up")
+    base = q.allocated()
+    attacks = [	# (what, target asked, chunks the guest claims)
+        ("misaligned chunk", 2 * M, [4 * M + 4096]),
+        ("chunk outside the guest's memory map", 4 * M, [mem + 2 * M]),
+        ("more chunks than asked for", 6 * M, [0, 2 * M, 4 * M, 6 * M]),
+        ("the same chunk twice in a frame", 8 * M, [8 * M, 8 * M]),
+    ]
+    for what, target, chunks in attacks:
+        g.script.append((chunks, False))
+        refused = balloon(env, "evil").get("chunks_refused", 0)
+        env.api("PUT", "/v1/vms/evil/balloon", {"target": target})
+        env.wait(lambda: balloon(env, "evil").get("chunks_refused", 0) > refused, 10)
+        b = balloon(env, "evil")
+        tap.ok(b.get("chunks_refused", 0) == refused + len(chunks) and q.allocated() == base,
+               f"{what}: refused, nothing punched", b)
+    # an unsolicited inflate is not a request we made
+    g.script.append(([10 * M], True))
+    refused = balloon(env, "evil").get("chunks_refused", 0)
+    env.api("PUT", "/v1/vms/evil/balloon", {"target": 10 * M})
+    env.wait(lambda: balloon(env, "evil").get("chunks_refused", 0) > refused, 10)
+    tap.ok(balloon(env, "evil").get("chunks_refused", 0) == refused + 1 and
+           q.allocated() == base, "unsolicited inflate report: refused, nothing punched")
+    tap.ok(env.metric("vcmad_vm_protocol_errors_total", vm="evil") == 5,
+           "every bogus report counted as a protocol violation")
+    # the detector can fail: a valid chunk is punched
+    g.script.append(([12 * M], False))
+    env.api("PUT", "/v1/vms/evil/balloon", {"target": 12 * M})
+    env.wait(lambda: q.allocated() < base, 10)
+    tap.ok(base - q.allocated() == CHUNK, "a valid chunk from the same guest is punched",
+           balloon(env, "evil"))
+    # fakeqemu maps guest [0, half) to backend [half, size): GPA 12M is offset half + 12M
+    tap.ok(q.is_hole(q.size // 2 + 12 * M, CHUNK) and not q.is_hole(12 * M, CHUNK),
+           "punched at the backend offset QEMU's layout gives, not at the GPA")
+
+
+SCENARIOS = {"batches": t_batches, "floor": t_floor, "restart": t_restart,
+             "reclaim": t_reclaim, "vfio": t_vfio, "hostile": t_hostile}
+
+
+def main():
+    if len(sys.argv) != 2 or sys.argv[1] not in SCENARIOS:
+        print("usage: test_balloon.py " + "|".join(SCENARIOS), file=sys.stderr)
+        return 2
+    tap = Tap()
+    env = Env(tap)
+    try:
+        SCENARIOS[sys.argv[1]](env, tap)
+    except Exception as e:  # a crash of the test is a failure, with the daemon's log
+        tap.ok(False, f"scenario raised {type(e).__name__}: {e}", env.log()[-3000:]
+               if os.path.exists(env.logpath) else "")
+    finally:
+        rc = env.cleanup()
+        tap.ok(rc == 0, "vcmad exited cleanly", rc)
+    return tap.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
