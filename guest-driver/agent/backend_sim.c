@@ -24,6 +24,7 @@
 #if VCMA_HAVE_SIM
 
 #include "vcma_model.h"
+#include "vcma_ioc_core.h"
 
 #define SIM_PAGE_SHIFT		12
 #define SIM_PAGEBLOCK_ORDER	9
@@ -57,18 +58,6 @@ static int sim_version(void *priv, struct vcma_ioc_version *out)
 	return 0;
 }
 
-static void evidence_to_ioc(struct vcma_ioc_evidence *k, const struct vcma_core_evidence *e)
-{
-	k->ranges_scanned = e->ranges_scanned;
-	k->ranges_tried = e->ranges_tried;
-	k->pages_migrated = e->pages_migrated;
-	k->pinned_met = e->pinned_met;
-	k->bh_invalidations = e->bh_invalidations;
-	k->retries = e->retries;
-	k->cause = e->cause;
-	k->elapsed_us = e->elapsed_us;
-}
-
 static int sim_reserve(void *priv, struct vcma_ioc_reserve *io)
 {
 	struct sim_backend *s = priv;
@@ -77,20 +66,11 @@ static int sim_reserve(void *priv, struct vcma_ioc_reserve *io)
 	struct vcma_grant g;
 	int ret;
 
-	memset(&req, 0, sizeof(req));
-	req.size = io->size;
-	req.align = io->align;
-	req.tag = io->tag;
-	req.node = io->node;
-	req.flags = io->flags;
-	req.deadline_ms = io->deadline_ms;
-	memcpy(req.label, io->label, sizeof(req.label));
-	req.label[sizeof(req.label) - 1] = '\0';
+	vcma_ioc_to_core_request(io, &req);
 	memset(&ev, 0, sizeof(ev));
 	memset(&g, 0, sizeof(g));
 	ret = vcma_core_reserve(s->core, &req, &g, &ev);
-	memset(&io->ev, 0, sizeof(io->ev));
-	evidence_to_ioc(&io->ev, &ev);
+	vcma_core_to_ioc_evidence(&ev, &io->ev);
 	if (ret)
 		return ret;
 	io->grant_id = g.id;

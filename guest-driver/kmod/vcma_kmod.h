@@ -27,6 +27,7 @@
 #include "vcma_core.h"
 #include "vcma_proto.h"
 #include "vcma_uapi.h"
+#include "vcma_ioc_core.h"
 
 static inline void vcma_cfg_set_pageblock_order(struct vcma_core_config *cfg,
 						u32 order)

@@ -68,19 +68,6 @@ struct vcma_kgrant *vcma_find_kgrant(u64 id)
 	return NULL;
 }
 
-static void vcma_ev_to_user(const struct vcma_core_evidence *ev,
-			    struct vcma_ioc_evidence *out)
-{
-	out->ranges_scanned = ev->ranges_scanned;
-	out->ranges_tried = ev->ranges_tried;
-	out->pages_migrated = ev->pages_migrated;
-	out->pinned_met = ev->pinned_met;
-	out->bh_invalidations = ev->bh_invalidations;
-	out->retries = ev->retries;
-	out->cause = ev->cause;
-	out->elapsed_us = ev->elapsed_us;
-}
-
 /* The backend bounds its evacuations by this; the core checks it too. */
 static void vcma_set_deadline(u32 deadline_ms)
 {
@@ -152,13 +139,7 @@ static long vcma_ioc_reserve(void __user *arg)
 	if (ret)
 		return ret;
 
-	req.size = r.size;
-	req.align = r.align;
-	req.tag = r.tag;
-	req.node = r.node;
-	req.flags = r.flags;
-	req.deadline_ms = r.deadline_ms;
-	memcpy(req.label, r.label, sizeof(req.label));
+	vcma_ioc_to_core_request(&r, &req);
 
 	if (mutex_lock_interruptible(&vcma_dev.lock))
 		return -EINTR;
@@ -172,8 +153,7 @@ static long vcma_ioc_reserve(void __user *arg)
 	}
 	mutex_unlock(&vcma_dev.lock);
 
-	memset(&r.ev, 0, sizeof(r.ev));
-	vcma_ev_to_user(&ev, &r.ev);
+	vcma_core_to_ioc_evidence(&ev, &r.ev);
 	if (!ret) {
 		r.grant_id = grant.id;
 		r.phys_addr = PFN_PHYS(grant.start_pfn);
