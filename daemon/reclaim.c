@@ -61,7 +61,7 @@ static int parse_range(const char *line, struct ram_section *s)
 	if (end < start || end == UINT64_MAX)
 		return -1;
 	p += 3;
-	n = strcspn(p, " \n");
+	n = strcspn(p, " \r\n");	/* HMP text ends lines with \r\n */
 	if (!n || n >= sizeof(s->region))
 		return -1;
 	memcpy(s->region, p, n);

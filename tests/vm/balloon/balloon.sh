@@ -1,0 +1,150 @@
+#!/bin/bash
+# VM balloon test (suite vm, TAP): a QEMU guest whose RAM is a shared memfd,
+# vcma.ko + vcma-agent + a checksummed workload inside, vcmad on the host with
+# the guest's QMP socket (--vm vm1=CHANNEL,qmp=QMP):
+#   inflate 256 MiB in 2 MiB chunks  -> the memfd's allocated blocks, read
+#                                       from the host, drop by >= 255 MiB
+#   deflate                          -> the guest's MemTotal comes back
+#   a size below the floor           -> stops at the floor, clear status,
+#                                       no OOM, no panic
+#   workload checksums valid throughout.
+# Usage: balloon.sh VM_RUN IMAGE VCMA_AGENT BALLOON_GUEST VCMAD VCMACTL
+set -uo pipefail
+[ $# -eq 6 ] || { echo "usage: $0 VM_RUN IMAGE VCMA_AGENT BALLOON_GUEST VCMAD VCMACTL" >&2; exit 2; }
+vm_run=$1 image=$2 agent=$3 bguest=$4 vcmad=$5 vcmactl=$6
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d /tmp/vcma-vm-balloon.XXXXXX)
+vmrun_pid= vcmad_pid=
+
+cleanup() {
+	[ -z "$vcmad_pid" ] || kill "$vcmad_pid" 2>/dev/null
+	[ -z "$vmrun_pid" ] || kill "$vmrun_pid" 2>/dev/null	# vm-run kills its QEMU
+	wait 2>/dev/null
+	if [ -n "${VCMA_KEEP_WORK:-}" ]; then echo "# logs kept in $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+show_logs() {
+	for f in vcmad.log console.log vmrun.err; do
+		[ -s "$work/$f" ] && { echo "# ----- $f"; tr -d '\r' <"$work/$f" | tail -n 60 | sed 's/^/# /'; }
+	done
+}
+bail() { n=$((n + 1)); echo "not ok $n - $*"; show_logs; echo "Bail out! $*"; exit 1; }
+wait_until() {
+	local secs=$1 i=0
+	shift
+	until "$@"; do
+		i=$((i + 1))
+		[ $i -lt "$secs" ] || return 1
+		kill -0 "$vmrun_pid" 2>/dev/null || return 1
+		sleep 1
+	done
+}
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
+guest_line() { grep -a -m1 "^| $1" "$work/console.log" | tr -d '\r' | sed "s/^| $1 *//"; }
+guest_says() { grep -aq "^| \($1\|GUEST-FAIL\)" "$work/console.log"; }
+guest_failed() { grep -aq '^| GUEST-FAIL' "$work/console.log"; }
+
+# The memfd behind the guest's RAM, measured from the host: QEMU's fd whose
+# link is /memfd:..., sized like the guest's RAM.
+qemu_pid() { cat "$work/qemu.pid" 2>/dev/null; }
+# memfd [fill]: its allocated bytes; with "fill", first allocate every hole
+# (what QEMU's prealloc=on does at start): the state of a guest that has
+# touched all its memory, so every chunk ballooned has host memory behind it.
+memfd() {
+	python3 - "$(qemu_pid)" "$((1024 << 20))" "${1:-}" <<'PY'
+import os, sys
+pid, size, fill = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "fill"
+for fd in os.listdir(f"/proc/{pid}/fd"):
+    p = f"/proc/{pid}/fd/{fd}"
+    try:
+        if os.readlink(p).startswith("/memfd:") and os.stat(p).st_size == size:
+            if fill:
+                f = os.open(p, os.O_RDWR)
+                os.posix_fallocate(f, 0, size)
+                os.close(f)
+            print(os.stat(p).st_blocks * 512)
+            break
+    except OSError:
+        pass
+PY
+}
+
+echo "1..7"
+"$vm_run" --image "$image" --mem 1024 --memfd --append movablecore=512M --timeout 1500 \
+	--log "$work/console.log" --pidfile "$work/qemu.pid" \
+	--add "$agent:/bin/vcma-agent" --add "$bguest:/bin/balloon-guest" \
+	--qemu -qmp --qemu "unix:$work/qmp.sock,server=on,wait=off" \
+	--qemu -device --qemu virtio-serial-pci \
+	--qemu -chardev --qemu "socket,path=$work/vm1.sock,server=on,wait=off,id=c0" \
+	--qemu -device --qemu "virtserialport,chardev=c0,name=org.vcma.0" \
+	--script "$here/guest.sh" >"$work/vmrun.out" 2>"$work/vmrun.err" &
+vmrun_pid=$!
+mkdir -p "$work/state"
+export VCMA_SOCKET=$work/api.sock
+wait_until 900 guest_says GUEST-READY || bail "guest never got ready"
+guest_failed && bail "guest: $(guest_line GUEST-FAIL:)"
+"$vcmad" --api-socket "$work/api.sock" --state-dir "$work/state" --no-fsync \
+	--vm "vm1=$work/vm1.sock,qmp=$work/qmp.sock" 2>>"$work/vcmad.log" &
+vcmad_pid=$!
+connected() {
+	"$vcmactl" --json vms 2>/dev/null | json 'sys.exit(0 if d["vms"][0]["connected"] else 1)' 2>/dev/null
+}
+wait_until 300 connected || bail "guest agent never said HELLO to vcmad"
+"$vcmactl" --json balloon vm1 >"$work/b0.json" || bail "vcmactl balloon vm1"
+json 'h=d["host"]; print("# host reclaim:", h["reclaim_possible"], h["backend"], h["reason"])' <"$work/b0.json"
+json 'sys.exit(0 if d["host"]["reclaim_possible"] and d["host"]["backend"] == "memfd" else 1)' \
+	<"$work/b0.json" || bail "vcmad cannot reclaim from the memfd (see the reason above)"
+ok "vcmad found the guest's memfd and RAM layout through QMP"
+
+before=$(memfd fill)
+[ -n "$before" ] || bail "no memfd of 1 GiB in QEMU $(qemu_pid)"
+t0=$(date +%s.%N)
+"$vcmactl" balloon vm1 --target 256M --wait --wait-timeout 900 >"$work/inflate.out" 2>&1 ||
+	{ sed 's/^/# /' "$work/inflate.out"; bail "vcmactl balloon vm1 --target 256M failed"; }
+t1=$(date +%s.%N)
+after=$(memfd)
+sed 's/^/# /' "$work/inflate.out"
+"$vcmactl" --json balloon vm1 >"$work/b1.json"
+chunks=$(json 'print(d["chunks"])' <"$work/b1.json")
+freed=$(( (before - after) >> 20 ))
+echo "# memfd allocated: before $((before >> 20)) MiB, after $((after >> 20)) MiB: $freed MiB freed; $chunks chunks in $(python3 -c "print(f'{$t1 - $t0:.1f}')") s"
+[ "$chunks" = 128 ] || bail "want 128 chunks of 2 MiB, vcmad has $chunks"
+[ "$freed" -ge 255 ] || bail "the memfd's allocation dropped by only $freed MiB (want >= 255)"
+ok "inflate 256 MiB in 128 chunks of 2 MiB: the memfd's allocated blocks dropped by $freed MiB"
+
+wait_until 300 guest_says GUEST-INFLATED || bail "guest never saw MemTotal shrink"
+guest_failed && bail "guest: $(guest_line GUEST-FAIL:)"
+echo "# guest: $(guest_line GUEST-INFLATED:)"
+ok "the guest's MemTotal shrank by 256 MiB"
+
+"$vcmactl" balloon vm1 --target 0 --wait --wait-timeout 600 >"$work/deflate.out" 2>&1 ||
+	{ sed 's/^/# /' "$work/deflate.out"; bail "deflate failed"; }
+wait_until 300 guest_says GUEST-DEFLATED || bail "guest never saw MemTotal come back"
+guest_failed && bail "guest: $(guest_line GUEST-FAIL:)"
+echo "# guest: $(guest_line GUEST-DEFLATED:)"
+ok "deflate: the guest's MemTotal is back"
+
+"$vcmactl" resize vm1 64M --wait --wait-timeout 900 >"$work/floor.out" 2>&1
+frc=$?
+sed 's/^/# /' "$work/floor.out"
+"$vcmactl" --json balloon vm1 >"$work/b2.json"
+json 'sys.exit(0 if d["state"] == "floor" and d["floor_hit"] and "floor" in d["detail"] else 1)' \
+	<"$work/b2.json" && [ $frc = 1 ] || bail "resize below the floor: want state floor and exit 1 (exit $frc)"
+ok "resize vm1 64M stops at the guest's floor with a clear status (exit 1)"
+
+wait_until 300 guest_says GUEST-FLOOR || bail "guest never settled at the floor"
+echo "# guest: $(guest_line GUEST-FLOOR:)"
+"$vcmactl" balloon vm1 --target 0 --wait --wait-timeout 900 >/dev/null 2>&1 || bail "final deflate failed"
+wait_until 600 guest_says GUEST-DONE || bail "guest did not finish"
+guest_failed && bail "guest: $(guest_line GUEST-FAIL:)"
+echo "# guest: $(guest_line GUEST-WORK:)"
+ok "workload checksums valid, nothing OOM-killed"
+
+wait "$vmrun_pid"
+status=$?
+vmrun_pid=
+[ $status -eq 0 ] || bail "guest verdict: vm-run exit $status (kernel warning, oops or panic?)"
+ok "guest passed (no kernel warnings, oops or panic)"
