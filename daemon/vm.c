@@ -302,7 +302,11 @@ static void send_simple(struct vcma_vm *vm, uint8_t type, uint64_t id)
 	send_msg(vm, &m);
 }
 
-static void send_hello(struct vcma_vm *vm, uint64_t id, int64_t now_ms)
+/*
+ * The guest answers every HELLO we send, the one opening the session and
+ * those answering its own, so each id is remembered until its answer comes.
+ */
+static void send_hello(struct vcma_vm *vm, uint64_t id, bool reply, int64_t now_ms)
 {
 	struct vcma_msg *m = calloc(1, sizeof(*m));
 
@@ -315,8 +319,13 @@ static void send_hello(struct vcma_vm *vm, uint64_t id, int64_t now_ms)
 	m->u.hello.caps = HOST_CAPS;
 	snprintf(m->u.hello.software, sizeof(m->u.hello.software), "vcmad %s", VCMA_VERSION);
 	send_msg(vm, m);
-	vm->hello_id = id;
-	vm->hello_answered = false;
+	if (reply) {
+		vm->hello_reply_id = id;
+		vm->hello_reply_answered = false;
+	} else {
+		vm->hello_id = id;
+		vm->hello_answered = false;
+	}
 	vm->last_hello_tx_ms = now_ms;
 	free(m);
 }
@@ -524,7 +533,8 @@ void vm_session_start(struct vcma_vm *vm, int64_t now_ms)
 		drop_session(vm, "out of memory");
 		return;
 	}
-	send_hello(vm, vm->next_req++, now_ms);
+	vm->hello_reply_answered = true;	/* nothing sent under hello_reply_id yet */
+	send_hello(vm, vm->next_req++, false, now_ms);
 }
 
 /* Requests in flight are forgotten; the next sync re-learns their outcome by tag. */
@@ -644,12 +654,17 @@ static void handle_hello(struct vcma_vm *vm, const struct vcma_msg *m, int64_t n
 	}
 	/*
 	 * The agent says HELLO when the channel comes up and again in answer to
-	 * ours: the answer to our HELLO from the same boot is no news.
+	 * each of ours: an answer to one of ours from the same boot is no news.
 	 */
-	bool answer = m->id == vm->hello_id && !vm->hello_answered;
+	bool answer = false;
 
-	if (answer)
+	if (m->id == vm->hello_id && !vm->hello_answered) {
 		vm->hello_answered = true;
+		answer = true;
+	} else if (m->id == vm->hello_reply_id && !vm->hello_reply_answered) {
+		vm->hello_reply_answered = true;
+		answer = true;
+	}
 	if (again && answer && !memcmp(vm->hello->boot_id, h->boot_id, 16)) {
 		*vm->hello = *h;
 		vm->guest.mem_total = h->mem_total;
@@ -688,7 +703,7 @@ static void handle_hello(struct vcma_vm *vm, const struct vcma_msg *m, int64_t n
 	 * so that two peers that both answer HELLOs cannot ping-pong forever.
 	 */
 	if (!answer && now_ms - vm->last_hello_tx_ms >= 1000)
-		send_hello(vm, m->id, now_ms);
+		send_hello(vm, m->id, true, now_ms);
 	if (!again)
 		vm->st.sessions++;
 	forget_inflight(vm);

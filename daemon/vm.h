@@ -136,8 +136,10 @@ struct vcma_vm {
 	size_t nr_infl;
 	uint64_t next_req;
 	uint64_t ping_id;		/* PING outstanding, 0 = none */
-	uint64_t hello_id;		/* id of our last HELLO */
+	uint64_t hello_id;		/* id of the HELLO we opened the session with */
 	bool hello_answered;		/* a guest HELLO under hello_id was seen */
+	uint64_t hello_reply_id;	/* id of our last HELLO answering the guest's */
+	bool hello_reply_answered;	/* a guest HELLO under hello_reply_id was seen */
 	int64_t last_rx_ms, last_ping_ms, last_hello_tx_ms, partial_since_ms;
 	int64_t window_start_ms;
 	uint32_t window_frames;

@@ -77,9 +77,11 @@ static struct vcma_msg *msg(uint8_t type, uint64_t id)
 	return m;
 }
 
-static void guest_hello(struct vcma_vm *vm, uint8_t boot, uint64_t mem, int64_t now)
+/* A guest HELLO under id: 0 when unsolicited, else answering one of ours. */
+static void guest_hello_id(struct vcma_vm *vm, uint64_t id, uint8_t boot, uint64_t mem,
+			   int64_t now)
 {
-	struct vcma_msg *m = msg(VCMA_MSG_HELLO, 0);
+	struct vcma_msg *m = msg(VCMA_MSG_HELLO, id);
 
 	m->u.hello = (struct vcma_hello_h){
 		.proto_min = 1, .proto_max = 1, .role = VCMA_ROLE_GUEST, .pageblock_order = 9,
@@ -90,6 +92,11 @@ static void guest_hello(struct vcma_vm *vm, uint8_t boot, uint64_t mem, int64_t 
 	snprintf(m->u.hello.software, sizeof(m->u.hello.software), "unit");
 	m->u.hello.ranges[0] = (struct vcma_mem_range_h){ BASE, mem, 0, VCMA_ZONE_NORMAL };
 	feed(vm, m, now);
+}
+
+static void guest_hello(struct vcma_vm *vm, uint8_t boot, uint64_t mem, int64_t now)
+{
+	guest_hello_id(vm, 0, boot, mem, now);
 }
 
 /* Answer the STATUS vcmad sent with these grants. */
@@ -473,14 +480,7 @@ static void test_hello_rules(void)
 	guest_status(vm, &w, NULL, 0, 6);
 	sessions = vm->st.sessions;
 	/* the answer under our id */
-	struct vcma_msg *a = msg(VCMA_MSG_HELLO, host_id);
-
-	a->u.hello = (struct vcma_hello_h){ .proto_min = 1, .proto_max = 1, .role = VCMA_ROLE_GUEST,
-		.caps = VCMA_CAP_RESERVE | VCMA_CAP_STATUS, .page_size = 4096,
-		.mem_total = 1024 * M, .nr_ranges = 1 };
-	memset(a->u.hello.boot_id, 1, 16);
-	a->u.hello.ranges[0] = (struct vcma_mem_range_h){ BASE, 1024 * M, 0, VCMA_ZONE_NORMAL };
-	feed(vm, a, 7);
+	guest_hello_id(vm, host_id, 1, 1024 * M, 7);
 	ok(vm->conn == VM_READY && !sent_type(&w, &got, VCMA_MSG_STATUS),
 	   "the answer to our HELLO does not re-sync");
 	/* agent restarts twice, each time an unsolicited HELLO with id 0 */
@@ -495,6 +495,32 @@ static void test_hello_rules(void)
 		ok(vm->conn == VM_READY, "its answer to our HELLO is no news (%d)", k + 1);
 	}
 	ok(vm->st.sessions == sessions && vm->st.reboots == 0, "same boot: no reboot counted");
+	vm_free(vm);
+
+	/*
+	 * vcmad connects while the guest still boots: the agent's own HELLO
+	 * comes later and is answered, then the agent answers both of our
+	 * HELLOs. Neither answer may restart the session.
+	 */
+	vm = vm_new("t", "/nowhere", &lim);
+	memset(&w, 0, sizeof(w));
+	vm->write = capture;
+	vm->io = &w;
+	vm_session_start(vm, 0);
+	sent(&w, &got);
+	host_id = got.id;
+	guest_hello(vm, 2, 1024 * M, 3000);
+	ok(sent_type(&w, &got, VCMA_MSG_HELLO) && got.id == 0, "the guest's own HELLO is answered");
+	guest_status(vm, &w, NULL, 0, 3001);
+	sessions = vm->st.sessions;
+	guest_hello_id(vm, host_id, 2, 1024 * M, 3002);
+	ok(vm->conn == VM_READY && !sent_type(&w, &got, VCMA_MSG_STATUS) &&
+	   vm->st.sessions == sessions, "its late answer to our opening HELLO is no news");
+	guest_hello_id(vm, 0, 2, 1024 * M, 3003);
+	ok(vm->conn == VM_READY && !sent_type(&w, &got, VCMA_MSG_STATUS) &&
+	   vm->st.protocol_errors == 0, "its answer to our answering HELLO is no news");
+	guest_hello(vm, 2, 1024 * M, 9000);
+	ok(vm->conn == VM_SYNCING, "a later unsolicited HELLO still restarts the session");
 	vm_free(vm);
 }
 
