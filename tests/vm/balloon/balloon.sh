@@ -8,10 +8,28 @@
 #   a size below the floor           -> stops at the floor, clear status,
 #                                       no OOM, no panic
 #   workload checksums valid throughout.
-# Usage: balloon.sh VM_RUN IMAGE VCMA_AGENT BALLOON_GUEST VCMAD VCMACTL
+# With BACKING "hugetlb" the memfd is a hugetlbfs one (2 MiB pages): the
+# test skips (exit 77) unless the host has 512 free 2 MiB huge pages.
+# Usage: balloon.sh VM_RUN IMAGE VCMA_AGENT BALLOON_GUEST VCMAD VCMACTL [memfd|hugetlb]
 set -uo pipefail
-[ $# -eq 6 ] || { echo "usage: $0 VM_RUN IMAGE VCMA_AGENT BALLOON_GUEST VCMAD VCMACTL" >&2; exit 2; }
-vm_run=$1 image=$2 agent=$3 bguest=$4 vcmad=$5 vcmactl=$6
+[ $# -eq 6 ] || [ $# -eq 7 ] ||
+	{ echo "usage: $0 VM_RUN IMAGE VCMA_AGENT BALLOON_GUEST VCMAD VCMACTL [memfd|hugetlb]" >&2; exit 2; }
+vm_run=$1 image=$2 agent=$3 bguest=$4 vcmad=$5 vcmactl=$6 backing=${7:-memfd}
+case "$backing" in
+memfd) ram_args=(--memfd) want_kind=memfd ;;
+hugetlb)
+	free_hp=$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)
+	hp_kb=$(awk '/^Hugepagesize:/ { print $2 }' /proc/meminfo)
+	if [ "$hp_kb" != 2048 ] || [ "${free_hp:-0}" -lt 512 ]; then
+		echo "1..0 # SKIP host has ${free_hp:-0} free huge pages of ${hp_kb:-?} KiB, the hugetlbfs variant needs 512 of 2048 KiB (echo 512 > /proc/sys/vm/nr_hugepages)"
+		exit 77
+	fi
+	# -machine options merge with vm-run's "-machine q35"
+	ram_args=(--qemu -object --qemu "memory-backend-memfd,id=hp0,size=1024M,share=on,hugetlb=on,hugetlbsize=2M"
+		  --qemu -machine --qemu memory-backend=hp0)
+	want_kind=hugetlbfs ;;
+*) echo "BACKING: memfd or hugetlb" >&2; exit 2 ;;
+esac
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/vcma-vm-balloon.XXXXXX)
 vmrun_pid= vcmad_pid=
@@ -73,7 +91,7 @@ PY
 }
 
 echo "1..7"
-"$vm_run" --image "$image" --mem 1024 --memfd --append movablecore=512M --timeout 1500 \
+"$vm_run" --image "$image" --mem 1024 "${ram_args[@]}" --append movablecore=512M --timeout 1500 \
 	--log "$work/console.log" --pidfile "$work/qemu.pid" \
 	--add "$agent:/bin/vcma-agent" --add "$bguest:/bin/balloon-guest" \
 	--qemu -qmp --qemu "unix:$work/qmp.sock,server=on,wait=off" \
@@ -95,9 +113,9 @@ connected() {
 wait_until 300 connected || bail "guest agent never said HELLO to vcmad"
 "$vcmactl" --json balloon vm1 >"$work/b0.json" || bail "vcmactl balloon vm1"
 json 'h=d["host"]; print("# host reclaim:", h["reclaim_possible"], h["backend"], h["reason"])' <"$work/b0.json"
-json 'sys.exit(0 if d["host"]["reclaim_possible"] and d["host"]["backend"] == "memfd" else 1)' \
-	<"$work/b0.json" || bail "vcmad cannot reclaim from the memfd (see the reason above)"
-ok "vcmad found the guest's memfd and RAM layout through QMP"
+json "sys.exit(0 if d['host']['reclaim_possible'] and d['host']['backend'] == '$want_kind' else 1)" \
+	<"$work/b0.json" || bail "vcmad cannot reclaim from the $want_kind memfd (see the reason above)"
+ok "vcmad found the guest's $want_kind memfd and RAM layout through QMP"
 
 before=$(memfd fill)
 [ -n "$before" ] || bail "no memfd of 1 GiB in QEMU $(qemu_pid)"
