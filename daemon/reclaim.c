@@ -383,7 +383,7 @@ static bool want_fd(const char *link, enum reclaim_kind kind, const char *mem_pa
 /* Open QEMU's backing fd through /proc; exactly one candidate of that size. */
 static int open_backing(struct reclaim *rc, const char *mem_path, char *err, size_t errlen)
 {
-	char dir[64], path[128], link[512];
+	char dir[64], path[64 + sizeof(((struct dirent *)0)->d_name)], link[512];
 	struct dirent *de;
 	int found = -1, nfound = 0;
 	ino_t ino = 0;
