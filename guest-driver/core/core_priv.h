@@ -23,6 +23,14 @@
 #define VCMA_BACKOFF_START_US	1000ull
 /* Scan windows between two deadline checks. */
 #define VCMA_SCAN_CLOCK_EVERY	1024u
+/*
+ * A plan is a snapshot of a live system: when one finds no feasible window
+ * although windows of that size exist, plan again this many times, after
+ * a backoff starting here and doubling (capped by max_backoff_ms and the
+ * deadline), before the verdict is no_range.
+ */
+#define VCMA_REPLAN_ROUNDS	3
+#define VCMA_REPLAN_BACKOFF_US	10000ull
 
 /*
  * Cost weights. A pinned page weighs more than any window of pin-free pages
@@ -62,6 +70,14 @@ struct vcma_core {
 
 	struct vcma_candidate *cand;
 	vcma_u32 nr_cand;
+
+	/*
+	 * Sliding scans: the summary of each pageblock in the window, as it
+	 * was read on entry, so that leaving subtracts exactly what entering
+	 * added even when the page states changed meanwhile.
+	 */
+	struct vcma_range_summary *units;
+	vcma_u64 units_cap;
 
 	struct vcma_zone_span zones[VCMA_MAX_ZONES];
 	int nr_zones;
@@ -117,11 +133,13 @@ vcma_u64 vcma_window_cost(const struct vcma_range_summary *s, int *possible);
 void vcma_plan(struct vcma_core *core, struct vcma_req_state *rs);
 int vcma_zone_usable(const struct vcma_core *core, const struct vcma_zone_span *z,
 		     const struct vcma_req_state *rs);
+int vcma_windows_exist(const struct vcma_core *core, const struct vcma_req_state *rs);
 
 /* vcma_evac.c: prepare, evacuate, learn, pin policy. */
 int vcma_deadline_passed(struct vcma_core *core, const struct vcma_req_state *rs);
 int vcma_run_candidates(struct vcma_core *core, struct vcma_req_state *rs,
 			vcma_u64 *pfn_out);
+int vcma_run_planner(struct vcma_core *core, struct vcma_req_state *rs, vcma_u64 *pfn_out);
 vcma_u32 vcma_try_window(struct vcma_core *core, struct vcma_req_state *rs, vcma_u64 pfn);
 int vcma_cause_errno(vcma_u32 cause);
 int vcma_run_naive(struct vcma_core *core, struct vcma_req_state *rs, vcma_u64 *pfn_out);

@@ -23,6 +23,8 @@ static void core_free_tables(struct vcma_core *core)
 		ops->free(core->ctx, core->by_id);
 	if (core->cand)
 		ops->free(core->ctx, core->cand);
+	if (core->units)
+		ops->free(core->ctx, core->units);
 	ops->free(core->ctx, core);
 }
 
@@ -206,8 +208,7 @@ static int reserve_locked(struct vcma_core *core, const struct vcma_core_request
 	if (core->cfg.strategy == VCMA_STRATEGY_NAIVE) {
 		err = vcma_run_naive(core, rs, &pfn);
 	} else {
-		vcma_plan(core, rs);
-		err = vcma_run_candidates(core, rs, &pfn);
+		err = vcma_run_planner(core, rs, &pfn);
 	}
 	if (err)
 		return err;

@@ -14,8 +14,11 @@
  * After a failed try the window is classified again to learn why, so that
  * every failure carries a cause and per-class evidence.
  *
- * Every loop is bounded by the candidate count, a fixed try or wait count,
- * and the deadline.
+ * A plan that found no feasible window is made again a few times after a
+ * backoff (not with FAIL_FAST), since it may have caught a passing state.
+ *
+ * Every loop is bounded by the candidate count, a fixed try, wait or
+ * re-plan count, and the deadline.
  */
 #include "core_priv.h"
 
@@ -258,6 +261,31 @@ int vcma_run_candidates(struct vcma_core *core, struct vcma_req_state *rs,
 		*pfn_out = core->cand[i].start_pfn;
 	rs->ev->cause = verdict;
 	return vcma_cause_errno(verdict);
+}
+
+/*
+ * Plan, then evacuate the best candidates. A plan without a single feasible
+ * window, while windows of that size exist, describes one moment of a live
+ * guest (a page in flight or held for a moment can make every window look
+ * impossible): unless FAIL_FAST, plan again after a bounded backoff, so that
+ * no_range means it persisted. A request no zone can hold fails at once.
+ */
+int vcma_run_planner(struct vcma_core *core, struct vcma_req_state *rs, vcma_u64 *pfn_out)
+{
+	vcma_u64 cap = (vcma_u64)core->cfg.max_backoff_ms * 1000;
+	vcma_u64 backoff = vcma_min64(VCMA_REPLAN_BACKOFF_US, cap);
+	int round;
+
+	for (round = 0;; round++) {
+		vcma_plan(core, rs);
+		if (core->nr_cand || (rs->flags & VCMA_CORE_FAIL_FAST) ||
+		    round == VCMA_REPLAN_ROUNDS || !vcma_windows_exist(core, rs) ||
+		    !sleep_bounded(core, rs, backoff))
+			break;
+		rs->ev->retries++;
+		backoff = vcma_min64(backoff * 2, cap);
+	}
+	return vcma_run_candidates(core, rs, pfn_out);
 }
 
 /* Index of the usable zone with the lowest start pfn above after (or -1). */

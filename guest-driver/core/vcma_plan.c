@@ -11,8 +11,9 @@
  * order, which is zone preference then ascending pfn.
  *
  * When windows overlap (step < size) and are made of whole pageblocks, the
- * summary slides: each pageblock is summarised once on entry and once on
- * exit, so a scan costs O(pageblocks in the zone) whatever the window size.
+ * summary slides: each pageblock is summarised once, on entry, and its
+ * summary kept until it leaves, so a scan costs O(pageblocks in the zone)
+ * whatever the window size.
  */
 #include "core_priv.h"
 
@@ -122,32 +123,84 @@ static void consider(struct vcma_core *core, struct vcma_req_state *rs, vcma_u64
 		rank_insert(core, pfn, cost, core->sum_win.count[VCMA_PC_PINNED]);
 }
 
-/* Returns nonzero when the deadline cut the scan short. */
+/* The first window start in zone z; nonzero when at least one window fits. */
+static int first_window(const struct vcma_zone_span *z, const struct vcma_req_state *rs,
+			vcma_u64 *pfn)
+{
+	*pfn = vcma_align_up(z->start_pfn, rs->step);
+	return *pfn >= z->start_pfn && *pfn + rs->nr <= z->end_pfn;
+}
+
+int vcma_windows_exist(const struct vcma_core *core, const struct vcma_req_state *rs)
+{
+	vcma_u64 pfn;
+	int i;
+
+	for (i = 0; i < core->nr_zones; i++)
+		if (vcma_zone_usable(core, &core->zones[i], rs) &&
+		    first_window(&core->zones[i], rs, &pfn))
+			return 1;
+	return 0;
+}
+
+/*
+ * The per-pageblock summaries of a sliding window of units pageblocks,
+ * zeroed; NULL when there is no memory for them (then the scan does not
+ * slide). Kept in the core for the next request.
+ */
+static struct vcma_range_summary *unit_ring(struct vcma_core *core, vcma_u64 units)
+{
+	if (units > core->units_cap) {
+		if (core->units)
+			core->ops->free(core->ctx, core->units);
+		core->units_cap = 0;
+		core->units = core->ops->zalloc(core->ctx, units * sizeof(*core->units));
+		if (!core->units)
+			return 0;
+		core->units_cap = units;
+	}
+	vcma_zero(core->units, units * sizeof(*core->units));
+	return core->units;
+}
+
+/*
+ * Returns nonzero when the deadline cut the scan short.
+ *
+ * The system keeps running while a zone is scanned, so a pageblock may read
+ * differently when it leaves the window than when it entered. Subtracting a
+ * fresh read would leave the difference in the window's counts for the rest
+ * of the zone (one page freed from a slab meanwhile, and every later window
+ * looks impossible; one allocated, and a count wraps around). The ring
+ * keeps what each pageblock contributed, and exactly that is taken out.
+ */
 static int scan_zone(struct vcma_core *core, struct vcma_req_state *rs,
 		     const struct vcma_zone_span *z)
 {
 	vcma_u64 unit = 1ull << core->cfg.pageblock_order;
-	vcma_u64 pfn = vcma_align_up(z->start_pfn, rs->step), u;
-	int slide = rs->step < rs->nr && !(rs->nr % unit) && !(rs->step % unit);
+	vcma_u64 units = rs->nr / unit, first, pfn, u, idx;
+	struct vcma_range_summary *ring = 0, *slot;
 	vcma_u32 n = 0;
 
-	if (pfn + rs->nr > z->end_pfn || pfn < z->start_pfn)
+	if (!first_window(z, rs, &first))
 		return 0;
-	if (slide)
-		vcma_summarize(core, pfn, rs->nr, &core->sum_win);
-	for (; pfn + rs->nr <= z->end_pfn; pfn += rs->step) {
+	if (rs->step < rs->nr && !(rs->nr % unit) && !(rs->step % unit))
+		ring = unit_ring(core, units);
+	vcma_zero(&core->sum_win, sizeof(core->sum_win));
+	for (pfn = first; pfn + rs->nr <= z->end_pfn; pfn += rs->step) {
 		if (!(++n % VCMA_SCAN_CLOCK_EVERY) && vcma_deadline_passed(core, rs))
 			return 1;
-		if (!slide) {
+		if (!ring) {
 			vcma_summarize(core, pfn, rs->nr, &core->sum_win);
-		} else if (n > 1) {
-			for (u = 0; u < rs->step; u += unit) {
-				vcma_summarize(core, pfn - rs->step + u, unit, &core->sum_unit);
-				vcma_sum_sub(&core->sum_win, &core->sum_unit);
-				vcma_summarize(core, pfn + rs->nr - rs->step + u, unit,
-					       &core->sum_unit);
-				vcma_sum_add(&core->sum_win, &core->sum_unit);
-			}
+			consider(core, rs, pfn);
+			continue;
+		}
+		/* The first window reads all its pageblocks, later ones the new. */
+		for (u = n > 1 ? units - rs->step / unit : 0; u < units; u++) {
+			idx = (pfn - first) / unit + u;
+			slot = &ring[idx % units];	/* the slot of the one leaving */
+			vcma_sum_sub(&core->sum_win, slot);
+			vcma_summarize(core, pfn + u * unit, unit, slot);
+			vcma_sum_add(&core->sum_win, slot);
 		}
 		consider(core, rs, pfn);
 	}

@@ -3,7 +3,8 @@
  * The mm core running on the model (suite 'model'), one behaviour per
  * invocation (test-core-model <case>): pins avoided and never migrated,
  * long-term pins routed around, the pin policy against virtual time,
- * deadlines, the safety floor, release, balloon chunks, and the planner
+ * deadlines, the safety floor, release, balloon chunks, re-planning and
+ * the sliding scan on a guest that changes under the core, and the planner
  * against the naive first-fit strategy on the same workload.
  */
 #include <string.h>
@@ -344,6 +345,207 @@ static void test_naive_vs_planner(void)
 	tap_ok(ptry <= ntry, "and tries fewer ranges");
 }
 
+/*
+ * A live guest around the core: the model's backend with hooks that change
+ * the model while a request is under way. Blockers are single pages taken
+ * with the model's alloc_contig_range (someone else's contiguous
+ * allocation, classified owned): while one sits in a window, the window is
+ * impossible.
+ */
+static struct live {
+	const struct vcma_backend_ops *ops;	/* the model's own */
+	struct vcma_model *m;
+	uint64_t blockers[64];
+	unsigned int nr_blockers;
+	uint64_t free_at_us;	/* drop the blockers at this virtual time; 0: never */
+	/*
+	 * Flip flip_pfn (taken <-> free) once the scan has read the first
+	 * window (ending at flip_after): on the first summarize call that
+	 * reads a page again or reads past it.
+	 */
+	uint64_t flip_pfn, flip_after, seen_end;
+	int flip_held, flipped;
+} live;
+
+static struct vcma_backend_ops live_ops;
+
+static int take_page(uint64_t pfn)
+{
+	struct vcma_evac_result res;
+
+	return vcma_model_alloc_contig_range(live.m, pfn, 1, &res);
+}
+
+static void drop_blockers(void)
+{
+	while (live.nr_blockers)
+		vcma_model_free_contig_range(live.m, live.blockers[--live.nr_blockers], 1);
+}
+
+static int live_sleep(void *ctx, vcma_u64 us)
+{
+	int ret = live.ops->sleep_us(ctx, us);
+
+	if (live.free_at_us && live.ops->now_us(ctx) >= live.free_at_us) {
+		drop_blockers();
+		live.free_at_us = 0;
+	}
+	return ret;
+}
+
+static void live_summarize(void *ctx, vcma_u64 pfn, vcma_u64 nr, struct vcma_range_summary *out)
+{
+	if (live.flip_after && !live.flipped &&
+	    (pfn < live.seen_end || pfn >= live.flip_after)) {
+		live.flipped = 1;
+		if (live.flip_held)
+			vcma_model_free_contig_range(live.m, live.flip_pfn, 1);
+		else if (take_page(live.flip_pfn))
+			tap_diag("could not take pfn %llu mid-scan", (unsigned long long)live.flip_pfn);
+		live.flip_held = !live.flip_held;
+	}
+	if (pfn + nr > live.seen_end)
+		live.seen_end = pfn + nr;
+	live.ops->summarize(ctx, pfn, nr, out);
+}
+
+/* A quiet model with a ZONE_MOVABLE of movable_pct, the core on live_ops; *zone: that zone. */
+static struct rig live_rig(const char *text, struct vcma_zone_span *zone)
+{
+	struct vcma_core_config cfg = { .max_grants = 64 };
+	struct vcma_zone_span zs[8];
+	struct rig r = rig("idle", text, VCMA_STRATEGY_PLANNER, 0, 0);
+	void *ctx;
+	int i, n;
+
+	vcma_core_free(r.c);
+	vcma_model_set_workload(r.m, 0);
+	vcma_model_lru_add_drain_all(r.m);
+	memset(&live, 0, sizeof(live));
+	live.m = r.m;
+	vcma_model_backend(r.m, &live.ops, &ctx);
+	live_ops = *live.ops;
+	live_ops.sleep_us = live_sleep;
+	live_ops.summarize = live_summarize;
+	r.c = vcma_core_new(&live_ops, ctx, &cfg);
+	n = live.ops->zones(ctx, zs, 8);
+	for (i = 0; i < n && zs[i].type != VCMA_ZT_MOVABLE; i++)
+		;
+	if (!r.c || i == n) {
+		tap_diag("no core or no movable zone");
+		exit(1);
+	}
+	*zone = zs[i];
+	return r;
+}
+
+static int reserve_aligned(struct rig *r, uint64_t size, uint64_t align, uint32_t flags,
+			   uint32_t deadline_ms, struct vcma_grant *g, struct vcma_core_evidence *ev)
+{
+	struct vcma_core_request q = { .size = size, .align = align, .flags = flags,
+				       .deadline_ms = deadline_ms, .node = VCMA_CORE_NODE_ANY };
+
+	return vcma_core_reserve(r->c, &q, g, ev);
+}
+
+/* One blocker in every 2 MiB window of the zone; nonzero when all were placed. */
+static int block_every_window(const struct vcma_zone_span *z)
+{
+	uint64_t w;
+
+	for (w = (z->start_pfn + 511) & ~511ull; w + 512 <= z->end_pfn; w += 512) {
+		if (live.nr_blockers == 64 || take_page(w + 100))
+			return 0;
+		live.blockers[live.nr_blockers++] = w + 100;
+	}
+	return live.nr_blockers > 0;
+}
+
+/*
+ * Re-planning: every 2 MiB window of ZONE_MOVABLE is blocked for 15 ms of
+ * virtual time, less than the re-plan backoff (10 + 20 + 40 ms).
+ */
+static void test_replan(void)
+{
+	const uint32_t mo = VCMA_CORE_MOVABLE_ONLY;
+	struct vcma_core_evidence ev;
+	struct vcma_zone_span z;
+	struct rig r = live_rig("movable_pct = 2\nfill_pct = 60", &z);
+	struct vcma_grant g;
+	uint64_t t0;
+	int err;
+
+	tap_ok(block_every_window(&z), "%u windows of ZONE_MOVABLE blocked", live.nr_blockers);
+	err = reserve(&r, 2 * MIB, mo | VCMA_CORE_FAIL_FAST, 1000, &g, &ev);
+	tap_ok(err == -VCMA_ENOMEM && ev.cause == VCMA_CORE_CAUSE_NO_RANGE && !ev.retries &&
+	       !ev.elapsed_us, "FAIL_FAST: no feasible window is no_range at once (%u retries, %llu us)",
+	       ev.retries, (unsigned long long)ev.elapsed_us);
+
+	t0 = vcma_model_now_us(r.m);
+	live.free_at_us = t0 + 15000;
+	err = reserve(&r, 2 * MIB, mo, 1000, &g, &ev);
+	tap_ok(!err && ev.retries >= 1 && ev.elapsed_us >= 15000 && ev.elapsed_us <= 70000,
+	       "without FAIL_FAST the plan is made again and the window granted once the blockers left (%s, %u retries, %llu us)",
+	       vcma_core_cause_name(ev.cause), ev.retries, (unsigned long long)ev.elapsed_us);
+	if (!err)
+		vcma_core_release(r.c, g.id);
+
+	tap_ok(block_every_window(&z), "blocked again, for good");
+	err = reserve(&r, 2 * MIB, mo, 1000, &g, &ev);
+	tap_ok(err == -VCMA_ENOMEM && ev.cause == VCMA_CORE_CAUSE_NO_RANGE &&
+	       ev.retries == 3 && ev.elapsed_us == 70000,
+	       "a blockage that persists is no_range after 3 bounded re-plans (%u retries, %llu us)",
+	       ev.retries, (unsigned long long)ev.elapsed_us);
+	err = reserve(&r, 2 * MIB, mo, 25, &g, &ev);
+	tap_ok(err == -VCMA_ENOMEM && ev.cause == VCMA_CORE_CAUSE_NO_RANGE && ev.elapsed_us <= 25000,
+	       "the re-plan backoff keeps the deadline (%llu us of 25000)",
+	       (unsigned long long)ev.elapsed_us);
+	drop_blockers();
+	err = reserve(&r, ((z.end_pfn - z.start_pfn) << 12) + 2 * MIB, mo, 1000, &g, &ev);
+	tap_ok(err == -VCMA_ENOMEM && ev.cause == VCMA_CORE_CAUSE_NO_RANGE && !ev.retries &&
+	       !ev.elapsed_us, "a request larger than the zone fails at once (%u retries, %llu us)",
+	       ev.retries, (unsigned long long)ev.elapsed_us);
+	rig_done(&r, "re-planning");
+}
+
+/*
+ * The sliding scan over a live guest: a page of the zone's first pageblock
+ * changes between the scan reading it (first window) and that pageblock
+ * leaving the window. Every later window is free of it either way.
+ */
+static void test_slide(void)
+{
+	static const char *const what[2] = { "freed", "taken" };
+	const uint32_t flags = VCMA_CORE_MOVABLE_ONLY | VCMA_CORE_FAIL_FAST;
+	struct vcma_core_evidence ev;
+	struct vcma_zone_span z;
+	struct vcma_grant g;
+	struct rig r;
+	uint64_t first;
+	int held, err;
+
+	for (held = 1; held >= 0; held--) {
+		r = live_rig("movable_pct = 25\nfill_pct = 60", &z);
+		first = (z.start_pfn + 511) & ~511ull;
+		live.flip_pfn = first + 7;
+		live.flip_held = held;
+		if (held && take_page(live.flip_pfn))
+			tap_diag("could not take the first pageblock's page");
+		/* 16 MiB windows that slide by 2 MiB. */
+		live.flip_after = first + 16 * MIB / 4096;
+		err = reserve_aligned(&r, 16 * MIB, 2 * MIB, flags, 1000, &g, &ev);
+		tap_ok(!err && live.flipped &&
+		       (live.flip_pfn < g.start_pfn || live.flip_pfn >= g.start_pfn + g.nr_pages),
+		       "a page %s in a pageblock while the scan slides over it does not spoil the windows after it (%s, %u scanned, %u tried)",
+		       what[held], vcma_core_cause_name(ev.cause), ev.ranges_scanned, ev.ranges_tried);
+		if (!err)
+			vcma_core_release(r.c, g.id);
+		if (live.flip_held)
+			vcma_model_free_contig_range(r.m, live.flip_pfn, 1);
+		rig_done(&r, what[held]);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *t = argc == 2 ? argv[1] : "";
@@ -364,6 +566,10 @@ int main(int argc, char **argv)
 		test_release();
 	else if (!strcmp(t, "balloon"))
 		test_balloon();
+	else if (!strcmp(t, "replan"))
+		test_replan();
+	else if (!strcmp(t, "slide"))
+		test_slide();
 	else if (!strcmp(t, "naive-vs-planner"))
 		test_naive_vs_planner();
 	else {

@@ -426,6 +426,22 @@ static void show_obstacles(void)
 	       max_pin, NR_PINS * PIN_SIZE / 4096);
 }
 
+/* After a failed request: what a full scan sees right now, for the log. */
+static void diag_page_classes(void)
+{
+	static const char *const names[NR_PC] = {
+		"free", "lru_anon", "lru_file", "lru_shmem", "pagevec", "buffers", "dirty",
+		"writeback", "pinned", "unmovable", "hole", "owned", "other_movable",
+	};
+	uint64_t c[NR_PC];
+	int i;
+
+	if (read_page_classes(c))
+		return;
+	for (i = 0; i < NR_PC; i++)
+		tap_diag("  after the failure: %" PRIu64 " %s pages", c[i], names[i]);
+}
+
 /* How many of the aligned windows of that size hold a pinned page. */
 static unsigned int windows_with_pins(const struct workload *w, uint64_t window)
 {
@@ -495,11 +511,13 @@ int scenario_busy(int argc, char **argv)
 		       r[i].ev.ranges_scanned, r[i].ev.ranges_tried,
 		       (uint64_t)r[i].ev.pages_migrated, r[i].ev.pinned_met,
 		       r[i].ev.bh_invalidations, r[i].ev.retries);
-		if (ret)
+		if (ret) {
 			r[i].grant_id = 0;
-		else
+			diag_page_classes();
+		} else {
 			tap_ok(grant_avoids_pins(&w, &r[i]), "grant %" PRIu64 " covers no pinned frame",
 			       (uint64_t)r[i].grant_id);
+		}
 		migrated += r[i].ev.pages_migrated;
 		pinned_met += r[i].ev.pinned_met;
 	}
