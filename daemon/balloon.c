@@ -419,6 +419,21 @@ void balloon_on_timeout(struct vcma_vm *vm, uint64_t req_id, int64_t now_ms)
 	vlog_warn("vm %s: %s", vm->name, b->detail);
 }
 
+void balloon_on_event(struct vcma_vm *vm, uint32_t kind, uint64_t arg0)
+{
+	struct vm_balloon *b = B(vm);
+
+	if (kind == VCMA_EV_FLOOR_HIT) {
+		b->floor_hit = true;
+		b->floor_short = arg0;
+		vlog_info("vm %s: guest reports FLOOR_HIT: balloon %" PRIu64 " MiB short of its "
+			  "target, the guest keeps that memory", vm->name, arg0 >> 20);
+	} else {
+		vlog_warn("vm %s: guest deflated %" PRIu64 " MiB under memory pressure "
+			  "(PRESSURE_DEFLATE)", vm->name, arg0 >> 20);
+	}
+}
+
 /* ---- reporting ------------------------------------------------------------- */
 
 static const char *backend_kind(const struct vm_balloon *b)

@@ -75,6 +75,8 @@ void balloon_on_report(struct vcma_vm *vm, const struct vcma_msg *m, bool solici
 		       int64_t now_ms);
 void balloon_on_error(struct vcma_vm *vm, uint32_t status, const char *msg, int64_t now_ms);
 void balloon_on_timeout(struct vcma_vm *vm, uint64_t req_id, int64_t now_ms);
+/* EVENT FLOOR_HIT or PRESSURE_DEFLATE (arg0: bytes short of the target / deflated). */
+void balloon_on_event(struct vcma_vm *vm, uint32_t kind, uint64_t arg0);
 
 /* Is the resize finished (settled, or nothing to do)? */
 bool balloon_idle(const struct vcma_vm *vm);

@@ -1082,6 +1082,10 @@ static void handle_event(struct vcma_vm *vm, const struct vcma_msg *m)
 		vm->dirty = true;
 		return;
 	}
+	if (ev->kind == VCMA_EV_FLOOR_HIT || ev->kind == VCMA_EV_PRESSURE_DEFLATE) {
+		balloon_on_event(vm, ev->kind, ev->arg0);
+		return;
+	}
 	vlog_debug("vm %s: guest event %u (arg0 %llu, arg1 %llu)", vm->name, ev->kind,
 		  (unsigned long long)ev->arg0, (unsigned long long)ev->arg1);
 }
