@@ -152,6 +152,7 @@ int reclaim_map(const struct ram_layout *l, uint64_t gpa, uint64_t len, const ch
 struct qmp {
 	int fd;
 	int timeout_ms;
+	int64_t until;		/* one budget for the whole exchange: a hung QEMU costs it once */
 	char buf[1 << 20];	/* one "info mtree -f" answer is one line */
 	size_t len;
 };
@@ -202,7 +203,7 @@ static json_object *qmp_read(struct qmp *q, int64_t until)
 static json_object *qmp_cmd(struct qmp *q, json_object *cmd, char *err, size_t errlen)
 {
 	const char *js = json_object_to_json_string_ext(cmd, JSON_C_TO_STRING_PLAIN);
-	int64_t until = mono_ms() + q->timeout_ms;
+	int64_t until = q->until;
 	char s[1024];
 	size_t len, off = 0;
 
@@ -299,7 +300,7 @@ static int qmp_open(struct qmp *q, const char *path, int *pid, char *err, size_t
 		return -1;
 	}
 	*pid = cr.pid;
-	greeting = qmp_read(q, mono_ms() + q->timeout_ms);
+	greeting = qmp_read(q, q->until);
 	if (!greeting || !json_object_object_get_ex(greeting, "QMP", NULL)) {
 		json_object_put(greeting);
 		snprintf(err, errlen, "QMP socket %s: no QMP greeting (busy with another client?)",
@@ -558,6 +559,7 @@ struct reclaim *reclaim_open(const char *qmp_path, int timeout_ms)
 	rc->fd = -1;
 	q->fd = -1;
 	q->timeout_ms = timeout_ms;
+	q->until = mono_ms() + timeout_ms;
 	if (!qmp_path)
 		set_why(rc, "no QMP socket configured for this VM (--vm NAME=CHANNEL,qmp=PATH): "
 			"the RAM backing is unknown");

@@ -8,7 +8,10 @@ The RAM layout is deliberately not the identity: guest-physical
 [0, half) lives at backend offset half and [half, size) at offset 0, so a
 daemon that ignored the layout would punch the wrong half.
 
-Usage: fakeqemu.py --qmp PATH --mem-mb N [--vfio] [--share off]
+With --file PATH the RAM is a memory-backend-file at PATH instead (opened,
+not unlinked, as QEMU does with a file mem-path).
+
+Usage: fakeqemu.py --qmp PATH --mem-mb N [--file PATH] [--vfio] [--share off]
 Prints "ready PID FD" once the memfd is allocated and QMP listens."""
 import argparse
 import json
@@ -47,7 +50,8 @@ def answer(cmd, args, o):
     if cmd == "qom-list":
         path = args.get("path")
         if path == "/objects":
-            return [{"name": "mem", "type": "child<memory-backend-memfd>"},
+            kind = "file" if o.file else "memfd"
+            return [{"name": "mem", "type": f"child<memory-backend-{kind}>"},
                     {"name": "rng0", "type": "child<rng-random>"}]
         if path == "/machine/peripheral":
             return ([{"name": "hostdev0", "type": "child<vfio-pci>"}] if o.vfio else []) + \
@@ -59,6 +63,8 @@ def answer(cmd, args, o):
             return o.mem
         if args.get("property") == "share":
             return o.share == "on"
+        if args.get("property") == "mem-path" and o.file:
+            return o.file
     raise KeyError(cmd)
 
 
@@ -83,9 +89,13 @@ def main():
     ap.add_argument("--mem-mb", type=int, required=True)
     ap.add_argument("--vfio", action="store_true")
     ap.add_argument("--share", default="on")
+    ap.add_argument("--file")
     o = ap.parse_args()
     o.mem = o.mem_mb << 20
-    fd = os.memfd_create("memory-backend-memfd", os.MFD_CLOEXEC)
+    if o.file:
+        fd = os.open(o.file, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+    else:
+        fd = os.memfd_create("memory-backend-memfd", os.MFD_CLOEXEC)
     os.ftruncate(fd, o.mem)
     # written, not fallocated: tmpfs reports fallocated but unwritten pages as holes
     block = b"\x5a" * (1 << 20)

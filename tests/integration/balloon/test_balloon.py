@@ -264,6 +264,40 @@ def t_reclaim(env, tap):
            "deflate hands chunks back without touching the backing", out + err)
 
 
+def t_file(env, tap):
+    """memory-backend-file (mem-path on tmpfs): punched through QEMU's fd of that file."""
+    path = os.path.join("/dev/shm" if os.path.isdir("/dev/shm") else env.dir,
+                        f"vcma-balloon-test-{os.getpid()}")
+    q = FakeQemu(env, 256, "--file", path)
+    try:
+        _, vms = env.agent("g", mem="256M")
+        if not tap.ok(env.start({}, ["--vm", f"g={vms['g']},qmp={q.qmp}"]) and env.ready("g"),
+                      "vcmad serves the guest"):
+            return
+        b = balloon(env, "g")
+        tap.ok(b["host"]["reclaim_possible"] and b["host"]["backend"] in ("file", "hugetlbfs"),
+               "host reclaim possible on the file", b["host"])
+        before = q.allocated()
+        rc, out, err = env.ctl("balloon", "g", "--target", "64M", "--wait", timeout=60)
+        tap.ok(rc == 0 and before - q.allocated() == 64 * M and
+               before - os.stat(path).st_blocks * 512 == 64 * M,
+               "the file lost 64 MiB of blocks", out + err)
+    finally:
+        os.unlink(path)
+
+
+def t_share_off(env, tap):
+    """share=off: QEMU's RAM is a private copy; punching the file would free nothing."""
+    q = FakeQemu(env, 128, "--share", "off")
+    _, vms = env.agent("g", mem="128M")
+    if not tap.ok(env.start({}, ["--vm", f"g={vms['g']},qmp={q.qmp}"]) and env.ready("g"),
+                  "vcmad serves the guest"):
+        return
+    b = balloon(env, "g")
+    tap.ok(not b["host"]["reclaim_possible"] and "share=off" in b["host"]["reason"],
+           "host reclaim off, saying share=off", b["host"])
+
+
 def t_vfio(env, tap):
     """A VM with a VFIO device: the guest shrinks, the host backing is never punched."""
     q = FakeQemu(env, 256, "--vfio")
@@ -327,7 +361,8 @@ def t_hostile(env, tap):
 
 
 SCENARIOS = {"batches": t_batches, "floor": t_floor, "restart": t_restart,
-             "reclaim": t_reclaim, "vfio": t_vfio, "hostile": t_hostile}
+             "reclaim": t_reclaim, "file": t_file, "share_off": t_share_off, "vfio": t_vfio,
+             "hostile": t_hostile}
 
 
 def main():
