@@ -139,6 +139,7 @@ static void sink_attach(const struct vcma_lv_domain *dom, void *opaque)
 	r = vcmad_vm_attach(lv->d, &(struct vcma_vm_attach){
 		.name = dom->name,
 		.channel_path = dom->channel_path,
+		.qmp_path = dom->qmp_path,
 		.source = VCMA_VM_SRC_LIBVIRT,
 		.hooks = &lv_hooks,
 		.opaque = lv,

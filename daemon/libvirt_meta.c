@@ -46,6 +46,7 @@ struct tracked {
 	char name[VCMA_VM_NAME_MAX + 1];
 	char uuid[VIR_UUID_STRING_BUFLEN];
 	char path[VCMA_LV_PATHLEN];
+	char qmp[VCMA_LV_PATHLEN];	/* "" = none */
 	bool has_desired;
 	bool seen;		/* found by the scan in progress */
 	struct vcma_lv_desired desired;
@@ -158,6 +159,7 @@ static struct tracked *track(struct vcma_lv_conn *c, const char *uuid)
 static void refresh_domain(struct vcma_lv_conn *c, virDomainPtr dom)
 {
 	char uuid[VIR_UUID_STRING_BUFLEN], path[VCMA_LV_PATHLEN], err[VCMA_LV_ERRLEN];
+	char qmp[VCMA_LV_PATHLEN];
 	const char *name = virDomainGetName(dom);
 	struct vcma_lv_desired desired;
 	bool has_desired = false;
@@ -197,11 +199,14 @@ static void refresh_domain(struct vcma_lv_conn *c, virDomainPtr dom)
 		vlog_err("libvirt: domain '%s': %s; served without desired state from "
 			 "libvirt metadata", name, err);
 	has_desired = r > 0;
+	if (vcma_lv_find_qmp(xml, qmp, err) < 0)
+		vlog_err("libvirt: domain '%s': %s; no host reclaim for its balloon", name, err);
 
 	t = find_tracked(c, uuid);
 	if (t) {
 		t->seen = true;
 		if (strcmp(t->path, path) == 0 && strcmp(t->name, name) == 0 &&
+		    strcmp(t->qmp, qmp) == 0 &&
 		    t->has_desired == has_desired &&
 		    (!has_desired || vcma_lv_desired_equal(&t->desired, &desired)))
 			goto out;
@@ -215,14 +220,16 @@ static void refresh_domain(struct vcma_lv_conn *c, virDomainPtr dom)
 	}
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	memcpy(t->path, path, sizeof(t->path));
+	memcpy(t->qmp, qmp, sizeof(t->qmp));
 	t->has_desired = has_desired;
 	t->desired = desired;
-	vlog_info("libvirt: domain '%s' has channel %s%s: attaching", name, path,
-		  has_desired ? " and vcma metadata" : "");
+	vlog_info("libvirt: domain '%s' has channel %s%s%s%s: attaching", name, path,
+		  has_desired ? " and vcma metadata" : "", qmp[0] ? ", QMP " : "", qmp);
 	c->sink.attach(&(struct vcma_lv_domain){
 		.name = t->name,
 		.uuid = t->uuid,
 		.channel_path = t->path,
+		.qmp_path = t->qmp[0] ? t->qmp : NULL,
 		.desired = has_desired ? &t->desired : NULL,
 	}, c->opaque);
 out:

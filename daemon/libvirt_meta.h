@@ -28,6 +28,7 @@ struct vcma_lv_domain {
 	const char *name;
 	const char *uuid;
 	const char *channel_path;
+	const char *qmp_path;	/* a QMP socket of vcmad's own, or NULL */
 	/* NULL when the domain has no vcma metadata or it was refused. */
 	const struct vcma_lv_desired *desired;
 };

@@ -80,9 +80,14 @@ static bool name_is(const xmlNode *n, const char *name)
 	return n && n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, BAD_CAST name) == 0;
 }
 
+static bool in_ns(const xmlNode *n, const char *uri)
+{
+	return n->ns && n->ns->href && xmlStrcmp(n->ns->href, BAD_CAST uri) == 0;
+}
+
 static bool in_vcma_ns(const xmlNode *n)
 {
-	return n->ns && n->ns->href && xmlStrcmp(n->ns->href, BAD_CAST VCMA_LV_NS_URI) == 0;
+	return in_ns(n, VCMA_LV_NS_URI);
 }
 
 static bool same_ns(const xmlNode *a, const xmlNode *b)
@@ -190,6 +195,51 @@ out:
 	xmlFree(type);
 	xmlFree(mode);
 	xmlFree(p);
+	xmlFreeDoc(doc);
+	return ret;
+}
+
+int vcma_lv_find_qmp(const char *domain_xml, char path[VCMA_LV_PATHLEN],
+		     char err[VCMA_LV_ERRLEN])
+{
+	const xmlNode *root;
+	bool next_is_qmp = false;
+	xmlDocPtr doc;
+	int ret = 0;
+
+	path[0] = '\0';
+	doc = parse_doc(domain_xml, "domain XML", err);
+	if (!doc)
+		return -EINVAL;
+	root = xmlDocGetRootElement(doc);
+	for (const xmlNode *cl = root->children; cl && ret == 0; cl = cl->next) {
+		if (!name_is(cl, "commandline") || !in_ns(cl, VCMA_LV_QEMU_NS_URI))
+			continue;
+		for (const xmlNode *a = cl->children; a && ret == 0; a = a->next) {
+			char *v = name_is(a, "arg") ? attr(a, "value") : NULL;
+			const char *p, *end;
+
+			if (!v)
+				continue;
+			if (next_is_qmp) {
+				next_is_qmp = false;
+				p = strncmp(v, "unix:", 5) == 0 ? v + 5 : NULL;
+				end = p ? strchrnul(p, ',') : NULL;
+				if (!p || p == end || *p != '/' || end - p >= VCMA_LV_PATHLEN) {
+					set_err(err, "qemu:commandline -qmp '%.64s' is not "
+						"unix:/absolute/path,server=on,wait=off", v);
+					ret = -EINVAL;
+				} else {
+					memcpy(path, p, (size_t)(end - p));
+					path[end - p] = '\0';
+					ret = 1;
+				}
+			} else {
+				next_is_qmp = strcmp(v, "-qmp") == 0;
+			}
+			xmlFree(v);
+		}
+	}
 	xmlFreeDoc(doc);
 	return ret;
 }

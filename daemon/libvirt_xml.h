@@ -22,6 +22,8 @@
 /* The vcma metadata namespace: stable, documented in the README. */
 #define VCMA_LV_NS_URI		"https://vcma.invalid/xmlns/vcma/1"
 #define VCMA_LV_NS_PREFIX	"vcma"
+/* libvirt's namespace for extra QEMU arguments. */
+#define VCMA_LV_QEMU_NS_URI	"http://libvirt.org/schemas/domain/qemu/1.0"
 
 /* Bounds on what metadata may ask for; past them the state is refused. */
 #define VCMA_LV_MAX_RESERVATIONS 16		/* <reservation> elements */
@@ -57,6 +59,18 @@ struct vcma_lv_desired {
  */
 int vcma_lv_find_channel(const char *domain_xml, const char *port_name,
 			 char path[VCMA_LV_PATHLEN], char err[VCMA_LV_ERRLEN]);
+
+/*
+ * Finds a QMP socket of the domain's own: libvirt keeps QEMU's monitor to
+ * itself, so an operator who wants host reclaim for the balloon gives QEMU a
+ * second one in the qemu namespace,
+ *   <qemu:commandline><qemu:arg value='-qmp'/>
+ *     <qemu:arg value='unix:/run/vcma/NAME.qmp,server=on,wait=off'/></qemu:commandline>
+ * Returns 1 and the path, 0 when there is none, -EINVAL (message in err)
+ * when a -qmp argument is not a unix socket vcmad can use.
+ */
+int vcma_lv_find_qmp(const char *domain_xml, char path[VCMA_LV_PATHLEN],
+		     char err[VCMA_LV_ERRLEN]);
 
 /*
  * Parses the vcma desired state: a <vcma:config> element in the vcma

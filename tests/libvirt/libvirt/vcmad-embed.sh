@@ -10,6 +10,8 @@
 # it is attached again and every reservation is granted again under the
 # same ids. TAP output.
 #
+# The vcma balloon on that domain gives host memory back through the QMP
+# socket its <qemu:commandline> adds for vcmad (libvirt keeps its own).
 # A second domain without the vcma channel (no agent) but with
 # <vcma:balloon target='64M'/> gets the balloon fallback through libvirt.
 #
@@ -70,7 +72,7 @@ stdio_handler = "file"
 CONF
 
 cat >"$dir/$name.xml" <<XML
-<domain type='qemu'>
+<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
   <name>$name</name>
   <metadata>
     <vcma:config xmlns:vcma='https://vcma.invalid/xmlns/vcma/1'>
@@ -97,6 +99,10 @@ cat >"$dir/$name.xml" <<XML
     <serial type='file'><source path='$dir/$name.console'/></serial>
     <memballoon model='virtio'/>
   </devices>
+  <qemu:commandline>
+    <qemu:arg value='-qmp'/>
+    <qemu:arg value='unix:$dir/$name.qmp,server=on,wait=off'/>
+  </qemu:commandline>
 </domain>
 XML
 
@@ -174,6 +180,28 @@ wait_vm 180 'v["connected"]'
 ok $? "the guest agent connected over the channel"
 wait_vm 180 'len(granted) == 2 and all(r["label"] == "dma" and r["size"] == 2 << 20 for r in granted)'
 ok $? "the 2 reservations from the domain's metadata are granted ($(ids))"
+
+# The vcma balloon on a libvirt domain, with host reclaim through the QMP
+# socket the domain's <qemu:commandline> gives vcmad.
+curl -s --max-time 10 --unix-socket "$api" -X PUT -H 'Content-Type: application/json' \
+	--data '{"target": "64M"}' "http://vcmad/v1/vms/$name/balloon" >"$dir/balloon-put.json"
+deadline=$((SECONDS + 180))
+until [ $SECONDS -ge $deadline ] ||
+	{ curl -s --max-time 5 --unix-socket "$api" "http://vcmad/v1/vms/$name/balloon" >"$dir/balloon.json" &&
+	  python3 - "$dir/balloon.json" <<'PY'
+import json, sys
+b = json.load(open(sys.argv[1]))
+h = b["host"]
+# Chunks the fresh guest never touched had no host pages: what counts is
+# that every chunk's range was punched in QEMU's memfd.
+sys.exit(0 if b["state"] == "done" and b["actual_bytes"] == 64 << 20 and h["backend"] == "memfd"
+         and h["punched_bytes"] == 64 << 20 and h["punch_errors"] == 0 else 1)
+PY
+	}; do sleep 1; done
+[ $SECONDS -lt $deadline ]
+ok $? "vcma balloon of 64M on the libvirt domain: every chunk punched in QEMU's memfd (QMP socket from its XML; $(python3 -c 'import json,sys; h=json.load(open(sys.argv[1]))["host"]; print(h["backend"], "punched", h["punched_bytes"], "freed", h.get("backing_freed_bytes"))' "$dir/balloon.json" 2>/dev/null))"
+grep -q "balloon target=\"64M\"" "$root/etc/qemu/$name.xml"
+ok $? "the balloon target is written back into the domain's <vcma:config>"
 
 # libvirt records the guest's new size in the running domain's status XML.
 deadline=$((SECONDS + 240))

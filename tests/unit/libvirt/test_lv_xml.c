@@ -85,6 +85,29 @@ static void test_channels(void)
 	}
 }
 
+static const struct xml_case qmp_cases[] = {
+	{ "qmp-ok.xml", 1, "/run/vcma/vm1.qmp" },
+	{ "qmp-tcp.xml", -EINVAL, "is not unix:/absolute/path" },
+	{ "qmp-other-ns.xml", 0, "" },
+	{ "channel-ok.xml", 0, "" },
+	{ "channel-malformed.xml", -EINVAL, "malformed XML" },
+};
+
+static void test_qmp(void)
+{
+	for (size_t i = 0; i < sizeof(qmp_cases) / sizeof(qmp_cases[0]); i++) {
+		char path[VCMA_LV_PATHLEN], err[VCMA_LV_ERRLEN] = "";
+		char *xml = lv_slurp(fixdir, qmp_cases[i].file);
+		int r = vcma_lv_find_qmp(xml, path, err);
+		const char *where = r > 0 ? path : err;
+
+		ok(r == qmp_cases[i].ret && strstr(where, qmp_cases[i].want) &&
+		   (r > 0 || path[0] == '\0'), "qmp %s: ret %d (want %d): %s",
+		   qmp_cases[i].file, r, qmp_cases[i].ret, where);
+		free(xml);
+	}
+}
+
 static void test_channel_name(void)
 {
 	char path[VCMA_LV_PATHLEN], err[VCMA_LV_ERRLEN] = "";
@@ -192,6 +215,7 @@ int main(int argc, char **argv)
 	fixdir = argv[1];
 	test_channels();
 	test_channel_name();
+	test_qmp();
 	test_meta_refused();
 	test_meta_ok();
 	test_label_escaping();
