@@ -11,6 +11,7 @@
 
 #define BALLOON_BACKOFF_MS	1000
 #define QMP_TIMEOUT_MS		2000
+#define QMP_RETRY_MS		30000
 
 static struct vm_balloon *B(const struct vcma_vm *vm)
 {
@@ -75,11 +76,17 @@ void balloon_session_reset(struct vcma_vm *vm, bool rebooted)
 	}
 }
 
-static struct reclaim *ensure_reclaim(struct vcma_vm *vm)
+static struct reclaim *ensure_reclaim(struct vcma_vm *vm, int64_t now_ms)
 {
 	struct vm_balloon *b = B(vm);
 
+	/* QMP unreachable (busy with another client, QEMU starting): ask again later */
+	if (b->rc && b->rc->transient && now_ms - b->rc_at_ms >= QMP_RETRY_MS) {
+		reclaim_free(b->rc);
+		b->rc = NULL;
+	}
 	if (!b->rc) {
+		b->rc_at_ms = now_ms;
 		b->rc = reclaim_open(b->qmp_path, QMP_TIMEOUT_MS);
 		if (b->rc)
 			vlog_info("vm %s: host reclaim %s: %s", vm->name,
@@ -108,7 +115,7 @@ int balloon_set_target(struct vcma_vm *vm, uint64_t target, int64_t now_ms)
 	b->started_ms = now_ms;
 	b->finished_ms = 0;
 	b->base_balloon = vm->guest.balloon_bytes;
-	rc = vm_connected(vm) ? ensure_reclaim(vm) : NULL;
+	rc = vm_connected(vm) ? ensure_reclaim(vm, now_ms) : NULL;
 	reclaim_measure(rc, &b->base);
 	return 0;
 }
@@ -257,11 +264,11 @@ static void chunk_remove(struct vm_balloon *b, uint64_t gpa)
 }
 
 static void take_inflated(struct vcma_vm *vm, const struct vcma_balloon_report_h *r,
-			  uint64_t bound)
+			  uint64_t bound, int64_t now_ms)
 {
 	struct vm_balloon *b = B(vm);
 	uint64_t len = balloon_chunk_bytes(vm), *sorted;
-	struct reclaim *rc = ensure_reclaim(vm);
+	struct reclaim *rc = ensure_reclaim(vm, now_ms);
 	const char *why = NULL;
 	size_t i;
 
@@ -368,7 +375,7 @@ void balloon_on_report(struct vcma_vm *vm, const struct vcma_msg *m, bool solici
 			b->chunks_refused += r->nr_chunks;
 			vm_violation(vm, "unsolicited BALLOON_REPORT inflating %u chunks", r->nr_chunks);
 		} else {
-			take_inflated(vm, r, current ? b->req_target : vm->balloon_target);
+			take_inflated(vm, r, current ? b->req_target : vm->balloon_target, now_ms);
 		}
 	} else if (r->direction == VCMA_BALLOON_DEFLATED) {
 		/* Nothing to check: giving memory back to the guest costs the host nothing. */
@@ -447,7 +454,7 @@ json_object *balloon_json(struct vcma_vm *vm, int64_t now_ms)
 {
 	struct vm_balloon *b = B(vm);
 	json_object *o = json_object_new_object(), *h = json_object_new_object();
-	struct reclaim *rc = vm_connected(vm) ? ensure_reclaim(vm) : b->rc;
+	struct reclaim *rc = vm_connected(vm) ? ensure_reclaim(vm, now_ms) : b->rc;
 	struct reclaim_usage now;
 	uint64_t moved, actual = vm->guest.balloon_bytes;
 	const char *state;

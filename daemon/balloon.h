@@ -50,6 +50,7 @@ struct vm_balloon {
 
 	char *qmp_path;			/* QEMU's QMP socket, NULL = unknown */
 	struct reclaim *rc;		/* NULL until first needed in a session */
+	int64_t rc_at_ms;		/* when QEMU was last asked */
 	struct reclaim_usage base;	/* measured when the current resize began */
 	uint64_t base_balloon;		/* guest balloon bytes then */
 	int64_t started_ms, finished_ms;

@@ -563,8 +563,10 @@ struct reclaim *reclaim_open(const char *qmp_path, int timeout_ms)
 	if (!qmp_path)
 		set_why(rc, "no QMP socket configured for this VM (--vm NAME=CHANNEL,qmp=PATH): "
 			"the RAM backing is unknown");
-	else if (qmp_open(q, qmp_path, &rc->pid, err, sizeof(err)))
+	else if (qmp_open(q, qmp_path, &rc->pid, err, sizeof(err))) {
 		set_why(rc, "%s", err);
+		rc->transient = true;
+	}
 	else
 		inspect(rc, q);
 	if (q->fd >= 0)

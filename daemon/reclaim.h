@@ -61,6 +61,7 @@ const char *reclaim_kind_name(enum reclaim_kind k);
 struct reclaim {
 	enum reclaim_kind kind;
 	bool possible;			/* punching allowed and set up */
+	bool transient;			/* QMP not reachable: worth asking again later */
 	char why[256];			/* why not, or what it punches */
 	int pid;			/* QEMU */
 	int fd;				/* the backing, -1 if none */
