@@ -71,65 +71,45 @@ cgroup_controllers = []
 stdio_handler = "file"
 CONF
 
-cat >"$dir/$name.xml" <<XML
+# A TCG domain booting Debian's kernel directly, memfd-backed, with a balloon.
+domain_xml() { # name, MiB, initrd, <vcma:config> body, extra devices, extra top-level XML
+	cat <<XML
 <domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
-  <name>$name</name>
+  <name>$1</name>
   <metadata>
-    <vcma:config xmlns:vcma='https://vcma.invalid/xmlns/vcma/1'>
-      <vcma:reservation size='2M' count='2' label='dma'/>
-    </vcma:config>
+    <vcma:config xmlns:vcma='https://vcma.invalid/xmlns/vcma/1'>$4</vcma:config>
   </metadata>
-  <memory unit='MiB'>384</memory>
+  <memory unit='MiB'>$2</memory>
   <memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>
   <vcpu>1</vcpu>
   <os>
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>$kernel</kernel>
-    <initrd>$initrd</initrd>
+    <initrd>$3</initrd>
     <cmdline>console=ttyS0 panic=-1</cmdline>
   </os>
   <on_reboot>destroy</on_reboot>
   <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <serial type='file'><source path='$dir/$1.console'/></serial>
+    <memballoon model='virtio'/>$5
+  </devices>$6
+</domain>
+XML
+}
+
+domain_xml "$name" 384 "$initrd" "<vcma:reservation size='2M' count='2' label='dma'/>" "
     <controller type='virtio-serial' index='0'/>
     <channel type='unix'>
       <source mode='bind' path='$dir/$name.sock'/>
       <target type='virtio' name='org.vcma.0'/>
-    </channel>
-    <serial type='file'><source path='$dir/$name.console'/></serial>
-    <memballoon model='virtio'/>
-  </devices>
+    </channel>" "
   <qemu:commandline>
     <qemu:arg value='-qmp'/>
     <qemu:arg value='unix:$dir/$name.qmp,server=on,wait=off'/>
-  </qemu:commandline>
-</domain>
-XML
-
+  </qemu:commandline>" >"$dir/$name.xml"
 plain=vcma-lvb
-cat >"$dir/$plain.xml" <<XML
-<domain type='qemu'>
-  <name>$plain</name>
-  <metadata>
-    <vcma:config xmlns:vcma='https://vcma.invalid/xmlns/vcma/1'>
-      <vcma:balloon target='64M'/>
-    </vcma:config>
-  </metadata>
-  <memory unit='MiB'>256</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>$kernel</kernel>
-    <initrd>$idle_initrd</initrd>
-    <cmdline>console=ttyS0 panic=-1</cmdline>
-  </os>
-  <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    <serial type='file'><source path='$dir/$plain.console'/></serial>
-    <memballoon model='virtio'/>
-  </devices>
-</domain>
-XML
+domain_xml "$plain" 256 "$idle_initrd" "<vcma:balloon target='64M'/>" "" "" >"$dir/$plain.xml"
 
 virsh -q -c "$uri" "define $dir/$name.xml; autostart $name; define $dir/$plain.xml; autostart $plain" \
 	>"$dir/virsh.log" 2>&1
