@@ -73,6 +73,22 @@ static void check_grant_sysfs(const struct vcma_ioc_reserve *r, const char *labe
 	       "%s: sysfs label reads back", label);
 }
 
+/* For the log: the lines of a /proc file from the first one holding marker on. */
+static void diag_proc_from(const char *path, const char *marker)
+{
+	char line[256];
+	bool on = false;
+	FILE *f = fopen(path, "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		on = on || strstr(line, marker);
+		if (on)
+			tap_diag("  %s: %.*s", path, (int)strcspn(line, "\n"), line);
+	}
+	if (f)
+		fclose(f);
+}
+
 static void idle_one(int fd, uint64_t size)
 {
 	struct vcma_ioc_reserve r;
@@ -84,11 +100,14 @@ static void idle_one(int fd, uint64_t size)
 	snprintf(label, sizeof(label), "idle-%" PRIu64 "M", size / MiB);
 	before = free_bytes();
 	ret = vcma_reserve(fd, size, 0, 0, 0, label, &r);
-	if (!tap_ok(ret == 0, "%s: reserve (%s), cause %s, %" PRIu64 " us, %u ranges tried, %" PRIu64 " pages migrated",
+	if (!tap_ok(ret == 0, "%s: reserve (%s), cause %s, %" PRIu64 " us, %u ranges scanned, %u tried, %" PRIu64 " pages migrated, %u retries",
 		    label, ret ? strerror(-ret) : "ok", cause_name(r.ev.cause),
-		    (uint64_t)r.ev.elapsed_us, r.ev.ranges_tried,
-		    (uint64_t)r.ev.pages_migrated))
+		    (uint64_t)r.ev.elapsed_us, r.ev.ranges_scanned, r.ev.ranges_tried,
+		    (uint64_t)r.ev.pages_migrated, r.ev.retries)) {
+		/* Which pageblocks the kernel gave to unmovable allocations. */
+		diag_proc_from("/proc/pagetypeinfo", "Number of blocks type");
 		return;
+	}
 	tap_ok(r.granted_size == size, "%s: granted size %" PRIu64, label,
 	       (uint64_t)r.granted_size);
 	tap_ok(r.phys_addr % size == 0, "%s: address %#" PRIx64 " naturally aligned",
