@@ -223,7 +223,8 @@ static int config_ini_entry(void *user, const char *section, const char *key, co
 				goto bad_value;
 			return 1;
 		}
-		if (!strcmp(key, "uri"))
+		/* "uri" is the older spelling of the same key */
+		if (!strcmp(key, "connect") || !strcmp(key, "uri"))
 			return !set_str(&c->libvirt_uri, value);
 	} else if (!strncmp(section, "vm.", 3)) {
 		if (!strcmp(key, "channel")) {
@@ -279,7 +280,9 @@ static void usage(FILE *f)
 		"                          host reclaim (RAM layout and backing file)\n"
 		"  -l, --log-level LEVEL   error, warn, info (default) or debug\n"
 		"      --no-fsync          do not fsync state writes (tests, tmpfs)\n"
-		"      --libvirt[=URI]     discover VMs through libvirt (if built in)\n"
+		"      --connect URI       discover VMs through libvirt at URI (if built in;\n"
+		"                          default qemu:///system); config [libvirt] connect\n"
+		"      --libvirt[=URI]     same as --connect, URI optional\n"
 		"      --set SECTION.KEY=VALUE  any configuration key, as in the file\n"
 		"  -h, --help              this help\n"
 		"  -V, --version           print the version\n",
@@ -288,7 +291,7 @@ static void usage(FILE *f)
 
 int config_parse_args(struct vcmad_config *c, int argc, char **argv, char *err, size_t errlen)
 {
-	enum { OPT_VM = 256, OPT_GROUP, OPT_NOFSYNC, OPT_LIBVIRT, OPT_SET };
+	enum { OPT_VM = 256, OPT_GROUP, OPT_NOFSYNC, OPT_LIBVIRT, OPT_CONNECT, OPT_SET };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "api-socket", required_argument, NULL, 's' },
@@ -298,6 +301,7 @@ int config_parse_args(struct vcmad_config *c, int argc, char **argv, char *err, 
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "no-fsync", no_argument, NULL, OPT_NOFSYNC },
 		{ "libvirt", optional_argument, NULL, OPT_LIBVIRT },
+		{ "connect", required_argument, NULL, OPT_CONNECT },
 		{ "set", required_argument, NULL, OPT_SET },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -370,7 +374,12 @@ int config_parse_args(struct vcmad_config *c, int argc, char **argv, char *err, 
 		case OPT_NOFSYNC:
 			c->fsync = false;
 			break;
+		case OPT_CONNECT:
 		case OPT_LIBVIRT:
+			if (o == OPT_CONNECT && !*optarg) {
+				snprintf(err, errlen, "--connect: empty libvirt URI");
+				return -1;
+			}
 			c->libvirt = true;
 			if (optarg)
 				set_str(&c->libvirt_uri, optarg);

@@ -1,5 +1,5 @@
 #!/bin/bash
-# vcmad with its own embedded libvirt (vcmad --libvirt='qemu:///embed?root=DIR'),
+# vcmad with its own embedded libvirt (vcmad --connect 'qemu:///embed?root=DIR'),
 # the product path of scripts/demo: a domain defined with autostart, the
 # vcma channel and <vcma:config> metadata is booted by vcmad, attached by
 # itself, its guest agent connects and the reservations from the metadata
@@ -116,7 +116,7 @@ virsh -q -c "$uri" "define $dir/$name.xml; autostart $name; define $dir/$plain.x
 ok $? "domains defined with autostart in the embedded driver's root (virsh exits: nothing runs)"
 
 start_vcmad() {
-	"$vcmad" --libvirt="$uri" --api-socket "$api" --state-dir "$dir/state" --no-fsync \
+	"$vcmad" --connect "$uri" --api-socket "$api" --state-dir "$dir/state" --no-fsync \
 		--log-level debug >>"$dir/vcmad.log" 2>&1 &
 	vcmad_pid=$!
 }

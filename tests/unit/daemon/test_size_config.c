@@ -133,6 +133,43 @@ static void test_config(void)
 	config_free(&c);
 }
 
+/* --connect URI is the documented spelling; --libvirt[=URI] and both config keys stay. */
+static void test_libvirt_connect(void)
+{
+	struct vcmad_config c;
+	char err[256] = "";
+	char *path = write_tmp("[libvirt]\nenabled = no\nconnect = qemu:///session\n");
+
+	ok(parse(&c, err, 2, "--connect", "test:///default") == 0 && c.libvirt &&
+	   c.libvirt_uri && !strcmp(c.libvirt_uri, "test:///default"), "--connect URI (%s)", err);
+	config_free(&c);
+	ok(parse(&c, err, 1, "--connect=qemu:///embed?root=/tmp/x") == 0 && c.libvirt &&
+	   !strcmp(c.libvirt_uri, "qemu:///embed?root=/tmp/x"), "--connect=URI");
+	config_free(&c);
+	ok(parse(&c, err, 1, "--connect") == -1 && strstr(err, "--connect"),
+	   "--connect without URI refused: %s", err);
+	config_free(&c);
+	ok(parse(&c, err, 2, "--connect", "") == -1 && strstr(err, "empty"),
+	   "--connect '' refused: %s", err);
+	config_free(&c);
+	ok(parse(&c, err, 1, "--libvirt") == 0 && c.libvirt && !c.libvirt_uri,
+	   "--libvirt alone: default URI");
+	config_free(&c);
+	ok(parse(&c, err, 1, "--libvirt=test:///default") == 0 &&
+	   !strcmp(c.libvirt_uri, "test:///default"), "--libvirt=URI");
+	config_free(&c);
+	ok(parse(&c, err, 2, "--config", path) == 0 && !c.libvirt &&
+	   !strcmp(c.libvirt_uri, "qemu:///session"), "[libvirt] connect key");
+	config_free(&c);
+	ok(parse(&c, err, 4, "--config", path, "--connect", "test:///default") == 0 && c.libvirt &&
+	   !strcmp(c.libvirt_uri, "test:///default"), "--connect beats the file");
+	config_free(&c);
+	ok(parse(&c, err, 2, "--set", "libvirt.uri=qemu:///system") == 0 &&
+	   !strcmp(c.libvirt_uri, "qemu:///system"), "older key uri still accepted");
+	config_free(&c);
+	unlink(path);
+}
+
 /* The shipped example must load and describe exactly the built-in defaults. */
 static void test_shipped_example(const char *path)
 {
@@ -155,6 +192,7 @@ int main(int argc, char **argv)
 {
 	test_size();
 	test_config();
+	test_libvirt_connect();
 	if (argc > 1)
 		test_shipped_example(argv[1]);
 	return tap_done();
