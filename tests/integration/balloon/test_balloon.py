@@ -12,11 +12,11 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
-from test_vcmad import Env, Tap, prometheus_problems  # noqa: E402
+sys.dont_write_bytecode = True	# no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from vcmatest import M, main, prometheus_problems  # noqa: E402
 
 FAKEQEMU = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fakeqemu.py")
-M = 1 << 20
 CHUNK = 2 * M
 
 
@@ -365,22 +365,5 @@ SCENARIOS = {"batches": t_batches, "floor": t_floor, "restart": t_restart,
              "hostile": t_hostile}
 
 
-def main():
-    if len(sys.argv) != 2 or sys.argv[1] not in SCENARIOS:
-        print("usage: test_balloon.py " + "|".join(SCENARIOS), file=sys.stderr)
-        return 2
-    tap = Tap()
-    env = Env(tap)
-    try:
-        SCENARIOS[sys.argv[1]](env, tap)
-    except Exception as e:  # a crash of the test is a failure, with the daemon's log
-        tap.ok(False, f"scenario raised {type(e).__name__}: {e}", env.log()[-3000:]
-               if os.path.exists(env.logpath) else "")
-    finally:
-        rc = env.cleanup()
-        tap.ok(rc == 0, "vcmad exited cleanly", rc)
-    return tap.done()
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(SCENARIOS, vcmad_exit_is_checked=True))
