@@ -11,6 +11,7 @@
 
 #if VCMA_HAVE_SIM
 #include "vcma_core.h"
+#include "vcma_ioc_core.h"
 #endif
 
 static uint64_t mono_ms(void)
@@ -120,16 +121,19 @@ int agent_balloon_handle(struct agent_backend *be, const struct vcma_msg *in,
 }
 
 #if VCMA_HAVE_SIM
-/* Mirrors vcma_ioc_balloon() in kmod/vcma_main.c, minus the locking. */
+/*
+ * vcma_ioc_balloon() in kmod/vcma_main.c on the simulated guest: the same
+ * step (vcma_ioc_balloon_step), without the locking and with the chunks'
+ * GPAs written to plain memory.
+ */
 int agent_balloon_core_step(struct vcma_core *core, unsigned int page_shift,
 			    struct vcma_ioc_balloon *io)
 {
-	struct vcma_core_stats cs;
 	uint64_t *out = (uint64_t *)(uintptr_t)io->chunks_ptr;
 	vcma_u64 *pfns;
-	uint64_t cur, chunk_bytes;
-	uint32_t want, cause = VCMA_CORE_CAUSE_NONE, i;
-	int n = 0;
+	uint64_t chunk_bytes;
+	uint32_t i;
+	int n;
 
 	if (io->argsz != sizeof(*io) || !io->max_chunks || !out || io->chunk_order > 18)
 		return -EINVAL;
@@ -139,35 +143,11 @@ int agent_balloon_core_step(struct vcma_core *core, unsigned int page_shift,
 	pfns = calloc(io->max_chunks, sizeof(*pfns));
 	if (!pfns)
 		return -ENOMEM;
-	vcma_core_get_stats(core, &cs);
-	cur = cs.balloon_pages << page_shift;
-	io->direction = 0;
-	io->status = VCMA_OK;
-	if (cur < io->target_bytes) {
-		want = (uint32_t)((io->target_bytes - cur) / chunk_bytes < io->max_chunks
-				  ? (io->target_bytes - cur) / chunk_bytes : io->max_chunks);
-		n = vcma_core_balloon_inflate(core, io->chunk_order, want, pfns, &cause);
-		io->direction = VCMA_BALLOON_INFLATED;
-		if (n < 0 && cause != VCMA_CORE_CAUSE_NONE)
-			n = 0;
-		if (n >= 0 && (uint32_t)n < want)
-			io->status = cause == VCMA_CORE_CAUSE_FLOOR ? VCMA_E_FLOOR
-				     : cause == VCMA_CORE_CAUSE_LIMIT || cause == VCMA_CORE_CAUSE_NO_RANGE
-				     ? VCMA_E_NOSPC : VCMA_E_AGAIN;
-	} else if (cur > io->target_bytes) {
-		want = (uint32_t)((cur - io->target_bytes) / chunk_bytes < io->max_chunks
-				  ? (cur - io->target_bytes) / chunk_bytes : io->max_chunks);
-		n = vcma_core_balloon_deflate(core, io->chunk_order, want, pfns);
-		io->direction = VCMA_BALLOON_DEFLATED;
-	}
-	vcma_core_get_stats(core, &cs);
-	io->actual_bytes = cs.balloon_pages << page_shift;
+	n = vcma_ioc_balloon_step(core, page_shift, io, pfns);
 	if (n < 0) {
 		free(pfns);
 		return n;
 	}
-	if (io->status == VCMA_OK && io->actual_bytes != io->target_bytes)
-		io->status = VCMA_E_AGAIN;
 	io->nr_chunks = (uint32_t)n;
 	for (i = 0; i < (uint32_t)n; i++)
 		out[i] = pfns[i] << page_shift;

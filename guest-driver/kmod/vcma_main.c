@@ -315,33 +315,20 @@ static int vcma_check_balloon(const struct vcma_ioc_balloon *b)
 	return 0;
 }
 
-static u32 vcma_balloon_status(u32 cause)
-{
-	switch (cause) {
-	case VCMA_CORE_CAUSE_FLOOR:
-		return VCMA_E_FLOOR;
-	case VCMA_CORE_CAUSE_LIMIT:
-	case VCMA_CORE_CAUSE_NO_RANGE:
-		return VCMA_E_NOSPC;
-	default:
-		return VCMA_E_AGAIN;
-	}
-}
-
 /*
  * Move the balloon towards target_bytes by at most max_chunks chunks of
  * one size, reporting each chunk's GPA. status VCMA_E_AGAIN: call again;
  * VCMA_E_FLOOR: the safety floor stopped inflation; VCMA_E_NOSPC: no
- * free chunk-sized range or the grant table is full.
+ * free chunk-sized range or the grant table is full. The step itself is
+ * vcma_ioc_balloon_step() (shared with the agent's simulated guest); the
+ * module adds taking the chunks out of the managed page count.
  */
 static long vcma_ioc_balloon(void __user *arg)
 {
 	struct vcma_ioc_balloon b;
-	struct vcma_core_stats cs;
 	u64 __user *uchunks;
 	vcma_u64 *pfns;
-	u64 cur;
-	u32 want, cause = 0, i;
+	u32 i;
 	int ret, n;
 
 	if (copy_from_user(&b, arg, sizeof(b)))
@@ -358,43 +345,18 @@ static long vcma_ioc_balloon(void __user *arg)
 		kvfree(pfns);
 		return -EINTR;
 	}
-	vcma_core_get_stats(vcma_dev.core, &cs);
 	vcma_set_deadline(0);
-	cur = cs.balloon_pages << PAGE_SHIFT;
-	b.direction = 0;
-	b.status = VCMA_OK;
-	n = 0;
-	if (cur < b.target_bytes) {
-		want = min_t(u64, b.max_chunks,
-			     (b.target_bytes - cur) >> (PAGE_SHIFT + b.chunk_order));
-		n = want ? vcma_core_balloon_inflate(vcma_dev.core, b.chunk_order,
-						     want, pfns, &cause) : 0;
+	n = vcma_ioc_balloon_step(vcma_dev.core, PAGE_SHIFT, &b, pfns);
+	if (b.direction == VCMA_BALLOON_INFLATED)
 		for (i = 0; n > 0 && i < n; i++)
 			vcma_backend_mark_ballooned(pfns[i]);
-		b.direction = 1;
-		/* Stopped for a cause (floor, no range...): a status, not an error. */
-		if (n < 0 && cause != VCMA_CORE_CAUSE_NONE)
-			n = 0;
-		if (n >= 0 && (u32)n < want)
-			b.status = vcma_balloon_status(cause);
-	} else if (cur > b.target_bytes) {
-		want = min_t(u64, b.max_chunks,
-			     (cur - b.target_bytes) >> (PAGE_SHIFT + b.chunk_order));
-		n = vcma_core_balloon_deflate(vcma_dev.core, b.chunk_order, want,
-					      pfns);
-		b.direction = 2;
-	}
 	vcma_dev.deadline_ns = 0;
-	vcma_core_get_stats(vcma_dev.core, &cs);
 	mutex_unlock(&vcma_dev.lock);
 
 	if (n < 0) {
 		ret = n;
 		n = 0;
 	}
-	b.actual_bytes = cs.balloon_pages << PAGE_SHIFT;
-	if (b.status == VCMA_OK && b.actual_bytes != b.target_bytes)
-		b.status = VCMA_E_AGAIN;
 	b.nr_chunks = n;
 	for (i = 0; i < n; i++)
 		if (put_user(PFN_PHYS(pfns[i]), &uchunks[i]))
