@@ -28,6 +28,10 @@
 #include "balloon.h"
 #include "daemon.h"
 #include "log.h"
+#ifdef HAVE_LIBVIRT
+#include "libvirt_meta.h"
+#include "vm_registry.h"
+#endif
 
 #define MAX_BODY 65536
 
@@ -317,24 +321,33 @@ static void handle_release(struct api *a, struct vcma_vm *vm, uint64_t id,
  * PUT /v1/vms/{vm}/balloon: the target is desired state, stored at once and
  * applied whenever the guest is there (202); progress is read with GET.
  */
-static void handle_balloon(struct api *a, struct vcma_vm *vm, struct evhttp_request *req)
+/* The balloon request's body into br; on a bad one the error is answered and -1 returned. */
+static int read_balloon_req(struct evhttp_request *req, struct api_balloon_req *br)
 {
-	struct api_balloon_req br;
 	char err[256];
 	size_t len = 0;
 	char *body = read_body(req, &len);
-	uint64_t chunk = balloon_chunk_bytes(vm), full, target;
 
 	if (!body) {
 		reply_error(req, 413, "body_too_large", "request body over %d bytes", MAX_BODY);
-		return;
+		return -1;
 	}
-	if (api_parse_balloon(body, len, &br, err, sizeof(err))) {
+	if (api_parse_balloon(body, len, br, err, sizeof(err))) {
 		free(body);
 		reply_error(req, HTTP_BADREQUEST, "bad_request", "%s", err);
-		return;
+		return -1;
 	}
 	free(body);
+	return 0;
+}
+
+static void handle_balloon(struct api *a, struct vcma_vm *vm, struct evhttp_request *req)
+{
+	struct api_balloon_req br;
+	uint64_t chunk = balloon_chunk_bytes(vm), full, target;
+
+	if (read_balloon_req(req, &br))
+		return;
 	/* The guest's whole memory: what it manages now plus what the balloon holds. */
 	full = vm->guest.mem_total + vm->guest.balloon_bytes;
 	if (br.has_size) {
@@ -377,6 +390,59 @@ static void handle_balloon(struct api *a, struct vcma_vm *vm, struct evhttp_requ
 	vcmad_commit(a->d, vm, true);
 	reply_json(req, 202, balloon_json(vm, vcmad_now_ms()));
 }
+
+#ifdef HAVE_LIBVIRT
+/*
+ * PUT /v1/vms/{vm}/balloon for a libvirt domain vcmad does not serve (no
+ * vcma channel): libvirt's own balloon, applied at once (200), not desired
+ * state: there is no agent to reconcile and nothing to poll afterwards.
+ */
+static void handle_lv_balloon(struct api *a, const char *name, struct evhttp_request *req)
+{
+	struct vcma_lv_conn *c = vcma_libvirt_conn(a->d->lv);
+	struct api_balloon_req br;
+	uint64_t target, max, mem = 0;
+	char msg[512] = "";
+	json_object *o;
+	int r = 0;
+
+	if (read_balloon_req(req, &br))
+		return;
+	target = br.target;
+	if (br.has_size) {
+		r = vcma_lv_domain_max_mem(c, name, &max, msg, sizeof(msg));
+		if (!r && br.size > max) {
+			snprintf(msg, sizeof(msg), "size %llu MiB is more than domain '%s''s %llu MiB",
+				 (unsigned long long)(br.size >> 20), name,
+				 (unsigned long long)(max >> 20));
+			r = -EINVAL;
+		}
+		if (!r)
+			target = max - br.size;
+	}
+	if (!r)
+		r = vcma_lv_balloon_fallback(c, name, target, &mem, msg, sizeof(msg));
+	if (r == -ENOENT) {
+		reply_error(req, HTTP_NOTFOUND, "unknown_vm",
+			    "vcmad serves no VM named '%s' and libvirt has none to balloon: %s",
+			    name, msg);
+		return;
+	}
+	if (r) {
+		reply_error(req, r == -EINVAL ? 409 : 502,
+			    r == -EINVAL ? "balloon_refused" : "libvirt_failed", "%s", msg);
+		return;
+	}
+	vlog_info("%s", msg);
+	o = json_object_new_object();
+	json_object_object_add(o, "vm", json_object_new_string(name));
+	json_object_object_add(o, "via", json_object_new_string("libvirt-balloon"));
+	json_object_object_add(o, "target_bytes", json_object_new_uint64(target));
+	json_object_object_add(o, "guest_mem_bytes", json_object_new_uint64(mem));
+	json_object_object_add(o, "detail", json_object_new_string(msg));
+	reply_json(req, HTTP_OK, o);
+}
+#endif
 
 static void handle_metrics(struct api *a, struct evhttp_request *req)
 {
@@ -422,6 +488,12 @@ static void dispatch(struct evhttp_request *req, void *arg)
 	}
 	if (rt.vm[0]) {
 		vm = vcmad_vm_lookup(a->d, rt.vm);
+#ifdef HAVE_LIBVIRT
+		if (!vm && a->d->lv && rt.kind == API_BALLOON && m == EVHTTP_REQ_PUT) {
+			handle_lv_balloon(a, rt.vm, req);
+			return;
+		}
+#endif
 		if (!vm) {
 			reply_error(req, HTTP_NOTFOUND, "unknown_vm", "vcmad serves no VM named '%s'",
 				    rt.vm);

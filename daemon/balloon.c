@@ -34,6 +34,7 @@ void balloon_free(struct vcma_vm *vm)
 	reclaim_free(vm->bal->rc);
 	free(vm->bal->chunks);
 	free(vm->bal->qmp_path);
+	free(vm->bal->pin_reason);
 	free(vm->bal);
 	vm->bal = NULL;
 }
@@ -48,6 +49,24 @@ int balloon_set_qmp(struct vcma_vm *vm, const char *qmp_path)
 	free(b->qmp_path);
 	b->qmp_path = p;
 	reclaim_free(b->rc);	/* learn the new QEMU's layout when next needed */
+	b->rc = NULL;
+	return 0;
+}
+
+int balloon_set_pinned(struct vcma_vm *vm, const char *reason)
+{
+	struct vm_balloon *b = B(vm);
+	char *p = reason ? strdup(reason) : NULL;
+
+	if (reason && !p)
+		return -ENOMEM;
+	if (!reason == !b->pin_reason && (!reason || !strcmp(reason, b->pin_reason))) {
+		free(p);
+		return 0;
+	}
+	free(b->pin_reason);
+	b->pin_reason = p;
+	reclaim_free(b->rc);	/* the reason is applied when QEMU is asked next */
 	b->rc = NULL;
 	return 0;
 }
@@ -88,6 +107,11 @@ static struct reclaim *ensure_reclaim(struct vcma_vm *vm, int64_t now_ms)
 	if (!b->rc) {
 		b->rc_at_ms = now_ms;
 		b->rc = reclaim_open(b->qmp_path, QMP_TIMEOUT_MS);
+		/* QEMU is still asked: its backing is measured, only never punched */
+		if (b->rc && b->pin_reason) {
+			b->rc->possible = false;
+			snprintf(b->rc->why, sizeof(b->rc->why), "%s", b->pin_reason);
+		}
 		if (b->rc)
 			vlog_info("vm %s: host reclaim %s: %s", vm->name,
 				  b->rc->possible ? "on" : "off", b->rc->why);
@@ -491,7 +515,8 @@ json_object *balloon_json(struct vcma_vm *vm, int64_t now_ms)
 	json_object_object_add(h, "reclaim_possible",
 			       json_object_new_boolean(rc && rc->possible));
 	json_object_object_add(h, "reason", json_object_new_string(
-		rc ? rc->why : "guest not connected; QEMU not asked yet"));
+		rc ? rc->why : b->pin_reason ? b->pin_reason :
+		"guest not connected; QEMU not asked yet"));
 	json_object_object_add(h, "punched_bytes", json_object_new_uint64(b->punched_bytes));
 	json_object_object_add(h, "punch_errors", json_object_new_uint64(b->punch_errors));
 	reclaim_measure(rc, &now);

@@ -49,6 +49,7 @@ struct vm_balloon {
 	size_t nr_chunks, cap_chunks;
 
 	char *qmp_path;			/* QEMU's QMP socket, NULL = unknown */
+	char *pin_reason;		/* memory pinned on the host: never punch; NULL = not known to be */
 	struct reclaim *rc;		/* NULL until first needed in a session */
 	int64_t rc_at_ms;		/* when QEMU was last asked */
 	struct reclaim_usage base;	/* measured when the current resize began */
@@ -65,6 +66,13 @@ void balloon_free(struct vcma_vm *vm);
 void balloon_session_reset(struct vcma_vm *vm, bool rebooted);
 /* Set the QMP socket of the VM (NULL = none). 0 or -ENOMEM. */
 int balloon_set_qmp(struct vcma_vm *vm, const char *qmp_path);
+
+/*
+ * The VM's memory is pinned on the host (the VM's source saw a <hostdev> or
+ * locked memory): host reclaim is refused with reason, QMP or not; NULL
+ * clears it. 0 or -ENOMEM.
+ */
+int balloon_set_pinned(struct vcma_vm *vm, const char *reason);
 
 /* Operator: new target in bytes. -EINVAL when not a multiple of the chunk size. */
 int balloon_set_target(struct vcma_vm *vm, uint64_t target, int64_t now_ms);

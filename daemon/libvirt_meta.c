@@ -47,6 +47,7 @@ struct tracked {
 	char uuid[VIR_UUID_STRING_BUFLEN];
 	char path[VCMA_LV_PATHLEN];
 	char qmp[VCMA_LV_PATHLEN];	/* "" = none */
+	char pin[VCMA_LV_ERRLEN];	/* why host reclaim is refused, "" = not pinned */
 	bool has_desired;
 	bool seen;		/* found by the scan in progress */
 	struct vcma_lv_desired desired;
@@ -159,7 +160,7 @@ static struct tracked *track(struct vcma_lv_conn *c, const char *uuid)
 static void refresh_domain(struct vcma_lv_conn *c, virDomainPtr dom)
 {
 	char uuid[VIR_UUID_STRING_BUFLEN], path[VCMA_LV_PATHLEN], err[VCMA_LV_ERRLEN];
-	char qmp[VCMA_LV_PATHLEN];
+	char qmp[VCMA_LV_PATHLEN], pin[VCMA_LV_ERRLEN];
 	const char *name = virDomainGetName(dom);
 	struct vcma_lv_desired desired;
 	bool has_desired = false;
@@ -201,12 +202,16 @@ static void refresh_domain(struct vcma_lv_conn *c, virDomainPtr dom)
 	has_desired = r > 0;
 	if (vcma_lv_find_qmp(xml, qmp, err) < 0)
 		vlog_err("libvirt: domain '%s': %s; no host reclaim for its balloon", name, err);
+	/* unknown counts as pinned: a wrong guess here corrupts a device's DMA */
+	if (vcma_lv_find_pinning(xml, pin, err) < 0)
+		snprintf(pin, sizeof(pin), "host reclaim refused: cannot tell whether the "
+			 "domain's memory is pinned");
 
 	t = find_tracked(c, uuid);
 	if (t) {
 		t->seen = true;
 		if (strcmp(t->path, path) == 0 && strcmp(t->name, name) == 0 &&
-		    strcmp(t->qmp, qmp) == 0 &&
+		    strcmp(t->qmp, qmp) == 0 && strcmp(t->pin, pin) == 0 &&
 		    t->has_desired == has_desired &&
 		    (!has_desired || vcma_lv_desired_equal(&t->desired, &desired)))
 			goto out;
@@ -221,16 +226,19 @@ static void refresh_domain(struct vcma_lv_conn *c, virDomainPtr dom)
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	memcpy(t->path, path, sizeof(t->path));
 	memcpy(t->qmp, qmp, sizeof(t->qmp));
+	memcpy(t->pin, pin, sizeof(t->pin));
 	t->has_desired = has_desired;
 	t->desired = desired;
-	vlog_info("libvirt: domain '%s' has channel %s%s%s%s: attaching", name, path,
-		  has_desired ? " and vcma metadata" : "", qmp[0] ? ", QMP " : "", qmp);
+	vlog_info("libvirt: domain '%s' has channel %s%s%s%s: attaching%s%s", name, path,
+		  has_desired ? " and vcma metadata" : "", qmp[0] ? ", QMP " : "", qmp,
+		  pin[0] ? "; " : "", pin);
 	c->sink.attach(&(struct vcma_lv_domain){
 		.name = t->name,
 		.uuid = t->uuid,
 		.channel_path = t->path,
 		.qmp_path = t->qmp[0] ? t->qmp : NULL,
 		.desired = has_desired ? &t->desired : NULL,
+		.pin_reason = t->pin[0] ? t->pin : NULL,
 	}, c->opaque);
 out:
 	free(xml);
@@ -779,6 +787,25 @@ int vcma_lv_balloon_fallback(struct vcma_lv_conn *c, const char *name, uint64_t 
 	if (!dom)
 		return -ENOENT;
 	r = balloon_dom(dom, name, target_bytes, new_mem_bytes, msg, msg_len);
+	virDomainFree(dom);
+	return r;
+}
+
+int vcma_lv_domain_max_mem(struct vcma_lv_conn *c, const char *name, uint64_t *max_bytes,
+			   char *msg, size_t msg_len)
+{
+	virDomainPtr dom = lookup(c, name, msg, msg_len);
+	virDomainInfo info;
+	int r = 0;
+
+	if (!dom)
+		return -ENOENT;
+	if (virDomainGetInfo(dom, &info) < 0) {
+		snprintf(msg, msg_len, "cannot read domain '%s': %s", name, lv_err());
+		r = -EIO;
+	} else {
+		*max_bytes = (uint64_t)info.maxMem * 1024;
+	}
 	virDomainFree(dom);
 	return r;
 }

@@ -31,6 +31,8 @@ struct vcma_lv_domain {
 	const char *qmp_path;	/* a QMP socket of vcmad's own, or NULL */
 	/* NULL when the domain has no vcma metadata or it was refused. */
 	const struct vcma_lv_desired *desired;
+	/* Why host reclaim must never punch its memory (<hostdev>, locked), or NULL. */
+	const char *pin_reason;
 };
 
 struct vcma_lv_sink {
@@ -91,6 +93,10 @@ int vcma_lv_write_desired(struct vcma_lv_conn *c, const char *name,
 int vcma_lv_balloon_fallback(struct vcma_lv_conn *c, const char *name,
 			     uint64_t target_bytes, uint64_t *new_mem_bytes,
 			     char *msg, size_t msg_len);
+
+/* The domain's maximum memory (what a balloon target is taken from). 0 or -errno. */
+int vcma_lv_domain_max_mem(struct vcma_lv_conn *c, const char *name, uint64_t *max_bytes,
+			   char *msg, size_t msg_len);
 
 /* Smallest memory the fallback leaves a guest. */
 #define VCMA_LV_BALLOON_FLOOR	(128ull << 20)

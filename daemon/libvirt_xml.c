@@ -244,6 +244,31 @@ int vcma_lv_find_qmp(const char *domain_xml, char path[VCMA_LV_PATHLEN],
 	return ret;
 }
 
+int vcma_lv_find_pinning(const char *domain_xml, char why[VCMA_LV_ERRLEN],
+			 char err[VCMA_LV_ERRLEN])
+{
+	const xmlNode *root, *mb;
+	xmlDocPtr doc;
+	int ret = 0;
+
+	why[0] = '\0';
+	doc = parse_doc(domain_xml, "domain XML", err);
+	if (!doc)
+		return -EINVAL;
+	root = xmlDocGetRootElement(doc);
+	if (first_child(first_child(root, "devices"), "hostdev")) {
+		set_err(why, "host reclaim refused: domain has a <hostdev> passthrough device "
+			"(VFIO pins guest memory)");
+		ret = 1;
+	} else if ((mb = first_child(root, "memoryBacking")) && first_child(mb, "locked")) {
+		set_err(why, "host reclaim refused: domain memory is locked "
+			"(<memoryBacking><locked/>): pinned on the host");
+		ret = 1;
+	}
+	xmlFreeDoc(doc);
+	return ret;
+}
+
 /* Sizes as operators write them, bounded so that no sum can overflow. */
 static int parse_size(const char *s, uint64_t *out)
 {

@@ -73,6 +73,16 @@ int vcma_lv_find_qmp(const char *domain_xml, char path[VCMA_LV_PATHLEN],
 		     char err[VCMA_LV_ERRLEN]);
 
 /*
+ * Whether the domain's memory is pinned on the host, so that punching its
+ * backing would leave a device (or mlock) on the old pages: a <hostdev> in
+ * <devices> (VFIO passthrough) or <memoryBacking><locked/>. Returns 1 with
+ * the reason for the operator in why, 0 when neither, -EINVAL (message in
+ * err) when the XML is malformed.
+ */
+int vcma_lv_find_pinning(const char *domain_xml, char why[VCMA_LV_ERRLEN],
+			 char err[VCMA_LV_ERRLEN]);
+
+/*
  * Parses the vcma desired state: a <vcma:config> element in the vcma
  * namespace, the same without namespace (as virDomainGetMetadata returns
  * it), or a whole domain XML carrying it under <metadata>. Returns 1 with *out filled,

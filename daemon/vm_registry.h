@@ -86,6 +86,12 @@ struct vcma_vm_attach {
 	 * to give inflated balloon chunks back to the host (daemon/reclaim.h).
 	 */
 	const char *qmp_path;
+	/*
+	 * Why the VM's memory is pinned on the host (a <hostdev> passthrough
+	 * device, locked memory), or NULL: host reclaim is then refused with
+	 * this reason whatever QEMU says, while the guest still shrinks.
+	 */
+	const char *pin_reason;
 };
 
 /*

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "balloon.h"
 #include "tap.h"
 #include "vm.h"
 
@@ -555,6 +556,42 @@ static void test_again_and_lost(void)
 	vm_free(vm);
 }
 
+static bool reclaim_refused_with(struct vcma_vm *vm, const char *want, int64_t now)
+{
+	json_object *o = balloon_json(vm, now), *h = json_object_object_get(o, "host");
+	const char *why = json_object_get_string(json_object_object_get(h, "reason"));
+	bool refused = !json_object_get_boolean(json_object_object_get(h, "reclaim_possible")) &&
+		       why && strstr(why, want);
+
+	if (!refused)
+		printf("# reason: %s\n", why ? why : "(none)");
+	json_object_put(o);
+	return refused;
+}
+
+/* A pinned VM (libvirt saw a <hostdev>) refuses host reclaim with that reason, QMP or not. */
+static void test_pinned(void)
+{
+	static const char hostdev[] = "host reclaim refused: domain has a <hostdev> passthrough "
+				      "device (VFIO pins guest memory)";
+	struct wire w;
+	struct vcma_vm *vm = vm_new("p", "/nowhere", &lim);
+
+	ok(balloon_set_pinned(vm, hostdev) == 0 && reclaim_refused_with(vm, hostdev, 0),
+	   "not connected yet: GET shows the pinning reason");
+	vm_free(vm);
+
+	vm = ready_vm(&w, NULL, 0);
+	ok(reclaim_refused_with(vm, "no QMP socket", 30), "unpinned, no QMP: the usual reason");
+	ok(balloon_set_pinned(vm, hostdev) == 0 && reclaim_refused_with(vm, hostdev, 40),
+	   "pinned without a QMP socket: refused with the <hostdev> reason");
+	ok(balloon_set_qmp(vm, "/nonexistent/qmp.sock") == 0 &&
+	   reclaim_refused_with(vm, hostdev, 50), "pinned with an unreachable QMP socket: same");
+	ok(balloon_set_pinned(vm, NULL) == 0 && balloon_set_qmp(vm, NULL) == 0 &&
+	   reclaim_refused_with(vm, "no QMP socket", 60), "the <hostdev> removed: reason cleared");
+	vm_free(vm);
+}
+
 int main(void)
 {
 	vm_limits_default(&lim);
@@ -566,5 +603,6 @@ int main(void)
 	test_hostile();
 	test_again_and_lost();
 	test_hello_rules();
+	test_pinned();
 	return tap_done();
 }

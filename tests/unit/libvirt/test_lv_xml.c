@@ -108,6 +108,29 @@ static void test_qmp(void)
 	}
 }
 
+static const struct xml_case pin_cases[] = {
+	{ "pin-hostdev.xml", 1, "domain has a <hostdev> passthrough device (VFIO pins guest memory)" },
+	{ "pin-locked.xml", 1, "<memoryBacking><locked/>" },
+	{ "pin-none.xml", 0, "" },
+	{ "channel-ok.xml", 0, "" },
+	{ "channel-malformed.xml", -EINVAL, "malformed XML" },
+};
+
+static void test_pinning(void)
+{
+	for (size_t i = 0; i < sizeof(pin_cases) / sizeof(pin_cases[0]); i++) {
+		char why[VCMA_LV_ERRLEN], err[VCMA_LV_ERRLEN] = "";
+		char *xml = lv_slurp(fixdir, pin_cases[i].file);
+		int r = vcma_lv_find_pinning(xml, why, err);
+		const char *where = r > 0 ? why : err;
+
+		ok(r == pin_cases[i].ret && strstr(where, pin_cases[i].want) &&
+		   (r > 0 || why[0] == '\0') && (r <= 0 || !strncmp(why, "host reclaim refused: ", 22)),
+		   "pinning %s: ret %d (want %d): %s", pin_cases[i].file, r, pin_cases[i].ret, where);
+		free(xml);
+	}
+}
+
 static void test_channel_name(void)
 {
 	char path[VCMA_LV_PATHLEN], err[VCMA_LV_ERRLEN] = "";
@@ -216,6 +239,7 @@ int main(int argc, char **argv)
 	test_channels();
 	test_channel_name();
 	test_qmp();
+	test_pinning();
 	test_meta_refused();
 	test_meta_ok();
 	test_label_escaping();
