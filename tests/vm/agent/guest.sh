@@ -3,23 +3,16 @@
 # virtio-serial port org.vcma.0, then only watches: the host reserves four
 # ranges, this side lists them with vcma-guest (the host compares the GPAs),
 # the host releases them, this side checks that MemFree came back.
-# The host polls the console for the GUEST-* lines. The harness pipes this
-# script's output through a buffered filter, so they go to the console
-# directly (with the "| " prefix the harness gives scenario output).
-mark() { echo "| $*" >/dev/console; }
+# The host polls the console for the GUEST-* lines (mark, fail and poll come
+# from the harness's lib-guest.sh).
+. /etc/vcma-lib.sh
 memfree_kib() { awk '/^MemFree:/ { print $2 }' /proc/meminfo; }
 ngrants() { vcma-guest status --json | grep -c '"gpa"'; }
-# Waits up to $2 half-seconds until "ngrants $1" holds.
-wait_grants() {
-	i=0
-	while ! [ "$(ngrants)" "$1" "$2" ] && [ $i -lt 1200 ]; do
-		sleep 0.5
-		i=$((i + 1))
-	done
-	[ "$(ngrants)" "$1" "$2" ]
-}
+grants_are() { [ "$(ngrants)" "$1" "$2" ]; }
+# wait_grants OP N: until "ngrants OP N" holds (at most 10 minutes).
+wait_grants() { poll 1200 grants_are "$@"; }
 
-insmod /lib/modules/vcma.ko || { mark "GUEST-FAIL: insmod vcma.ko"; exit 1; }
+insmod /lib/modules/vcma.ko || fail "insmod vcma.ko"
 before=$(memfree_kib)
 vcma-agent --verbose 2>/tmp/agent.log &
 agent=$!

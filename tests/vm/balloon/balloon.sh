@@ -32,39 +32,9 @@ hugetlb)
 *) echo "BACKING: memfd or hugetlb" >&2; exit 2 ;;
 esac
 here=$(cd "$(dirname "$0")" && pwd)
-work=$(mktemp -d /tmp/vcma-vm-balloon.XXXXXX)
-vmrun_pid= vcmad_pid=
-
-cleanup() {
-	[ -z "$vcmad_pid" ] || kill "$vcmad_pid" 2>/dev/null
-	[ -z "$vmrun_pid" ] || kill "$vmrun_pid" 2>/dev/null	# vm-run kills its QEMU
-	wait 2>/dev/null
-	if [ -n "${VCMA_KEEP_WORK:-}" ]; then echo "# logs kept in $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-show_logs() {
-	for f in vcmad.log console.log vmrun.err; do
-		[ -s "$work/$f" ] && { echo "# ----- $f"; tr -d '\r' <"$work/$f" | tail -n 60 | sed 's/^/# /'; }
-	done
-}
-bail() { n=$((n + 1)); echo "not ok $n - $*"; show_logs; echo "Bail out! $*"; exit 1; }
-wait_until() {
-	local secs=$1 i=0
-	shift
-	until "$@"; do
-		i=$((i + 1))
-		[ $i -lt "$secs" ] || return 1
-		kill -0 "$vmrun_pid" 2>/dev/null || return 1
-		sleep 1
-	done
-}
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
-guest_line() { grep -a -m1 "^| $1" "$work/console.log" | tr -d '\r' | sed "s/^| $1 *//"; }
-guest_says() { grep -aq "^| \($1\|GUEST-FAIL\)" "$work/console.log"; }
-guest_failed() { grep -aq '^| GUEST-FAIL' "$work/console.log"; }
+# shellcheck source-path=SCRIPTDIR source=../harness/lib-vcmad.sh
+. "$here/../harness/lib-vcmad.sh"
+vm_test_begin balloon
 
 # The memfd behind the guest's RAM, measured from the host: QEMU's fd whose
 # link is /memfd:..., sized like the guest's RAM.
@@ -92,25 +62,11 @@ PY
 }
 
 echo "1..7"
-"$vm_run" --image "$image" --mem 1024 "${ram_args[@]}" --append movablecore=512M --timeout 1500 \
-	--log "$work/console.log" --pidfile "$work/qemu.pid" \
-	--add "$agent:/bin/vcma-agent" --add "$bguest:/bin/balloon-guest" \
-	--qemu -qmp --qemu "unix:$work/qmp.sock,server=on,wait=off" \
-	--qemu -device --qemu virtio-serial-pci \
-	--qemu -chardev --qemu "socket,path=$work/vm1.sock,server=on,wait=off,id=c0" \
-	--qemu -device --qemu "virtserialport,chardev=c0,name=org.vcma.0" \
-	--script "$here/guest.sh" >"$work/vmrun.out" 2>"$work/vmrun.err" &
-vmrun_pid=$!
-mkdir -p "$work/state"
-export VCMA_SOCKET=$work/api.sock
+boot_guest "$here/guest.sh" "${ram_args[@]}" --timeout 1500 --pidfile "$work/qemu.pid" \
+	--add "$bguest:/bin/balloon-guest" --qemu -qmp --qemu "unix:$work/qmp.sock,server=on,wait=off"
 wait_until 900 guest_says GUEST-READY || bail "guest never got ready"
-guest_failed && bail "guest: $(guest_line GUEST-FAIL:)"
-"$vcmad" --api-socket "$work/api.sock" --state-dir "$work/state" --no-fsync \
-	--vm "vm1=$work/vm1.sock,qmp=$work/qmp.sock" 2>>"$work/vcmad.log" &
-vcmad_pid=$!
-connected() {
-	"$vcmactl" --json vms 2>/dev/null | json 'sys.exit(0 if d["vms"][0]["connected"] else 1)' 2>/dev/null
-}
+bail_if_guest_failed
+start_vcmad ",qmp=$work/qmp.sock"
 wait_until 300 connected || bail "guest agent never said HELLO to vcmad"
 "$vcmactl" --json balloon vm1 >"$work/b0.json" || bail "vcmactl balloon vm1"
 json 'h=d["host"]; print("# host reclaim:", h["reclaim_possible"], h["backend"], h["reason"])' <"$work/b0.json"
@@ -135,14 +91,14 @@ echo "# memfd allocated: before $((before >> 20)) MiB, after $((after >> 20)) Mi
 ok "inflate 256 MiB in 128 chunks of 2 MiB: the memfd's allocated blocks dropped by $freed MiB"
 
 wait_until 300 guest_says GUEST-INFLATED || bail "guest never saw MemTotal shrink"
-guest_failed && bail "guest: $(guest_line GUEST-FAIL:)"
+bail_if_guest_failed
 echo "# guest: $(guest_line GUEST-INFLATED:)"
 ok "the guest's MemTotal shrank by 256 MiB"
 
 "$vcmactl" balloon vm1 --target 0 --wait --wait-timeout 600 >"$work/deflate.out" 2>&1 ||
 	{ sed 's/^/# /' "$work/deflate.out"; bail "deflate failed"; }
 wait_until 300 guest_says GUEST-DEFLATED || bail "guest never saw MemTotal come back"
-guest_failed && bail "guest: $(guest_line GUEST-FAIL:)"
+bail_if_guest_failed
 echo "# guest: $(guest_line GUEST-DEFLATED:)"
 ok "deflate: the guest's MemTotal is back"
 
@@ -158,12 +114,9 @@ wait_until 300 guest_says GUEST-FLOOR || bail "guest never settled at the floor"
 echo "# guest: $(guest_line GUEST-FLOOR:)"
 "$vcmactl" balloon vm1 --target 0 --wait --wait-timeout 900 >/dev/null 2>&1 || bail "final deflate failed"
 wait_until 600 guest_says GUEST-DONE || bail "guest did not finish"
-guest_failed && bail "guest: $(guest_line GUEST-FAIL:)"
+bail_if_guest_failed
 echo "# guest: $(guest_line GUEST-WORK:)"
 ok "workload checksums valid, nothing OOM-killed"
 
-wait "$vmrun_pid"
-status=$?
-vmrun_pid=
-[ $status -eq 0 ] || bail "guest verdict: vm-run exit $status (kernel warning, oops or panic?)"
+guest_verdict || bail "guest verdict: vm-run exit $? (kernel warning, oops or panic?)"
 ok "guest passed (no kernel warnings, oops or panic)"

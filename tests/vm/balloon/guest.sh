@@ -4,19 +4,13 @@
 # MemTotal alone (the balloon takes memory out of MemTotal):
 #   inflate 256 MiB -> deflate -> inflate to the floor -> deflate,
 # and finally checks the workload's checksums and that nothing was OOM-killed.
-# Lines for the host go to the console with the "| " prefix.
-mark() { echo "| $*" >/dev/console; }
+# Lines for the host go to the console with the "| " prefix (mark, fail and
+# poll come from the harness's lib-guest.sh).
+. /etc/vcma-lib.sh
 memtotal() { awk '/^MemTotal:/ { print $2 }' /proc/meminfo; }
+memtotal_is() { [ "$(memtotal)" "$1" "$2" ]; }
 # wait_mt OP KIB: until MemTotal OP KIB holds (at most 15 minutes).
-wait_mt() {
-	i=0
-	while ! [ "$(memtotal)" "$1" "$2" ] && [ $i -lt 1800 ]; do
-		sleep 0.5
-		i=$((i + 1))
-	done
-	[ "$(memtotal)" "$1" "$2" ]
-}
-fail() { mark "GUEST-FAIL: $*"; exit 1; }
+wait_mt() { poll 1800 memtotal_is "$@"; }
 
 insmod /lib/modules/vcma.ko || fail "insmod vcma.ko"
 # Use most guest memory once, as a guest that has run a while has (the host
