@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "api.h"
-#include "size.h"
+#include "vcma_size.h"
 
 #define MAX_COUNT 256
 #define MAX_DEADLINE_MS (24u * 3600 * 1000)
@@ -97,7 +97,7 @@ int api_json_size(json_object *v, uint64_t *out)
 		return 0;
 	}
 	if (json_object_is_type(v, json_type_string))
-		return size_parse(json_object_get_string(v), out);
+		return vcma_size_parse(json_object_get_string(v), 0, out);
 	return -EINVAL;
 }
 
@@ -170,7 +170,7 @@ int api_parse_reserve(const char *body, size_t len, struct rsv_spec *out, char *
 			out->size = v;
 			have_size = true;
 		} else if (!strcmp(key, "align")) {
-			if (api_json_size(val, &v) || (v && (!size_is_pow2(v) || v < 4096))) {
+			if (api_json_size(val, &v) || (v && (!vcma_size_is_pow2(v) || v < 4096))) {
 				snprintf(err, errlen, "align: 0 or a power of two of at least 4096 bytes");
 				goto out;
 			}

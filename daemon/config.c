@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "size.h"
+#include "vcma_size.h"
 
 void config_init(struct vcmad_config *c)
 {
@@ -158,7 +158,7 @@ static int set_num(struct vcmad_config *c, const struct num_key *k, const char *
 	unsigned long long n;
 	uint64_t sz;
 
-	if (k->size ? size_parse(v, &sz) : parse_uint(v, ULLONG_MAX, &n)) {
+	if (k->size ? vcma_size_parse(v, 0, &sz) : parse_uint(v, ULLONG_MAX, &n)) {
 		snprintf(err, errlen, "%s: '%s' is not a %s", k->key, v,
 			 k->size ? "size" : "number");
 		return -1;

@@ -7,7 +7,7 @@
  * context instead of being printed on stderr.
  */
 #include "libvirt_xml.h"
-#include "size.h"
+#include "vcma_size.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -272,7 +272,7 @@ int vcma_lv_find_pinning(const char *domain_xml, char why[VCMA_LV_ERRLEN],
 /* Sizes as operators write them, bounded so that no sum can overflow. */
 static int parse_size(const char *s, uint64_t *out)
 {
-	return size_parse(s, out) || *out > VCMA_LV_MAX_SIZE ? -EINVAL : 0;
+	return vcma_size_parse(s, 0, out) || *out > VCMA_LV_MAX_SIZE ? -EINVAL : 0;
 }
 
 static int parse_u32(const char *s, uint32_t max, uint32_t *out)

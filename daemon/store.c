@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "size.h"
+#include "vcma_size.h"
 
 #define STORE_FORMAT 1
 
@@ -102,7 +102,7 @@ static int rsv_from_json(struct rsv *r, json_object *e)
 		return -EINVAL;
 	if (get_u64(e, "id", &r->id, true) || !r->id ||
 	    get_u64(e, "size", &r->size, true) || !r->size || r->size % 4096 ||
-	    get_u64(e, "align", &r->align, false) || (r->align && !size_is_pow2(r->align)) ||
+	    get_u64(e, "align", &r->align, false) || (r->align && !vcma_size_is_pow2(r->align)) ||
 	    get_u64(e, "grant_id", &r->grant_id, false) ||
 	    get_u64(e, "gpa", &r->gpa, false) ||
 	    get_u64(e, "granted_size", &r->granted_size, false) ||

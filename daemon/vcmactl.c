@@ -23,7 +23,7 @@
 
 #include <json-c/json.h>
 
-#include "size.h"
+#include "vcma_size.h"
 
 #define DEFAULT_SOCKET "/run/vcma/vcmad.sock"
 #define EXIT_FAILED 1
@@ -195,7 +195,7 @@ static void print_json(json_object *o)
 
 static const char *human(uint64_t v, char *buf, size_t len)
 {
-	return size_format(v, buf, len);
+	return vcma_size_format(v, 0, buf, len);
 }
 
 static void print_rsv_table(json_object *arr)
@@ -431,7 +431,7 @@ static int cmd_reserve(const struct ctl *c, int argc, char **argv)
 			json_object_object_add(req, "count", json_object_new_int((int)v));
 			break;
 		case 'a':
-			if (size_parse(optarg, &align) || !size_is_pow2(align)) {
+			if (vcma_size_parse(optarg, 0, &align) || !vcma_size_is_pow2(align)) {
 				fprintf(stderr, "vcmactl reserve: --align '%s': a power of two like 2M\n",
 					optarg);
 				goto usage;
@@ -470,7 +470,7 @@ static int cmd_reserve(const struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "vcmactl reserve: need VM and SIZE\n");
 		goto usage;
 	}
-	if (size_parse(argv[optind + 1], &size) || !size || size % 4096) {
+	if (vcma_size_parse(argv[optind + 1], VCMA_SIZE_NONZERO, &size) || size % 4096) {
 		fprintf(stderr, "vcmactl reserve: SIZE '%s': a multiple of 4K like 64M or 2G\n",
 			argv[optind + 1]);
 		goto usage;
@@ -744,7 +744,7 @@ static int cmd_balloon(const struct ctl *c, int argc, char **argv, bool resize)
 		http_reply_free(&r);
 		return 0;
 	}
-	if (size_parse(size_arg, &v)) {
+	if (vcma_size_parse(size_arg, 0, &v)) {
 		fprintf(stderr, "vcmactl %s: '%s' is not a size (e.g. 256M, 1G)\n",
 			resize ? "resize" : "balloon", size_arg);
 		return EXIT_USAGE;

@@ -19,7 +19,7 @@
 
 #include "balloon.h"
 #include "log.h"
-#include "size.h"
+#include "vcma_size.h"
 
 #define HOST_CAPS (VCMA_CAP_RESERVE | VCMA_CAP_STATUS | VCMA_CAP_EVENTS | VCMA_CAP_BALLOON)
 #define AGAIN_BACKOFF_MS 1000
@@ -220,7 +220,7 @@ void vm_remove_rsv(struct vcma_vm *vm, struct rsv *r)
 int vm_reserve(struct vcma_vm *vm, const struct rsv_spec *s, int64_t now_ms, uint64_t *first_id)
 {
 	(void)now_ms;
-	if (!s->size || s->size % 4096 || (s->align && !size_is_pow2(s->align)) ||
+	if (!s->size || s->size % 4096 || (s->align && !vcma_size_is_pow2(s->align)) ||
 	    s->count == 0)
 		return -EINVAL;
 	if (vm->nr_rsv + s->count > vm->lim->max_reservations)

@@ -526,7 +526,7 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 			o->sim = true;
 			break;
 		case OPT_SIM_MEM:
-			if (vcma_parse_size(optarg, &o->sim_opts.mem_bytes)) {
+			if (vcma_size_parse(optarg, VCMA_SIZE_NONZERO, &o->sim_opts.mem_bytes)) {
 				fprintf(stderr, "vcma-agent: bad --sim-mem '%s' (e.g. 1G, 512M)\n",
 					optarg);
 				return 2;
@@ -542,7 +542,7 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 			}
 			break;
 		case OPT_SIM_FLOOR:
-			if (vcma_parse_size(optarg, &o->sim_opts.floor_bytes)) {
+			if (vcma_size_parse(optarg, VCMA_SIZE_NONZERO, &o->sim_opts.floor_bytes)) {
 				fprintf(stderr, "vcma-agent: bad --sim-floor '%s'\n", optarg);
 				return 2;
 			}

@@ -11,7 +11,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <syslog.h>
 
 #include "vcma_proto.h"
@@ -51,55 +50,6 @@ int vcma_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 		return -ERANGE;
 	*out = v;
 	return 0;
-}
-
-int vcma_parse_size(const char *s, uint64_t *out)
-{
-	static const struct { const char *suffix; unsigned int shift; } units[] = {
-		{ "", 0 }, { "b", 0 },
-		{ "k", 10 }, { "kb", 10 }, { "kib", 10 },
-		{ "m", 20 }, { "mb", 20 }, { "mib", 20 },
-		{ "g", 30 }, { "gb", 30 }, { "gib", 30 },
-		{ "t", 40 }, { "tb", 40 }, { "tib", 40 },
-	};
-	uint64_t v;
-	size_t i;
-	int ret;
-
-	if (!s)
-		return -EINVAL;
-	ret = parse_digits(&s, &v);
-	if (ret)
-		return ret;
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcasecmp(s, units[i].suffix))
-			continue;
-		if (v == 0)
-			return -EINVAL;
-		if (units[i].shift && v > (UINT64_MAX >> units[i].shift))
-			return -ERANGE;
-		*out = v << units[i].shift;
-		return 0;
-	}
-	return -EINVAL;
-}
-
-void vcma_format_size(uint64_t bytes, char *buf, size_t len)
-{
-	static const char *const names[] = { "TiB", "GiB", "MiB", "KiB" };
-	unsigned int shift = 40;
-	size_t i;
-
-	for (i = 0; i < 4; i++, shift -= 10) {
-		uint64_t unit = 1ull << shift;
-
-		if (bytes >= unit && bytes % unit == 0) {
-			snprintf(buf, len, "%llu %s",
-				 (unsigned long long)(bytes >> shift), names[i]);
-			return;
-		}
-	}
-	snprintf(buf, len, "%llu B", (unsigned long long)bytes);
 }
 
 int vcma_copy_label(char *dst, size_t dst_len, const char *src)

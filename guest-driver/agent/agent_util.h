@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Helpers shared by vcma-agent and vcma-guest: size parsing and formatting,
- * logging (stderr, optionally syslog), errno <-> protocol status mapping.
- * Kept in one place so the two binaries agree on what "64M" means.
+ * Helpers shared by vcma-agent and vcma-guest: number parsing, logging
+ * (stderr, optionally syslog), errno <-> protocol status mapping. Sizes
+ * ("64M") come from proto/vcma_size.h, the same code vcmad and vcmactl use.
  */
 #ifndef VCMA_AGENT_UTIL_H
 #define VCMA_AGENT_UTIL_H
@@ -11,18 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/*
- * Parse a byte size: decimal digits with an optional binary suffix
- * K, M, G, T (also KiB/MiB/GiB/TiB, case-insensitive). "4096", "64M", "2G".
- * Returns 0, or -EINVAL for garbage/empty/zero, -ERANGE on overflow.
- */
-int vcma_parse_size(const char *s, uint64_t *out);
+#include "vcma_size.h"
 
 /* Parse an unsigned decimal number within [min, max]; 0 or -EINVAL/-ERANGE. */
 int vcma_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
-
-/* "64 MiB", "2 GiB", "12345 B": exact when a unit divides the value. */
-void vcma_format_size(uint64_t bytes, char *buf, size_t len);
 
 /* Copy a label into a fixed NUL-padded field; -EINVAL if too long or not printable. */
 int vcma_copy_label(char *dst, size_t dst_len, const char *src);

@@ -157,7 +157,7 @@ static void status_table(const struct vcma_ioc_stats *st, const struct vcma_ioc_
 	if (n) {
 		printf("%-8s %-18s %-10s %-8s %s\n", "GRANT", "GPA", "SIZE", "TAG", "LABEL");
 		for (i = 0; i < n; i++) {
-			vcma_format_size(g[i].size, sz, sizeof(sz));
+			vcma_size_format(g[i].size, VCMA_SIZE_IEC, sz, sizeof(sz));
 			printf("%-8" PRIu64 " 0x%016" PRIx64 " %-10s %-8" PRIu64 " %.*s%s\n",
 			       (uint64_t)g[i].grant_id, (uint64_t)g[i].phys_addr, sz,
 			       (uint64_t)g[i].tag, VCMA_LABEL_LEN, g[i].label,
@@ -180,14 +180,14 @@ static void status_table(const struct vcma_ioc_stats *st, const struct vcma_ioc_
 	       ", bh invalidations: %" PRIu64 ", retries: %" PRIu64 "\n",
 	       (uint64_t)st->pages_migrated, (uint64_t)st->pinned_met,
 	       (uint64_t)st->bh_invalidations, (uint64_t)st->retries);
-	vcma_format_size(st->bytes_held, a, sizeof(a));
-	vcma_format_size(st->balloon_bytes, b, sizeof(b));
-	vcma_format_size(st->floor_pages * page_size, c, sizeof(c));
+	vcma_size_format(st->bytes_held, VCMA_SIZE_IEC, a, sizeof(a));
+	vcma_size_format(st->balloon_bytes, VCMA_SIZE_IEC, b, sizeof(b));
+	vcma_size_format(st->floor_pages * page_size, VCMA_SIZE_IEC, c, sizeof(c));
 	printf("held: %s in %" PRIu64 " grants, balloon: %s, floor: %s\n",
 	       a, (uint64_t)st->grants, b, c);
-	vcma_format_size(st->mem_total, a, sizeof(a));
-	vcma_format_size(st->mem_free, b, sizeof(b));
-	vcma_format_size(st->mem_available, c, sizeof(c));
+	vcma_size_format(st->mem_total, VCMA_SIZE_IEC, a, sizeof(a));
+	vcma_size_format(st->mem_free, VCMA_SIZE_IEC, b, sizeof(b));
+	vcma_size_format(st->mem_available, VCMA_SIZE_IEC, c, sizeof(c));
 	printf("memory: total %s, free %s, available %s\n", a, b, c);
 }
 
@@ -236,7 +236,7 @@ static int cmd_status(struct agent_backend *be, int argc, char **argv)
 
 static int parse_size_arg(const char *what, const char *s, uint64_t *out)
 {
-	int ret = vcma_parse_size(s, out);
+	int ret = vcma_size_parse(s, VCMA_SIZE_NONZERO, out);
 
 	if (ret == -ERANGE)
 		fprintf(stderr, "vcma-guest: %s '%s' is too large\n", what, s);
@@ -369,7 +369,7 @@ static int cmd_reserve(struct agent_backend *be, int argc, char **argv)
 		return EXIT_OPFAIL;
 	}
 	if (!json) {
-		vcma_format_size(io.granted_size, sz, sizeof(sz));
+		vcma_size_format(io.granted_size, VCMA_SIZE_IEC, sz, sizeof(sz));
 		printf("grant %" PRIu64 ": gpa 0x%016" PRIx64 ", size %s\n",
 		       (uint64_t)io.grant_id, (uint64_t)io.phys_addr, sz);
 		print_evidence(&io.ev);

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "api.h"
-#include "size.h"
+#include "vcma_size.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 
@@ -27,10 +27,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	api_route(s, &r);
 	if (r.kind == API_RSV && !r.id)
 		abort();	/* reservation ids are never 0 */
-	if (size_parse(s, &v) == 0) {
+	if (vcma_size_parse(s, 0, &v) == 0) {
 		char buf[32];
 
-		size_format(v, buf, sizeof(buf));
+		vcma_size_format(v, 0, buf, sizeof(buf));
 	}
 	if (api_parse_reserve((const char *)data, len, &spec, err, sizeof(err)) == 0) {
 		/* whatever is accepted is within the documented bounds */

@@ -18,60 +18,7 @@
 #include "backend.h"
 #include "devnode.h"
 
-static void size_ok(const char *s, uint64_t want)
-{
-	uint64_t v = 0;
-
-	assert_int_equal(vcma_parse_size(s, &v), 0);
-	assert_true(v == want);
-}
-
-static void size_bad(const char *s, int err)
-{
-	uint64_t v = 12345;
-
-	assert_int_equal(vcma_parse_size(s, &v), err);
-	assert_true(v == 12345);
-}
-
-static void test_parse_size_valid(void **state)
-{
-	(void)state;
-	size_ok("4096", 4096);
-	size_ok("1", 1);
-	size_ok("64M", 64ull << 20);
-	size_ok("64m", 64ull << 20);
-	size_ok("64MiB", 64ull << 20);
-	size_ok("64mb", 64ull << 20);
-	size_ok("2G", 2ull << 30);
-	size_ok("4k", 4096);
-	size_ok("1T", 1ull << 40);
-	size_ok("512B", 512);
-	/* The largest value that fits: 2^24 - 1 TiB. */
-	size_ok("16777215T", 16777215ull << 40);
-	size_ok("18446744073709551615", UINT64_MAX);
-}
-
-static void test_parse_size_invalid(void **state)
-{
-	(void)state;
-	size_bad("", -EINVAL);
-	size_bad("0", -EINVAL);
-	size_bad("0M", -EINVAL);
-	size_bad("-1", -EINVAL);
-	size_bad("+1", -EINVAL);
-	size_bad("1.5G", -EINVAL);
-	size_bad("64X", -EINVAL);
-	size_bad("M", -EINVAL);
-	size_bad(" 64", -EINVAL);
-	size_bad("64 ", -EINVAL);
-	size_bad("64MM", -EINVAL);
-	size_bad("0x100", -EINVAL);
-	size_bad("18446744073709551616", -ERANGE);
-	size_bad("16777216T", -ERANGE);
-	size_bad("99999999999999999999999G", -ERANGE);
-	assert_int_equal(vcma_parse_size(NULL, &(uint64_t){ 0 }), -EINVAL);
-}
+/* Sizes ("64M") are proto/vcma_size.c, tested in tests/unit/proto/test_size.c. */
 
 static void test_parse_u64(void **state)
 {
@@ -84,23 +31,6 @@ static void test_parse_u64(void **state)
 	assert_int_equal(vcma_parse_u64("101", 1, 100, &v), -ERANGE);
 	assert_int_equal(vcma_parse_u64("4x", 1, 100, &v), -EINVAL);
 	assert_int_equal(vcma_parse_u64("", 0, 100, &v), -EINVAL);
-}
-
-static void test_format_size(void **state)
-{
-	char buf[32];
-
-	(void)state;
-	vcma_format_size(64ull << 20, buf, sizeof(buf));
-	assert_string_equal(buf, "64 MiB");
-	vcma_format_size(3ull << 30, buf, sizeof(buf));
-	assert_string_equal(buf, "3 GiB");
-	vcma_format_size(1536ull << 10, buf, sizeof(buf));
-	assert_string_equal(buf, "1536 KiB");
-	vcma_format_size(1000, buf, sizeof(buf));
-	assert_string_equal(buf, "1000 B");
-	vcma_format_size(0, buf, sizeof(buf));
-	assert_string_equal(buf, "0 B");
 }
 
 static void test_copy_label(void **state)
@@ -241,10 +171,7 @@ static void test_find_port(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_size_valid),
-		cmocka_unit_test(test_parse_size_invalid),
 		cmocka_unit_test(test_parse_u64),
-		cmocka_unit_test(test_format_size),
 		cmocka_unit_test(test_copy_label),
 		cmocka_unit_test(test_status_from_errno),
 		cmocka_unit_test(test_uuid),

@@ -1,42 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Size parsing/formatting and vcmad configuration (INI file and flags). */
+/* vcmad configuration (INI file and flags); sizes are tested in tests/unit/proto. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "config.h"
-#include "size.h"
 #include "tap.h"
-
-static void test_size(void)
-{
-	static const struct { const char *s; int rc; uint64_t v; } cases[] = {
-		{ "0", 0, 0 }, { "4096", 0, 4096 }, { "64M", 0, 64ull << 20 },
-		{ "64m", 0, 64ull << 20 }, { "2G", 0, 2ull << 30 }, { "2GiB", 0, 2ull << 30 },
-		{ "1t", 0, 1ull << 40 }, { "512K", 0, 512 << 10 }, { "7b", 0, 7 },
-		{ "18446744073709551615", 0, UINT64_MAX },
-		{ "18446744073709551616", -ERANGE, 0 }, { "16777216T", -ERANGE, 0 },
-		{ "", -EINVAL, 0 }, { "M", -EINVAL, 0 }, { "-1", -EINVAL, 0 },
-		{ " 1", -EINVAL, 0 }, { "1 M", -EINVAL, 0 }, { "1.5G", -EINVAL, 0 },
-		{ "64Q", -EINVAL, 0 }, { "0x10", -EINVAL, 0 }, { "1MM", -EINVAL, 0 },
-	};
-	char buf[32];
-
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		uint64_t v = 12345;
-		int rc = size_parse(cases[i].s, &v);
-
-		ok(rc == cases[i].rc && (rc || v == cases[i].v), "size_parse(\"%s\") = %d",
-		   cases[i].s, cases[i].rc);
-	}
-	ok(size_parse(NULL, &(uint64_t){ 0 }) == -EINVAL, "size_parse(NULL) refused");
-	ok(!strcmp(size_format(64ull << 20, buf, sizeof(buf)), "64M"), "format 64M");
-	ok(!strcmp(size_format(1536ull << 20, buf, sizeof(buf)), "1.5G"), "format 1.5G");
-	ok(!strcmp(size_format(100, buf, sizeof(buf)), "100"), "format 100");
-	ok(!strcmp(size_format(1ull << 40, buf, sizeof(buf)), "1T"), "format 1T");
-	ok(size_is_pow2(1 << 21) && !size_is_pow2(0) && !size_is_pow2(3 << 20), "pow2");
-}
 
 static char *write_tmp(const char *text)
 {
@@ -190,7 +160,6 @@ static void test_shipped_example(const char *path)
 
 int main(int argc, char **argv)
 {
-	test_size();
 	test_config();
 	test_libvirt_connect();
 	if (argc > 1)
