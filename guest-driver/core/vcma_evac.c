@@ -280,7 +280,7 @@ int vcma_run_planner(struct vcma_core *core, struct vcma_req_state *rs, vcma_u64
 		vcma_plan(core, rs);
 		if (core->nr_cand || (rs->flags & VCMA_CORE_FAIL_FAST) ||
 		    round == VCMA_REPLAN_ROUNDS || !vcma_windows_exist(core, rs) ||
-		    !sleep_bounded(core, rs, backoff))
+		    !sleep_bounded(core, rs, backoff) || vcma_deadline_passed(core, rs))
 			break;
 		rs->ev->retries++;
 		backoff = vcma_min64(backoff * 2, cap);
