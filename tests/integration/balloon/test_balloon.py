@@ -31,6 +31,18 @@ def settle(env, vm, timeout=60):
     return balloon(env, vm)
 
 
+def serve_sim_guest(env, tap, mem, qemu=None, what="vcmad serves the simulated guest"):
+    """vcma-agent --sim with mem as VM "g" behind vcmad, with qemu's QMP socket
+    (host reclaim) when given; one test. The agent's process, None if vcmad
+    never got the guest ready."""
+    p, vms = env.agent("g", mem=mem)
+    if qemu:
+        started = env.start({}, ["--vm", f"g={vms['g']},qmp={qemu.qmp}"])
+    else:
+        started = env.start(vms)
+    return p if tap.ok(started and env.ready("g"), what) else None
+
+
 class FakeQemu:
     """fakeqemu.py as a process; allocated() reads its memfd from the host side."""
 
@@ -147,8 +159,7 @@ class HostileGuest(threading.Thread):
 
 def t_batches(env, tap):
     """768 chunks need two BALLOON_REPORT frames (<= 512 each); all arrive and deflate back."""
-    _, vms = env.agent("g", mem="4G")
-    if not tap.ok(env.start(vms) and env.ready("g"), "vcmad serves the simulated guest"):
+    if not serve_sim_guest(env, tap, "4G"):
         return
     b = balloon(env, "g")
     full = b["guest_mem_total_bytes"]
@@ -187,8 +198,8 @@ def t_batches(env, tap):
 
 def t_floor(env, tap):
     """A target above what the guest can spare stops at its floor: a status, not an OOM."""
-    p, vms = env.agent("g", mem="1G")
-    if not tap.ok(env.start(vms) and env.ready("g"), "vcmad serves the simulated guest"):
+    p = serve_sim_guest(env, tap, "1G")
+    if not p:
         return
     rc, out, err = env.ctl("balloon", "g", "--target", "1000M", "--wait", timeout=120)
     b = balloon(env, "g")
@@ -208,8 +219,8 @@ def t_floor(env, tap):
 
 def t_restart(env, tap):
     """The target is desired state: it survives vcmad restarts and guest reboots."""
-    p, vms = env.agent("g", mem="1G")
-    if not tap.ok(env.start(vms) and env.ready("g"), "vcmad serves the simulated guest"):
+    p = serve_sim_guest(env, tap, "1G")
+    if not p:
         return
     rc, out, err = env.ctl("balloon", "g", "--target", "256M", "--wait", timeout=60)
     tap.ok(rc == 0, "256 MiB ballooned", out + err)
@@ -237,9 +248,7 @@ def t_restart(env, tap):
 def t_reclaim(env, tap):
     """With a memfd backend behind QMP, inflated chunks are punched at their backing offsets."""
     q = FakeQemu(env, 512)
-    _, vms = env.agent("g", mem="512M")
-    if not tap.ok(env.start({}, ["--vm", f"g={vms['g']},qmp={q.qmp}"]) and env.ready("g"),
-                  "vcmad with --vm NAME=CHANNEL,qmp=PATH"):
+    if not serve_sim_guest(env, tap, "512M", q, "vcmad with --vm NAME=CHANNEL,qmp=PATH"):
         return
     b = balloon(env, "g")
     tap.ok(b["host"]["reclaim_possible"] and b["host"]["backend"] == "memfd",
@@ -270,9 +279,7 @@ def t_file(env, tap):
                         f"vcma-balloon-test-{os.getpid()}")
     q = FakeQemu(env, 256, "--file", path)
     try:
-        _, vms = env.agent("g", mem="256M")
-        if not tap.ok(env.start({}, ["--vm", f"g={vms['g']},qmp={q.qmp}"]) and env.ready("g"),
-                      "vcmad serves the guest"):
+        if not serve_sim_guest(env, tap, "256M", q, "vcmad serves the guest"):
             return
         b = balloon(env, "g")
         tap.ok(b["host"]["reclaim_possible"] and b["host"]["backend"] in ("file", "hugetlbfs"),
@@ -289,9 +296,7 @@ def t_file(env, tap):
 def t_share_off(env, tap):
     """share=off: QEMU's RAM is a private copy; punching the file would free nothing."""
     q = FakeQemu(env, 128, "--share", "off")
-    _, vms = env.agent("g", mem="128M")
-    if not tap.ok(env.start({}, ["--vm", f"g={vms['g']},qmp={q.qmp}"]) and env.ready("g"),
-                  "vcmad serves the guest"):
+    if not serve_sim_guest(env, tap, "128M", q, "vcmad serves the guest"):
         return
     b = balloon(env, "g")
     tap.ok(not b["host"]["reclaim_possible"] and "share=off" in b["host"]["reason"],
@@ -301,9 +306,7 @@ def t_share_off(env, tap):
 def t_vfio(env, tap):
     """A VM with a VFIO device: the guest shrinks, the host backing is never punched."""
     q = FakeQemu(env, 256, "--vfio")
-    _, vms = env.agent("g", mem="256M")
-    if not tap.ok(env.start({}, ["--vm", f"g={vms['g']},qmp={q.qmp}"]) and env.ready("g"),
-                  "vcmad serves the guest"):
+    if not serve_sim_guest(env, tap, "256M", q, "vcmad serves the guest"):
         return
     before = q.allocated()
     rc, out, err = env.ctl("balloon", "g", "--target", "64M", "--wait", timeout=60)
