@@ -26,6 +26,13 @@ static void load_or_bail(const char *params)
 		tap_bail("insmod vcma.ko %s: %s", params, strerror(-ret));
 }
 
+/* vcma.ko loaded with params (or bail out) and /dev/vcma open. */
+static int load_and_open(const char *params)
+{
+	load_or_bail(params);
+	return vcma_open();
+}
+
 /* Within 1 MiB of where it was: what was granted came back. */
 static bool free_is_back(uint64_t before, uint64_t after)
 {
@@ -214,8 +221,7 @@ int scenario_idle(int argc, char **argv)
 
 	(void)argc;
 	(void)argv;
-	load_or_bail("");
-	fd = vcma_open();
+	fd = load_and_open("");
 	version_check(fd);
 	if (sysfs_str("strategy", strat, sizeof(strat)))
 		strcpy(strat, "?");
@@ -306,8 +312,7 @@ int scenario_badinput(int argc, char **argv)
 	tap_ok(vcma_load("strategy=bogus") == -EINVAL, "insmod strategy=bogus refused");
 	tap_ok(vcma_load("default_deadline_ms=0") == -EINVAL,
 	       "insmod default_deadline_ms=0 refused");
-	load_or_bail("");
-	fd = vcma_open();
+	fd = load_and_open("");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		bad_reserve(fd, bad[i].tweak, EINVAL, bad[i].what);
 	expect_err(fd, VCMA_IOC_RESERVE, NULL, EFAULT, "RESERVE NULL pointer");
@@ -382,8 +387,7 @@ int scenario_impossible(int argc, char **argv)
 
 	(void)argc;
 	(void)argv;
-	load_or_bail("");
-	fd = vcma_open();
+	fd = load_and_open("");
 	total = meminfo_bytes("MemTotal");
 	/* Nearly all of RAM, 2 MiB multiple: more than any free range holds. */
 	t0 = now_us();
@@ -405,8 +409,7 @@ int scenario_impossible(int argc, char **argv)
 	tap_ok(vcma_unload() == 0, "rmmod");
 
 	/* The safety floor: a grant that would leave too little is refused. */
-	load_or_bail("floor_mb=100000");
-	fd = vcma_open();
+	fd = load_and_open("floor_mb=100000");
 	ret = vcma_reserve(fd, 64 * MiB, 0, 0, 5000, "floor", &r);
 	tap_ok(ret != 0 && r.ev.cause == 7,
 	       "a grant below the safety floor is refused (%s, cause %s)",
@@ -467,8 +470,7 @@ int scenario_balloon(int argc, char **argv)
 
 	(void)argc;
 	(void)argv;
-	load_or_bail("");
-	fd = vcma_open();
+	fd = load_and_open("");
 	total0 = meminfo_bytes("MemTotal");
 	ret = balloon_to(fd, 64 * MiB, &b, &bad);
 	total = meminfo_bytes("MemTotal");
