@@ -394,10 +394,12 @@ static void handle_balloon(struct api *a, struct vcma_vm *vm, struct evhttp_requ
 #ifdef HAVE_LIBVIRT
 /*
  * PUT /v1/vms/{vm}/balloon for a libvirt domain vcmad does not serve (no
- * vcma channel): libvirt's own balloon, applied at once (200), not desired
- * state: there is no agent to reconcile and nothing to poll afterwards.
+ * vcma channel), or with [balloon] libvirt_fallback for one whose RAM the
+ * host cannot take back (unshared = why): libvirt's own balloon, applied at
+ * once (200), not desired state: nothing to reconcile or poll afterwards.
  */
-static void handle_lv_balloon(struct api *a, const char *name, struct evhttp_request *req)
+static void handle_lv_balloon(struct api *a, const char *name, const char *unshared,
+			      struct evhttp_request *req)
 {
 	struct vcma_lv_conn *c = vcma_libvirt_conn(a->d->lv);
 	struct api_balloon_req br;
@@ -433,10 +435,16 @@ static void handle_lv_balloon(struct api *a, const char *name, struct evhttp_req
 			    r == -EINVAL ? "balloon_refused" : "libvirt_failed", "%s", msg);
 		return;
 	}
-	vlog_info("%s", msg);
+	if (unshared)
+		snprintf(msg, sizeof(msg), "%s; resized by libvirt's balloon instead "
+			 "([balloon] libvirt_fallback): guest memory set to %llu MiB", unshared,
+			 (unsigned long long)(mem >> 20));
+	vlog_info("vm %s: %s", name, msg);
 	o = json_object_new_object();
 	json_object_object_add(o, "vm", json_object_new_string(name));
 	json_object_object_add(o, "via", json_object_new_string("libvirt-balloon"));
+	json_object_object_add(o, "reason", json_object_new_string(
+		unshared ? "host reclaim impossible" : "no vcma agent"));
 	json_object_object_add(o, "target_bytes", json_object_new_uint64(target));
 	json_object_object_add(o, "guest_mem_bytes", json_object_new_uint64(mem));
 	json_object_object_add(o, "detail", json_object_new_string(msg));
@@ -490,7 +498,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
 		vm = vcmad_vm_lookup(a->d, rt.vm);
 #ifdef HAVE_LIBVIRT
 		if (!vm && a->d->lv && rt.kind == API_BALLOON && m == EVHTTP_REQ_PUT) {
-			handle_lv_balloon(a, rt.vm, req);
+			handle_lv_balloon(a, rt.vm, NULL, req);
 			return;
 		}
 #endif
@@ -544,6 +552,14 @@ static void dispatch(struct evhttp_request *req, void *arg)
 			return;
 		}
 		if (m == EVHTTP_REQ_PUT) {
+#ifdef HAVE_LIBVIRT
+			/* RAM the host cannot take back: libvirt's balloon, if configured */
+			if (a->d->lv && a->d->cfg->balloon_libvirt_fallback &&
+			    vm->source == VCMA_VM_SRC_LIBVIRT && vm->bal->unshared_reason) {
+				handle_lv_balloon(a, vm->name, vm->bal->unshared_reason, req);
+				return;
+			}
+#endif
 			handle_balloon(a, vm, req);
 			return;
 		}

@@ -35,6 +35,7 @@ void balloon_free(struct vcma_vm *vm)
 	free(vm->bal->chunks);
 	free(vm->bal->qmp_path);
 	free(vm->bal->pin_reason);
+	free(vm->bal->unshared_reason);
 	free(vm->bal);
 	vm->bal = NULL;
 }
@@ -53,22 +54,37 @@ int balloon_set_qmp(struct vcma_vm *vm, const char *qmp_path)
 	return 0;
 }
 
-int balloon_set_pinned(struct vcma_vm *vm, const char *reason)
+/* A reason from the VM's source why host reclaim must not or cannot punch. */
+static int set_refusal(struct vm_balloon *b, char **slot, const char *reason)
 {
-	struct vm_balloon *b = B(vm);
 	char *p = reason ? strdup(reason) : NULL;
 
 	if (reason && !p)
 		return -ENOMEM;
-	if (!reason == !b->pin_reason && (!reason || !strcmp(reason, b->pin_reason))) {
+	if (!reason == !*slot && (!reason || !strcmp(reason, *slot))) {
 		free(p);
 		return 0;
 	}
-	free(b->pin_reason);
-	b->pin_reason = p;
+	free(*slot);
+	*slot = p;
 	reclaim_free(b->rc);	/* the reason is applied when QEMU is asked next */
 	b->rc = NULL;
 	return 0;
+}
+
+int balloon_set_pinned(struct vcma_vm *vm, const char *reason)
+{
+	return set_refusal(B(vm), &B(vm)->pin_reason, reason);
+}
+
+int balloon_set_unshared(struct vcma_vm *vm, const char *reason)
+{
+	return set_refusal(B(vm), &B(vm)->unshared_reason, reason);
+}
+
+static const char *refusal(const struct vm_balloon *b)
+{
+	return b->pin_reason ? b->pin_reason : b->unshared_reason;
 }
 
 uint64_t balloon_chunk_bytes(const struct vcma_vm *vm)
@@ -108,9 +124,9 @@ static struct reclaim *ensure_reclaim(struct vcma_vm *vm, int64_t now_ms)
 		b->rc_at_ms = now_ms;
 		b->rc = reclaim_open(b->qmp_path, QMP_TIMEOUT_MS);
 		/* QEMU is still asked: its backing is measured, only never punched */
-		if (b->rc && b->pin_reason) {
+		if (b->rc && refusal(b)) {
 			b->rc->possible = false;
-			snprintf(b->rc->why, sizeof(b->rc->why), "%s", b->pin_reason);
+			snprintf(b->rc->why, sizeof(b->rc->why), "%s", refusal(b));
 		}
 		if (b->rc)
 			vlog_info("vm %s: host reclaim %s: %s", vm->name,
@@ -515,7 +531,7 @@ json_object *balloon_json(struct vcma_vm *vm, int64_t now_ms)
 	json_object_object_add(h, "reclaim_possible",
 			       json_object_new_boolean(rc && rc->possible));
 	json_object_object_add(h, "reason", json_object_new_string(
-		rc ? rc->why : b->pin_reason ? b->pin_reason :
+		rc ? rc->why : refusal(b) ? refusal(b) :
 		"guest not connected; QEMU not asked yet"));
 	json_object_object_add(h, "punched_bytes", json_object_new_uint64(b->punched_bytes));
 	json_object_object_add(h, "punch_errors", json_object_new_uint64(b->punch_errors));

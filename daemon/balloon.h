@@ -50,6 +50,7 @@ struct vm_balloon {
 
 	char *qmp_path;			/* QEMU's QMP socket, NULL = unknown */
 	char *pin_reason;		/* memory pinned on the host: never punch; NULL = not known to be */
+	char *unshared_reason;		/* RAM not a shared backend (from libvirt), NULL = maybe shared */
 	struct reclaim *rc;		/* NULL until first needed in a session */
 	int64_t rc_at_ms;		/* when QEMU was last asked */
 	struct reclaim_usage base;	/* measured when the current resize began */
@@ -73,6 +74,8 @@ int balloon_set_qmp(struct vcma_vm *vm, const char *qmp_path);
  * clears it. 0 or -ENOMEM.
  */
 int balloon_set_pinned(struct vcma_vm *vm, const char *reason);
+/* Same for RAM that is not a shared backend (pinned wins when both). */
+int balloon_set_unshared(struct vcma_vm *vm, const char *reason);
 
 /* Operator: new target in bytes. -EINVAL when not a multiple of the chunk size. */
 int balloon_set_target(struct vcma_vm *vm, uint64_t target, int64_t now_ms);

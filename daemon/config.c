@@ -217,6 +217,12 @@ static int config_ini_entry(void *user, const char *section, const char *key, co
 				goto bad_value;
 			return 1;
 		}
+	} else if (!strcmp(section, "balloon")) {
+		if (!strcmp(key, "libvirt_fallback")) {
+			if (parse_bool(value, &c->balloon_libvirt_fallback))
+				goto bad_value;
+			return 1;
+		}
 	} else if (!strcmp(section, "libvirt")) {
 		if (!strcmp(key, "enabled")) {
 			if (parse_bool(value, &c->libvirt))

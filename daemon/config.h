@@ -33,6 +33,8 @@ struct vcmad_config {
 	size_t nr_vms;
 	bool libvirt;
 	char *libvirt_uri;
+	/* a libvirt domain whose RAM cannot be reclaimed is resized by libvirt's balloon */
+	bool balloon_libvirt_fallback;
 };
 
 void config_init(struct vcmad_config *c);

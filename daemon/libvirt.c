@@ -141,6 +141,7 @@ static void sink_attach(const struct vcma_lv_domain *dom, void *opaque)
 		.channel_path = dom->channel_path,
 		.qmp_path = dom->qmp_path,
 		.pin_reason = dom->pin_reason,
+		.unshared_reason = dom->unshared_reason,
 		.source = VCMA_VM_SRC_LIBVIRT,
 		.hooks = &lv_hooks,
 		.opaque = lv,

@@ -48,6 +48,7 @@ struct tracked {
 	char path[VCMA_LV_PATHLEN];
 	char qmp[VCMA_LV_PATHLEN];	/* "" = none */
 	char pin[VCMA_LV_ERRLEN];	/* why host reclaim is refused, "" = not pinned */
+	char unshared[VCMA_LV_ERRLEN];	/* why host reclaim is impossible, "" = shared RAM */
 	bool has_desired;
 	bool seen;		/* found by the scan in progress */
 	struct vcma_lv_desired desired;
@@ -160,7 +161,7 @@ static struct tracked *track(struct vcma_lv_conn *c, const char *uuid)
 static void refresh_domain(struct vcma_lv_conn *c, virDomainPtr dom)
 {
 	char uuid[VIR_UUID_STRING_BUFLEN], path[VCMA_LV_PATHLEN], err[VCMA_LV_ERRLEN];
-	char qmp[VCMA_LV_PATHLEN], pin[VCMA_LV_ERRLEN];
+	char qmp[VCMA_LV_PATHLEN], pin[VCMA_LV_ERRLEN], unshared[VCMA_LV_ERRLEN];
 	const char *name = virDomainGetName(dom);
 	struct vcma_lv_desired desired;
 	bool has_desired = false;
@@ -206,12 +207,15 @@ static void refresh_domain(struct vcma_lv_conn *c, virDomainPtr dom)
 	if (vcma_lv_find_pinning(xml, pin, err) < 0)
 		snprintf(pin, sizeof(pin), "host reclaim refused: cannot tell whether the "
 			 "domain's memory is pinned");
+	if (vcma_lv_find_unshared(xml, unshared, err) < 0)
+		unshared[0] = '\0';	/* malformed was refused by the channel lookup already */
 
 	t = find_tracked(c, uuid);
 	if (t) {
 		t->seen = true;
 		if (strcmp(t->path, path) == 0 && strcmp(t->name, name) == 0 &&
 		    strcmp(t->qmp, qmp) == 0 && strcmp(t->pin, pin) == 0 &&
+		    strcmp(t->unshared, unshared) == 0 &&
 		    t->has_desired == has_desired &&
 		    (!has_desired || vcma_lv_desired_equal(&t->desired, &desired)))
 			goto out;
@@ -227,6 +231,7 @@ static void refresh_domain(struct vcma_lv_conn *c, virDomainPtr dom)
 	memcpy(t->path, path, sizeof(t->path));
 	memcpy(t->qmp, qmp, sizeof(t->qmp));
 	memcpy(t->pin, pin, sizeof(t->pin));
+	memcpy(t->unshared, unshared, sizeof(t->unshared));
 	t->has_desired = has_desired;
 	t->desired = desired;
 	vlog_info("libvirt: domain '%s' has channel %s%s%s%s: attaching%s%s", name, path,
@@ -239,6 +244,7 @@ static void refresh_domain(struct vcma_lv_conn *c, virDomainPtr dom)
 		.qmp_path = t->qmp[0] ? t->qmp : NULL,
 		.desired = has_desired ? &t->desired : NULL,
 		.pin_reason = t->pin[0] ? t->pin : NULL,
+		.unshared_reason = t->unshared[0] ? t->unshared : NULL,
 	}, c->opaque);
 out:
 	free(xml);

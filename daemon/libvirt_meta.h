@@ -33,6 +33,8 @@ struct vcma_lv_domain {
 	const struct vcma_lv_desired *desired;
 	/* Why host reclaim must never punch its memory (<hostdev>, locked), or NULL. */
 	const char *pin_reason;
+	/* Why its RAM cannot be punched (not a shared backend), or NULL. */
+	const char *unshared_reason;
 };
 
 struct vcma_lv_sink {

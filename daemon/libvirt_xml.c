@@ -269,6 +269,31 @@ int vcma_lv_find_pinning(const char *domain_xml, char why[VCMA_LV_ERRLEN],
 	return ret;
 }
 
+int vcma_lv_find_unshared(const char *domain_xml, char why[VCMA_LV_ERRLEN],
+			  char err[VCMA_LV_ERRLEN])
+{
+	const xmlNode *root, *mb, *src;
+	bool shared;
+	xmlDocPtr doc;
+
+	why[0] = '\0';
+	doc = parse_doc(domain_xml, "domain XML", err);
+	if (!doc)
+		return -EINVAL;
+	root = xmlDocGetRootElement(doc);
+	mb = first_child(root, "memoryBacking");
+	src = first_child(mb, "source");
+	/* hugepages without a source are hugetlbfs files libvirt opens shared when asked */
+	shared = attr_is(first_child(mb, "access"), "mode", "shared") &&
+		 (!src || attr_is(src, "type", "memfd") || attr_is(src, "type", "file"));
+	if (!shared)
+		set_err(why, "host reclaim impossible: domain RAM is not a shared backend "
+			"(<memoryBacking> needs <source type='memfd'/> or 'file' and "
+			"<access mode='shared'/>): anonymous or private memory cannot be punched");
+	xmlFreeDoc(doc);
+	return shared ? 0 : 1;
+}
+
 /* Sizes as operators write them, bounded so that no sum can overflow. */
 static int parse_size(const char *s, uint64_t *out)
 {

@@ -83,6 +83,15 @@ int vcma_lv_find_pinning(const char *domain_xml, char why[VCMA_LV_ERRLEN],
 			 char err[VCMA_LV_ERRLEN]);
 
 /*
+ * Whether the domain's RAM is a shared backend vcmad can punch:
+ * <memoryBacking> with <access mode='shared'/> and a memfd or file source
+ * (or none). Returns 1 with the reason in why when it is not, 0 when it
+ * is, -EINVAL (message in err) when the XML is malformed.
+ */
+int vcma_lv_find_unshared(const char *domain_xml, char why[VCMA_LV_ERRLEN],
+			  char err[VCMA_LV_ERRLEN]);
+
+/*
  * Parses the vcma desired state: a <vcma:config> element in the vcma
  * namespace, the same without namespace (as virDomainGetMetadata returns
  * it), or a whole domain XML carrying it under <metadata>. Returns 1 with *out filled,

@@ -754,17 +754,17 @@ static int cmd_balloon(const struct ctl *c, int argc, char **argv, bool resize)
 	rc = http_call(c, "PUT", path, body, &r);
 	if (rc)
 		return rc;
-	/* 200: a libvirt domain without the vcma agent, resized by libvirt's balloon at once */
+	/* 200: libvirt resized the domain at once (no vcma agent, or RAM not reclaimable) */
 	if (r.code == 200 && r.body && *jstr(r.body, "via")) {
 		char m[32];
 
 		if (c->json)
 			print_json(r.body);
 		else
-			printf("balloon %s: via %s (no vcma agent): guest memory now %s\n  %s\n",
+			printf("balloon %s: via %s (%s): guest memory now %s\n  %s\n",
 			       jstr(r.body, "vm"),
 			       !strcmp(jstr(r.body, "via"), "libvirt-balloon") ? "libvirt's balloon" :
-			       jstr(r.body, "via"),
+			       jstr(r.body, "via"), jstr(r.body, "reason"),
 			       human(ju64(r.body, "guest_mem_bytes"), m, sizeof(m)),
 			       jstr(r.body, "detail"));
 		http_reply_free(&r);

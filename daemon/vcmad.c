@@ -272,7 +272,8 @@ int vcmad_vm_attach(struct vcmad *d, const struct vcma_vm_attach *a, struct vcma
 	}
 	if (a->qmp_path && balloon_set_qmp(vm, a->qmp_path))
 		return -ENOMEM;
-	if (balloon_set_pinned(vm, a->pin_reason))
+	if (balloon_set_pinned(vm, a->pin_reason) ||
+	    balloon_set_unshared(vm, a->unshared_reason))
 		return -ENOMEM;
 	vm->source = a->source;
 	vm->hooks = a->hooks;

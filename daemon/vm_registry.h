@@ -92,6 +92,12 @@ struct vcma_vm_attach {
 	 * this reason whatever QEMU says, while the guest still shrinks.
 	 */
 	const char *pin_reason;
+	/*
+	 * Why the VM's RAM is not a shared backend host reclaim could punch, or
+	 * NULL. With [balloon] libvirt_fallback on, its resizes go to libvirt's
+	 * balloon; otherwise the reason is what GET .../balloon shows.
+	 */
+	const char *unshared_reason;
 };
 
 /*

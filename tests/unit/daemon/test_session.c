@@ -587,8 +587,12 @@ static void test_pinned(void)
 	   "pinned without a QMP socket: refused with the <hostdev> reason");
 	ok(balloon_set_qmp(vm, "/nonexistent/qmp.sock") == 0 &&
 	   reclaim_refused_with(vm, hostdev, 50), "pinned with an unreachable QMP socket: same");
+	ok(balloon_set_unshared(vm, "host reclaim impossible: domain RAM is not a shared") == 0 &&
+	   reclaim_refused_with(vm, hostdev, 55), "pinned and unshared: the pinning reason wins");
 	ok(balloon_set_pinned(vm, NULL) == 0 && balloon_set_qmp(vm, NULL) == 0 &&
-	   reclaim_refused_with(vm, "no QMP socket", 60), "the <hostdev> removed: reason cleared");
+	   reclaim_refused_with(vm, "not a shared", 60), "<hostdev> removed: RAM not shared");
+	ok(balloon_set_unshared(vm, NULL) == 0 && reclaim_refused_with(vm, "no QMP socket", 70),
+	   "shared again: reasons cleared");
 	vm_free(vm);
 }
 

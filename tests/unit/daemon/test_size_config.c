@@ -134,6 +134,14 @@ static void test_libvirt_connect(void)
 	ok(parse(&c, err, 4, "--config", path, "--connect", "test:///default") == 0 && c.libvirt &&
 	   !strcmp(c.libvirt_uri, "test:///default"), "--connect beats the file");
 	config_free(&c);
+	ok(parse(&c, err, 0) == 0 && !c.balloon_libvirt_fallback, "libvirt_fallback off by default");
+	config_free(&c);
+	ok(parse(&c, err, 2, "--set", "balloon.libvirt_fallback=yes") == 0 &&
+	   c.balloon_libvirt_fallback, "[balloon] libvirt_fallback = yes");
+	config_free(&c);
+	ok(parse(&c, err, 2, "--set", "balloon.libvirt_fallback=sometimes") == -1 &&
+	   strstr(err, "libvirt_fallback"), "bad libvirt_fallback refused: %s", err);
+	config_free(&c);
 	ok(parse(&c, err, 2, "--set", "libvirt.uri=qemu:///system") == 0 &&
 	   !strcmp(c.libvirt_uri, "qemu:///system"), "older key uri still accepted");
 	config_free(&c);

@@ -93,43 +93,41 @@ static const struct xml_case qmp_cases[] = {
 	{ "channel-malformed.xml", -EINVAL, "malformed XML" },
 };
 
-static void test_qmp(void)
-{
-	for (size_t i = 0; i < sizeof(qmp_cases) / sizeof(qmp_cases[0]); i++) {
-		char path[VCMA_LV_PATHLEN], err[VCMA_LV_ERRLEN] = "";
-		char *xml = lv_slurp(fixdir, qmp_cases[i].file);
-		int r = vcma_lv_find_qmp(xml, path, err);
-		const char *where = r > 0 ? path : err;
+/* Finders that answer 1 with a string, 0 with it empty, or -errno with a message. */
+typedef int (*xml_finder)(const char *xml, char *out, char *err);
 
-		ok(r == qmp_cases[i].ret && strstr(where, qmp_cases[i].want) &&
-		   (r > 0 || path[0] == '\0'), "qmp %s: ret %d (want %d): %s",
-		   qmp_cases[i].file, r, qmp_cases[i].ret, where);
+static void run_finder(const char *what, xml_finder fn, const struct xml_case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char out[VCMA_LV_PATHLEN > VCMA_LV_ERRLEN ? VCMA_LV_PATHLEN : VCMA_LV_ERRLEN];
+		char err[VCMA_LV_ERRLEN] = "";
+		char *xml = lv_slurp(fixdir, cases[i].file);
+		int r = fn(xml, out, err);
+		const char *where = r > 0 ? out : err;
+
+		ok(r == cases[i].ret && strstr(where, cases[i].want) && (r > 0 || out[0] == '\0'),
+		   "%s %s: ret %d (want %d): %s", what, cases[i].file, r, cases[i].ret, where);
 		free(xml);
 	}
 }
 
 static const struct xml_case pin_cases[] = {
-	{ "pin-hostdev.xml", 1, "domain has a <hostdev> passthrough device (VFIO pins guest memory)" },
-	{ "pin-locked.xml", 1, "<memoryBacking><locked/>" },
+	{ "pin-hostdev.xml", 1, "host reclaim refused: domain has a <hostdev> passthrough device "
+	  "(VFIO pins guest memory)" },
+	{ "pin-locked.xml", 1, "host reclaim refused: domain memory is locked (<memoryBacking><locked/>)" },
 	{ "pin-none.xml", 0, "" },
 	{ "channel-ok.xml", 0, "" },
 	{ "channel-malformed.xml", -EINVAL, "malformed XML" },
 };
 
-static void test_pinning(void)
-{
-	for (size_t i = 0; i < sizeof(pin_cases) / sizeof(pin_cases[0]); i++) {
-		char why[VCMA_LV_ERRLEN], err[VCMA_LV_ERRLEN] = "";
-		char *xml = lv_slurp(fixdir, pin_cases[i].file);
-		int r = vcma_lv_find_pinning(xml, why, err);
-		const char *where = r > 0 ? why : err;
-
-		ok(r == pin_cases[i].ret && strstr(where, pin_cases[i].want) &&
-		   (r > 0 || why[0] == '\0') && (r <= 0 || !strncmp(why, "host reclaim refused: ", 22)),
-		   "pinning %s: ret %d (want %d): %s", pin_cases[i].file, r, pin_cases[i].ret, where);
-		free(xml);
-	}
-}
+static const struct xml_case unshared_cases[] = {
+	{ "pin-hostdev.xml", 0, "" },		/* memfd, shared */
+	{ "pin-none.xml", 0, "" },
+	{ "channel-ok.xml", 1, "not a shared backend" },	/* no <memoryBacking> */
+	{ "ram-private.xml", 1, "<access mode='shared'/>" },
+	{ "ram-anonymous-shared.xml", 1, "anonymous or private memory" },
+	{ "channel-malformed.xml", -EINVAL, "malformed XML" },
+};
 
 static void test_channel_name(void)
 {
@@ -238,8 +236,11 @@ int main(int argc, char **argv)
 	fixdir = argv[1];
 	test_channels();
 	test_channel_name();
-	test_qmp();
-	test_pinning();
+	run_finder("qmp", vcma_lv_find_qmp, qmp_cases, sizeof(qmp_cases) / sizeof(qmp_cases[0]));
+	run_finder("pinning", vcma_lv_find_pinning, pin_cases,
+		   sizeof(pin_cases) / sizeof(pin_cases[0]));
+	run_finder("unshared", vcma_lv_find_unshared, unshared_cases,
+		   sizeof(unshared_cases) / sizeof(unshared_cases[0]));
 	test_meta_refused();
 	test_meta_ok();
 	test_label_escaping();
