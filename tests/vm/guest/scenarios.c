@@ -96,6 +96,25 @@ static void diag_proc_from(const char *path, const char *marker)
 		fclose(f);
 }
 
+/*
+ * Free memory of a freshly booted guest still moves by megabytes (deferred
+ * frees, page cache settling), which would drown a 2 MiB grant: wait, within
+ * bounds, until two readings a second apart agree within 256 KiB.
+ */
+static uint64_t settled_free_bytes(void)
+{
+	uint64_t a = free_bytes(), b = a;
+
+	for (int i = 0; i < 10; i++) {
+		sleep(1);
+		b = free_bytes();
+		if ((a > b ? a - b : b - a) < 256 * 1024)
+			break;
+		a = b;
+	}
+	return b;
+}
+
 static void idle_one(int fd, uint64_t size)
 {
 	struct vcma_ioc_reserve r;
@@ -105,7 +124,7 @@ static void idle_one(int fd, uint64_t size)
 	int ret;
 
 	snprintf(label, sizeof(label), "idle-%" PRIu64 "M", size / MiB);
-	before = free_bytes();
+	before = settled_free_bytes();
 	ret = vcma_reserve(fd, size, 0, 0, 0, label, &r);
 	if (!tap_ok(ret == 0, "%s: reserve (%s), cause %s, %" PRIu64 " us, %u ranges scanned, %u tried, %" PRIu64 " pages migrated, %u retries",
 		    label, ret ? strerror(-ret) : "ok", cause_name(r.ev.cause),
