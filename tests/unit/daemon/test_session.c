@@ -138,17 +138,25 @@ static void reserve_result(struct vcma_vm *vm, uint64_t req, uint64_t tag, uint3
 
 static struct vm_limits lim;
 
-/* A session through HELLO and STATUS; checks nothing, see ready_vm. */
-static struct vcma_vm *synced_vm(struct wire *w, const struct vcma_grant_info_h *g, uint32_t n,
-				 bool *hello_ok)
+/* A VM whose session has just started: our HELLO sits in w, nothing answered. */
+static struct vcma_vm *started_vm(struct wire *w)
 {
 	struct vcma_vm *vm = vm_new("t", "/nowhere", &lim);
-	struct vcma_msg got;
 
 	memset(w, 0, sizeof(*w));
 	vm->write = capture;
 	vm->io = w;
 	vm_session_start(vm, 0);
+	return vm;
+}
+
+/* A session through HELLO and STATUS; checks nothing, see ready_vm. */
+static struct vcma_vm *synced_vm(struct wire *w, const struct vcma_grant_info_h *g, uint32_t n,
+				 bool *hello_ok)
+{
+	struct vcma_vm *vm = started_vm(w);
+	struct vcma_msg got;
+
 	*hello_ok = sent(w, &got) && got.type == VCMA_MSG_HELLO &&
 		    got.u.hello.role == VCMA_ROLE_HOST;
 	guest_hello(vm, 1, 1024 * M, 10);
@@ -377,13 +385,9 @@ static void test_timers(void)
 static void test_hostile(void)
 {
 	struct wire w;
-	struct vcma_vm *vm = vm_new("t", "/nowhere", &lim);
+	struct vcma_vm *vm = started_vm(&w);
 	uint8_t junk[4096];
 
-	memset(&w, 0, sizeof(w));
-	vm->write = capture;
-	vm->io = &w;
-	vm_session_start(vm, 0);
 	guest_hello(vm, 1, 1ull << 60, 0);
 	ok(vm->drop && strstr(vm->drop_reason, "absurd"), "absurd HELLO: %s", vm->drop_reason);
 	vm_free(vm);
@@ -444,11 +448,7 @@ static void test_hostile(void)
 	vm_free(vm);
 
 	/* before HELLO nothing else counts */
-	vm = vm_new("t", "/nowhere", &lim);
-	memset(&w, 0, sizeof(w));
-	vm->write = capture;
-	vm->io = &w;
-	vm_session_start(vm, 0);
+	vm = started_vm(&w);
 	feed(vm, msg(VCMA_MSG_PING, 1), 0);
 	ok(vm->st.protocol_errors == 1 && vm->conn == VM_HELLO_WAIT, "PING before HELLO refused");
 	struct vcma_msg *e = msg(VCMA_MSG_ERROR, 1);
@@ -469,11 +469,7 @@ static void test_hello_rules(void)
 	struct vcma_msg got;
 	uint64_t sessions;
 
-	vm = vm_new("t", "/nowhere", &lim);
-	memset(&w, 0, sizeof(w));
-	vm->write = capture;
-	vm->io = &w;
-	vm_session_start(vm, 0);
+	vm = started_vm(&w);
 	sent(&w, &got);
 	uint64_t host_id = got.id;
 
@@ -503,11 +499,7 @@ static void test_hello_rules(void)
 	 * comes later and is answered, then the agent answers both of our
 	 * HELLOs. Neither answer may restart the session.
 	 */
-	vm = vm_new("t", "/nowhere", &lim);
-	memset(&w, 0, sizeof(w));
-	vm->write = capture;
-	vm->io = &w;
-	vm_session_start(vm, 0);
+	vm = started_vm(&w);
 	sent(&w, &got);
 	host_id = got.id;
 	guest_hello(vm, 2, 1024 * M, 3000);
