@@ -11,6 +11,7 @@
  *
  *   test-lv-embed --kernel VMLINUZ --initrd CPIO
  */
+#include <stdbool.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -29,7 +30,7 @@
 #include "libvirt_meta.h"
 #include "lv_embed.h"
 #include "lv_testutil.h"
-#include "../../unit/proto/tap.h"
+#include "../../tap.h"
 
 static struct event_base *base;
 static struct lv_embed env;
@@ -221,5 +222,5 @@ out:
 	vcma_lv_event_shutdown();
 	event_base_free(base);
 	lv_embed_cleanup(&env);
-	return done_testing();
+	return tap_done();
 }

@@ -9,6 +9,7 @@
  *
  *   test-lv-reconnect FIXTURE_DIR
  */
+#include <stdbool.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,7 +27,7 @@
 #include "libvirt_meta.h"
 #include "lv_embed.h"
 #include "lv_testutil.h"
-#include "../../unit/proto/tap.h"
+#include "../../tap.h"
 
 #define LIBVIRTD "/usr/sbin/libvirtd"
 
@@ -204,7 +205,7 @@ int main(int argc, char **argv)
 
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 		if (system(cmd) != 0)
-			diag("could not remove %s", dir);
+			tap_diag("could not remove %s", dir);
 	}
-	return done_testing();
+	return tap_done();
 }

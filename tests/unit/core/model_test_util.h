@@ -3,8 +3,10 @@
 #ifndef VCMA_MODEL_TEST_UTIL_H
 #define VCMA_MODEL_TEST_UTIL_H
 
+#include <stdlib.h>
+
 #include "vcma_model.h"
-#include "vcma_tap.h"
+#include "../../tap.h"
 
 /* A model from a preset, with mem_mib (0: the preset's) and then scenario text on top. */
 static inline struct vcma_model *test_model(const char *preset, uint64_t mem_mib, const char *text)

@@ -4,12 +4,13 @@
  * socket: the guest's frames are encoded with the real codec and fed as
  * bytes, vcmad's frames are captured through vm->write and decoded.
  */
+#include <stdbool.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "balloon.h"
-#include "tap.h"
+#include "../../tap.h"
 #include "vm.h"
 
 #define M (1ull << 20)

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "tap.h"
+#include "../../tap.h"
 
 static char *write_tmp(const char *text)
 {

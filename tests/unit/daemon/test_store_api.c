@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* The state store (atomic JSON files) and the pure REST parts (routing, request parsing). */
+#include <stdbool.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,7 @@
 
 #include "api.h"
 #include "store.h"
-#include "tap.h"
+#include "../../tap.h"
 
 #define M (1ull << 20)
 

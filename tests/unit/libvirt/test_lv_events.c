@@ -18,7 +18,7 @@
 
 #include "libvirt_events.h"
 #include "lv_testutil.h"
-#include "../proto/tap.h"
+#include "../../tap.h"
 
 static struct event_base *base;
 static pthread_t main_thread;
@@ -223,5 +223,5 @@ int main(void)
 	test_threads();
 	test_counts_and_shutdown();
 	event_base_free(base);
-	return done_testing();
+	return tap_done();
 }

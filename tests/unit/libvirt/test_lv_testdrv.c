@@ -8,6 +8,7 @@
  * memory (on request, and by itself for agentless domains with a balloon
  * target in their metadata). A second connection plays the operator (virsh).
  */
+#include <stdbool.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@
 #include "libvirt_events.h"
 #include "libvirt_meta.h"
 #include "lv_testutil.h"
-#include "../proto/tap.h"
+#include "../../tap.h"
 
 #define URI "test:///default"
 
@@ -234,5 +235,5 @@ int main(int argc, char **argv)
 	   counts.dispatched);
 	vcma_lv_event_shutdown();
 	event_base_free(base);
-	return done_testing();
+	return tap_done();
 }

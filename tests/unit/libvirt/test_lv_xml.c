@@ -4,6 +4,7 @@
  * fixtures/ (argv[1]): every accepted document yields the right values,
  * every refused one a non-zero return and a message that names the problem.
  */
+#include <stdbool.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,7 @@
 
 #include "libvirt_xml.h"
 #include "lv_testutil.h"
-#include "../proto/tap.h"
+#include "../../tap.h"
 
 static const char *fixdir;
 
@@ -245,5 +246,5 @@ int main(int argc, char **argv)
 	test_meta_ok();
 	test_label_escaping();
 	test_example_config(argv[2]);
-	return done_testing();
+	return tap_done();
 }

@@ -5,11 +5,12 @@
  * encoding through the packed structs of vcma_proto.h, output bounds,
  * negotiation and the name tables.
  */
+#include <stdbool.h>
 #include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tap.h"
+#include "../../tap.h"
 #include "vcma_vectors.h"
 
 #define HDR		sizeof(struct vcma_hdr)
@@ -746,5 +747,5 @@ int main(void)
 	free(m2);
 	free(buf);
 	free(out);
-	return done_testing();
+	return tap_done();
 }

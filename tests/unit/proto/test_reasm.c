@@ -4,10 +4,11 @@
  * every byte boundary, one byte at a time; garbage before, between and inside
  * frames; invalid frames; an oversized length; the buffer bound; statistics.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tap.h"
+#include "../../tap.h"
 #include "vcma_vectors.h"
 
 #define HDR	sizeof(struct vcma_hdr)
@@ -116,7 +117,7 @@ static void test_every_split(void)
 		      vcma_reasm_feed(r, stream + cut, stream_len - cut) == 0 &&
 		      drain(r, &next, &errors) && next == nframes && errors == 0;
 		if (!all)
-			diag("split at %zu failed", cut);
+			tap_diag("split at %zu failed", cut);
 		vcma_reasm_free(r);
 	}
 	ok(all, "stream split in two at each of %zu byte boundaries", stream_len - 1);
@@ -338,5 +339,5 @@ int main(void)
 	free(frame);
 	free(out);
 	free(stream);
-	return done_testing();
+	return tap_done();
 }

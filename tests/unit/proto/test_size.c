@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "tap.h"
+#include "../../tap.h"
 #include "vcma_size.h"
 
 #define U64 0xffffffffffffffffull
@@ -98,5 +98,5 @@ int main(void)
 	ok(!strcmp(tiny, "1.5"), "a short buffer is truncated and terminated: \"%s\"", tiny);
 	ok(vcma_size_is_pow2(1 << 21) && !vcma_size_is_pow2(0) && !vcma_size_is_pow2(3 << 20),
 	   "power of two");
-	return done_testing();
+	return tap_done();
 }

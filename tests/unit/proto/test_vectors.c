@@ -5,10 +5,11 @@
  * cannot drift), and every vector must decode to its stated result.
  * Usage: test_vectors PATH/TO/PROTOCOL.md
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tap.h"
+#include "../../tap.h"
 #include "vcma_vectors.h"
 
 struct doc_vec {
@@ -64,7 +65,7 @@ static bool parse_doc(const char *path)
 				in_hex = false;
 				cur = NULL;
 			} else if (!parse_hex_line(line, cur)) {
-				diag("bad hex line in %s: %s", path, line);
+				tap_diag("bad hex line in %s: %s", path, line);
 				fclose(f);
 				return false;
 			}
@@ -142,7 +143,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!ok(parse_doc(argv[1]) && ndoc > 0, "PROTOCOL.md parses, %zu vectors", ndoc))
-		return done_testing();
+		return tap_done();
 
 	for (size_t i = 0; i < vcma_vectors_count; i++) {
 		const struct vcma_vector *v = &vcma_vectors[i];
@@ -167,5 +168,5 @@ int main(int argc, char **argv)
 	free(m);
 	free(buf);
 	free(out);
-	return done_testing();
+	return tap_done();
 }
