@@ -38,7 +38,7 @@ struct type_info {
 static const struct type_info types[VCMA_MSG_TYPE_MAX + 1] = {
 	[VCMA_MSG_HELLO] = { "HELLO", sizeof(struct vcma_hello),
 		sizeof(struct vcma_mem_range), VCMA_MAX_MEM_RANGES, false },
-	[VCMA_MSG_RESERVE] = { "RESERVE", sizeof(struct vcma_reserve), 0, 0, false },
+	[VCMA_MSG_RESERVE] = { "RESERVE", VCMA_RESERVE_BASE_LEN, 0, 0, false },
 	[VCMA_MSG_RESERVE_RESULT] = { "RESERVE_RESULT",
 		sizeof(struct vcma_reserve_result), 0, 0, false },
 	[VCMA_MSG_RELEASE] = { "RELEASE", sizeof(struct vcma_release), 0, 0, false },
@@ -57,6 +57,14 @@ static const struct type_info types[VCMA_MSG_TYPE_MAX + 1] = {
 	[VCMA_MSG_PING] = { "PING", 0, 0, 0, false },
 	[VCMA_MSG_PONG] = { "PONG", 0, 0, 0, false },
 	[VCMA_MSG_ERROR] = { "ERROR", sizeof(struct vcma_error), 0, 0, false },
+};
+
+/*
+ * Bytes a capability appends to a fixed-size type: the frame is then either
+ * the fixed size or the fixed size plus these, nothing in between.
+ */
+static const uint32_t type_ext[VCMA_MSG_TYPE_MAX + 1] = {
+	[VCMA_MSG_RESERVE] = sizeof(struct vcma_reserve) - VCMA_RESERVE_BASE_LEN,
 };
 
 static const struct type_info *type_info(unsigned int type)
@@ -282,6 +290,9 @@ static int check_reserve(const struct vcma_reserve_h *r)
 		return VCMA_CERR_VALUE;
 	if (!str_ok(r->label, VCMA_NAME_LEN))
 		return VCMA_CERR_VALUE;
+	/* A limit is a page-aligned address the grant can end at: at least the size. */
+	if (r->max_addr && (r->max_addr % MIN_PAGE_SIZE || r->max_addr < r->size))
+		return VCMA_CERR_VALUE;
 	return VCMA_CERR_OK;
 }
 
@@ -414,6 +425,14 @@ static uint32_t msg_count(const struct vcma_msg *m)
 	}
 }
 
+/* Bytes of the capability extension m carries (0 for the base form). */
+static uint32_t msg_ext(const struct vcma_msg *m)
+{
+	if (m->type == VCMA_MSG_RESERVE && m->u.reserve.max_addr)
+		return type_ext[VCMA_MSG_RESERVE];
+	return 0;
+}
+
 /* ---- encode ----------------------------------------------------------- */
 
 void vcma_msg_init(struct vcma_msg *m, uint8_t type, uint64_t id)
@@ -435,7 +454,8 @@ int vcma_encoded_size(const struct vcma_msg *m)
 	if (!ti)	/* msg_check knows better; keeps analyzers convinced */
 		return VCMA_CERR_TYPE;
 	/* msg_check bounded the count, so this stays far below INT_MAX. */
-	return (int)(HDR_LEN + ti->fixed + (uint64_t)msg_count(m) * ti->entry);
+	return (int)(HDR_LEN + ti->fixed + msg_ext(m) +
+		     (uint64_t)msg_count(m) * ti->entry);
 }
 
 static void enc_hello(struct wcur *w, const struct vcma_hello_h *h)
@@ -496,6 +516,8 @@ static void enc_payload(struct wcur *w, const struct vcma_msg *m)
 		put32(w, rv->deadline_ms);
 		put_zero(w, 4);
 		put_str(w, rv->label, VCMA_NAME_LEN);
+		if (rv->max_addr)
+			put64(w, rv->max_addr);
 		break;
 	case VCMA_MSG_RESERVE_RESULT:
 		put32(w, rr->status);
@@ -631,7 +653,9 @@ static int decode_hdr(const uint8_t *buf, size_t len, struct wire_hdr *h)
 	if (h->payload_len > VCMA_MAX_PAYLOAD)
 		return VCMA_CERR_TOOBIG;
 	ti = type_info(h->type);
-	if (ti->entry ? h->payload_len < ti->fixed : h->payload_len != ti->fixed)
+	if (ti->entry ? h->payload_len < ti->fixed :
+	    h->payload_len != ti->fixed &&
+	    !(type_ext[h->type] && h->payload_len == ti->fixed + type_ext[h->type]))
 		return VCMA_CERR_LENGTH;
 	return VCMA_CERR_OK;
 }
@@ -708,6 +732,12 @@ static void dec_payload(struct rcur *r, struct vcma_msg *m)
 		rv->deadline_ms = get32(r);
 		get_zero(r, 4);
 		get_str(r, rv->label, VCMA_NAME_LEN);
+		/* The long form exists only to carry a limit: zero there is invalid. */
+		if (r->len > VCMA_RESERVE_BASE_LEN) {
+			rv->max_addr = get64(r);
+			if (!rv->max_addr && !r->err)
+				r->err = VCMA_CERR_VALUE;
+		}
 		break;
 	case VCMA_MSG_RESERVE_RESULT:
 		rr->status = get32(r);
@@ -891,7 +921,7 @@ const char *vcma_cause_name(unsigned int cause)
 {
 	static const char *const names[VCMA_CAUSE_MAX + 1] = {
 		"none", "unmovable", "pinned", "pagevec", "bh_lru", "writeback",
-		"no_range", "floor", "deadline", "migrate", "limit",
+		"no_range", "floor", "deadline", "migrate", "limit", "addr_limit",
 	};
 
 	return cause <= VCMA_CAUSE_MAX ? names[cause] : "?";

@@ -58,6 +58,11 @@ struct vcma_reserve_h {
 	uint64_t size, align, tag;
 	uint32_t node, flags, deadline_ms;
 	char label[VCMA_NAME_LEN + 1];
+	/*
+	 * Exclusive upper GPA of the grant, 0 = none. Non-zero makes the frame
+	 * the 80-byte form, which only a peer with VCMA_CAP_ADDR_LIMIT reads.
+	 */
+	uint64_t max_addr;
 };
 
 struct vcma_evidence_h {

@@ -96,7 +96,8 @@ enum vcma_cause {
 	VCMA_CAUSE_DEADLINE	= 8,	/* deadline reached */
 	VCMA_CAUSE_MIGRATE	= 9,	/* migration failed for another reason */
 	VCMA_CAUSE_LIMIT	= 10,	/* grant table or size limit */
-	VCMA_CAUSE_MAX		= 10,
+	VCMA_CAUSE_ADDR_LIMIT	= 11,	/* no window lies below the request's max_addr */
+	VCMA_CAUSE_MAX		= 11,
 };
 
 /* Capability bits (HELLO.caps). Peers use the intersection. */
@@ -106,7 +107,8 @@ enum vcma_cause {
 #define VCMA_CAP_EVENTS		(1ull << 3)
 #define VCMA_CAP_DMABUF		(1ull << 4)	/* grants exportable as dma-buf */
 #define VCMA_CAP_PRESSURE_DEFLATE (1ull << 5)
-#define VCMA_CAP_KNOWN		((1ull << 6) - 1)
+#define VCMA_CAP_ADDR_LIMIT	(1ull << 6)	/* RESERVE may carry max_addr */
+#define VCMA_CAP_KNOWN		((1ull << 7) - 1)
 
 #define VCMA_ROLE_HOST		1
 #define VCMA_ROLE_GUEST		2
@@ -160,6 +162,11 @@ VCMA_STATIC_ASSERT(sizeof(struct vcma_hello) == 96, "vcma_hello layout");
 #define VCMA_RSV_MOVABLE_ONLY	(1u << 2)	/* only ZONE_MOVABLE */
 #define VCMA_RSV_KNOWN		((1u << 3) - 1)
 
+/*
+ * A RESERVE is 72 bytes (VCMA_RESERVE_BASE_LEN), or 80 with the address
+ * limit: the 80-byte form is sent only when VCMA_CAP_ADDR_LIMIT is common,
+ * and only with a non-zero max_addr.
+ */
 struct vcma_reserve {
 	__le64 size;		/* bytes, multiple of the guest page size */
 	__le64 align;		/* bytes, power of two, 0 = size rounded up */
@@ -169,8 +176,11 @@ struct vcma_reserve {
 	__le32 deadline_ms;	/* relative; 0 = guest default */
 	__le32 reserved;
 	char   label[VCMA_NAME_LEN];
+	/* VCMA_CAP_ADDR_LIMIT: the grant ends at or below this GPA (exclusive). */
+	__le64 max_addr;
 };
-VCMA_STATIC_ASSERT(sizeof(struct vcma_reserve) == 72, "vcma_reserve layout");
+VCMA_STATIC_ASSERT(sizeof(struct vcma_reserve) == 80, "vcma_reserve layout");
+#define VCMA_RESERVE_BASE_LEN	72	/* without max_addr */
 
 /* What a reservation cost, or why it failed. */
 struct vcma_evidence {

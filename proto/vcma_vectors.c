@@ -80,6 +80,30 @@ static void reserve(struct vcma_msg *m)
 	strcpy(r->label, "gpu0-fb");
 }
 
+/* The address-limited form (VCMA_CAP_ADDR_LIMIT): 16 MiB below 256 MiB for a 28-bit device. */
+static void reserve_below(struct vcma_msg *m)
+{
+	struct vcma_reserve_h *r = &m->u.reserve;
+
+	vcma_msg_init(m, VCMA_MSG_RESERVE, 9);
+	r->size = 16 * MIB;
+	r->tag = 0x1003;
+	r->node = VCMA_NODE_ANY;
+	r->flags = VCMA_RSV_FAIL_FAST;
+	r->max_addr = 256 * MIB;
+	strcpy(r->label, "edu0");
+}
+
+static void reserve_result_addr_limit(struct vcma_msg *m)
+{
+	struct vcma_reserve_result_h *r = &m->u.reserve_result;
+
+	vcma_msg_init(m, VCMA_MSG_RESERVE_RESULT, 9);
+	r->status = VCMA_E_NOSPC;
+	r->tag = 0x1003;
+	r->ev = (struct vcma_evidence_h){ .elapsed_us = 12, .cause = VCMA_CAUSE_ADDR_LIMIT };
+}
+
 static void reserve_result_ok(struct vcma_msg *m)
 {
 	struct vcma_reserve_result_h *r = &m->u.reserve_result;
@@ -222,6 +246,10 @@ const struct vcma_vector vcma_vectors[] = {
 	  hello_guest_v2, .expect = VCMA_CERR_OK },
 	{ "reserve", "RESERVE id 2: 64 MiB aligned to 2 MiB, tag 0x1001, any node, WAIT_PINS, deadline 5 s, label \"gpu0-fb\"",
 	  reserve, .expect = VCMA_CERR_OK },
+	{ "reserve-below", "RESERVE id 9 in the 80-byte form (VCMA_CAP_ADDR_LIMIT): 16 MiB ending at or below 256 MiB, FAIL_FAST, label \"edu0\"",
+	  reserve_below, .expect = VCMA_CERR_OK },
+	{ "reserve-result-addr-limit", "RESERVE_RESULT id 9: E_NOSPC, cause addr_limit (no window below the limit), nothing evacuated",
+	  reserve_result_addr_limit, .expect = VCMA_CERR_OK },
 	{ "reserve-result-ok", "RESERVE_RESULT id 2: granted, grant 17 at GPA 0x140000000, with evidence",
 	  reserve_result_ok, .expect = VCMA_CERR_OK },
 	{ "reserve-result-busy", "RESERVE_RESULT id 3: E_BUSY, cause pinned, no grant",
@@ -282,8 +310,17 @@ const struct vcma_vector vcma_vectors[] = {
 	  { P(PL(vcma_reserve, reserved), 1) }, 0, VCMA_CERR_RESERVED },
 	{ "bad-status", "RELEASE_RESULT with status 12 (past E_NODEV)", release_result,
 	  { P(PL(vcma_release_result, status), 12) }, 0, VCMA_CERR_VALUE },
-	{ "bad-cause", "RESERVE_RESULT with cause 11 (past limit)", reserve_result_busy,
-	  { P(PL(vcma_reserve_result, ev.cause), 11) }, 0, VCMA_CERR_VALUE },
+	{ "bad-cause", "RESERVE_RESULT with cause 255 (unknown)", reserve_result_busy,
+	  { P(PL(vcma_reserve_result, ev.cause), 255) }, 0, VCMA_CERR_VALUE },
+	{ "reserve-below-zero", "80-byte RESERVE whose max_addr is 0: the long form exists only to carry a limit",
+	  reserve_below, { P(PL(vcma_reserve, max_addr), 0, 0, 0, 0, 0, 0, 0, 0) }, 0,
+	  VCMA_CERR_VALUE },
+	{ "reserve-below-unaligned", "RESERVE with max_addr 256 MiB + 1 (not a multiple of 4096)",
+	  reserve_below, { P(PL(vcma_reserve, max_addr), 1) }, 0, VCMA_CERR_VALUE },
+	{ "reserve-below-size", "RESERVE of 16 MiB with max_addr 8 MiB (the limit is below the size)",
+	  reserve_below, { P(PL(vcma_reserve, max_addr), 0, 0, 0x80, 0) }, 0, VCMA_CERR_VALUE },
+	{ "reserve-below-76", "RESERVE with payload_len 76: neither the 72- nor the 80-byte form",
+	  reserve_below, { P(8, 76) }, HDR + 76, VCMA_CERR_LENGTH },
 	{ "bad-zone", "guest HELLO whose first range has zone 4", hello_guest,
 	  { P(HDR + sizeof(struct vcma_hello) + offsetof(struct vcma_mem_range, zone), 4) },
 	  0, VCMA_CERR_VALUE },

@@ -346,7 +346,7 @@ const char *vcma_core_cause_name(vcma_u32 cause)
 {
 	static const char *const names[VCMA_CORE_NR_CAUSES] = {
 		"none", "unmovable", "pinned", "pagevec", "bh_lru", "writeback",
-		"no_range", "floor", "deadline", "migrate", "limit",
+		"no_range", "floor", "deadline", "migrate", "limit", "addr_limit",
 	};
 
 	return cause < VCMA_CORE_NR_CAUSES ? names[cause] : "unknown";

@@ -34,7 +34,8 @@ enum vcma_core_cause {
 	VCMA_CORE_CAUSE_DEADLINE	= 8,
 	VCMA_CORE_CAUSE_MIGRATE		= 9,
 	VCMA_CORE_CAUSE_LIMIT		= 10,
-	VCMA_CORE_NR_CAUSES		= 11,
+	VCMA_CORE_CAUSE_ADDR_LIMIT	= 11,	/* no window below the request's max_addr */
+	VCMA_CORE_NR_CAUSES		= 12,
 };
 
 /* What a page frame is, as far as evacuation is concerned. */

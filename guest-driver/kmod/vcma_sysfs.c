@@ -79,6 +79,7 @@ VCMA_STAT(fail_floor, cs->fail_by_cause[VCMA_CORE_CAUSE_FLOOR]);
 VCMA_STAT(fail_deadline, cs->fail_by_cause[VCMA_CORE_CAUSE_DEADLINE]);
 VCMA_STAT(fail_migrate, cs->fail_by_cause[VCMA_CORE_CAUSE_MIGRATE]);
 VCMA_STAT(fail_limit, cs->fail_by_cause[VCMA_CORE_CAUSE_LIMIT]);
+VCMA_STAT(fail_addr_limit, cs->fail_by_cause[VCMA_CORE_CAUSE_ADDR_LIMIT]);
 
 static ssize_t last_cause_show(struct kobject *kobj, struct kobj_attribute *attr,
 			       char *buf)
@@ -137,6 +138,7 @@ static struct attribute *vcma_attrs[] = {
 	&vcma_attr_fail_deadline.attr.attr,
 	&vcma_attr_fail_migrate.attr.attr,
 	&vcma_attr_fail_limit.attr.attr,
+	&vcma_attr_fail_addr_limit.attr.attr,
 	&vcma_attr_last_cause.attr,
 	&vcma_attr_floor_pages.attr,
 	&vcma_attr_strategy.attr,

@@ -270,6 +270,7 @@ static void test_payload_reserved(void)
 		{ "hello-guest", HDR + sizeof(struct vcma_hello) +
 		  sizeof(struct vcma_mem_range) + offsetof(struct vcma_mem_range, reserved), 3 },
 		{ "reserve", PL(vcma_reserve, reserved), 4 },
+		{ "reserve-below", PL(vcma_reserve, reserved), 4 },
 		{ "reserve-result-ok", PL(vcma_reserve_result, reserved), 4 },
 		{ "reserve-result-ok", PL(vcma_reserve_result, ev.reserved), 4 },
 		{ "release-result", PL(vcma_release_result, reserved), 4 },
@@ -427,6 +428,12 @@ static void test_rules(void)
 	RULE("reserve", rv->label[0] = '\0', OK);
 	RULE("reserve", rv->label[1] = 0x1f, VALUE);
 	RULE("reserve", rv->label[1] = '\n', VALUE);
+	RULE("reserve", rv->max_addr = 64ull << 20, OK);
+	RULE("reserve", rv->max_addr = (64ull << 20) - 4096, VALUE);
+	RULE("reserve", rv->max_addr = (1ull << 32) + 512, VALUE);
+	RULE("reserve", rv->max_addr = UINT64_MAX & ~4095ull, OK);
+	RULE("reserve-below", rv->max_addr = 0, OK);	/* the 72-byte form */
+	RULE("reserve-below", rv->max_addr = rv->size, OK);
 
 	RULE("reserve-result-ok", rr->status = VCMA_STATUS_MAX + 1, VALUE);
 	RULE("reserve-result-ok", rr->grant_id = 0, VALUE);
@@ -523,11 +530,12 @@ static size_t wire_payload(const struct vcma_msg *x, uint8_t *p)
 		struct vcma_reserve w = {
 			htole64(r->size), htole64(r->align), htole64(r->tag),
 			htole32(r->node), htole32(r->flags), htole32(r->deadline_ms),
-			0, { 0 },
+			0, { 0 }, htole64(r->max_addr),
 		};
 		pad_str(w.label, r->label, VCMA_NAME_LEN);
 		memcpy(p, &w, sizeof(w));
-		return sizeof(w);
+		/* Without a limit the frame stops before max_addr. */
+		return r->max_addr ? sizeof(w) : VCMA_RESERVE_BASE_LEN;
 	}
 	case VCMA_MSG_RESERVE_RESULT: {
 		const struct vcma_reserve_result_h *r = &x->u.reserve_result;
@@ -696,6 +704,32 @@ static void test_negotiate(void)
 	   "common caps: intersection of known bits only");
 }
 
+/* RESERVE's two forms: without a limit 72 bytes, with one 80 (capability bit 6). */
+static void test_addr_limit(void)
+{
+	int len = vec_bytes("reserve");
+
+	ok(len == (int)(HDR + VCMA_RESERVE_BASE_LEN) &&
+	   decode_exact(buf, (size_t)len) == len && m2->u.reserve.max_addr == 0,
+	   "RESERVE without a limit is 72 bytes and decodes with max_addr 0");
+	len = vec_bytes("reserve-below");
+	ok(len == (int)(HDR + sizeof(struct vcma_reserve)) &&
+	   decode_exact(buf, (size_t)len) == len &&
+	   m2->u.reserve.max_addr == 256ull << 20 && m2->u.reserve.size == 16ull << 20,
+	   "RESERVE with a limit is 80 bytes and carries max_addr");
+	put_le(buf + 8, VCMA_RESERVE_BASE_LEN, 4);
+	ok(decode_exact(buf, HDR + VCMA_RESERVE_BASE_LEN) == (int)(HDR + VCMA_RESERVE_BASE_LEN) &&
+	   m2->u.reserve.max_addr == 0,
+	   "the same RESERVE cut to 72 bytes has no limit");
+	ok(vcma_caps_common(VCMA_CAP_RESERVE | VCMA_CAP_ADDR_LIMIT,
+			    VCMA_CAP_RESERVE | VCMA_CAP_ADDR_LIMIT) ==
+	   (VCMA_CAP_RESERVE | VCMA_CAP_ADDR_LIMIT) &&
+	   vcma_caps_common(VCMA_CAP_RESERVE | VCMA_CAP_ADDR_LIMIT, VCMA_CAP_RESERVE) ==
+	   VCMA_CAP_RESERVE, "ADDR_LIMIT is common only when both sides have it");
+	ok(strcmp(vcma_cause_name(VCMA_CAUSE_ADDR_LIMIT), "addr_limit") == 0,
+	   "cause 11 is addr_limit");
+}
+
 static void test_names(void)
 {
 	bool distinct = true;
@@ -742,6 +776,7 @@ int main(void)
 	test_mutations();
 	test_negotiate();
 	test_names();
+	test_addr_limit();
 
 	free(m);
 	free(m2);

@@ -228,8 +228,10 @@ static void test_bad_frames(void)
 	check_bad_between("count-over-payload", VCMA_CERR_COUNT,
 			  HDR + sizeof(struct vcma_balloon_report) + 4 * 8);
 	check_bad_between("bad-label-char", VCMA_CERR_VALUE,
-			  HDR + sizeof(struct vcma_reserve));
+			  HDR + VCMA_RESERVE_BASE_LEN);
 	check_bad_between("payload-reserved", VCMA_CERR_RESERVED,
+			  HDR + VCMA_RESERVE_BASE_LEN);
+	check_bad_between("reserve-below-zero", VCMA_CERR_VALUE,
 			  HDR + sizeof(struct vcma_reserve));
 }
 
