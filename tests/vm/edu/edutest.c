@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/* vcma-edutest: runs one edu DMA scenario inside the test guest, as TAP. */
+#include <stdio.h>
+#include <string.h>
+
+#include "edutest.h"
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *help;
+} scenarios[] = {
+	{ "uio", scenario_uio, "[MiB] uio_pci_generic + grant mmap: userspace programs the DMA" },
+};
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	for (i = 0; argc > 1 && i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+		if (!strcmp(argv[1], scenarios[i].name))
+			return scenarios[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "usage: vcma-edutest SCENARIO [ARGS]\n");
+	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+		fprintf(stderr, "  %-8s %s\n", scenarios[i].name, scenarios[i].help);
+	return argc > 1 && strcmp(argv[1], "--help") ? 2 : 0;
+}
