@@ -99,6 +99,7 @@ struct vcma_req_state {
 	vcma_u64 nr;		/* pages */
 	vcma_u64 align;		/* pages, power of two */
 	vcma_u64 step;		/* distance between candidate window starts */
+	vcma_u64 limit_pfn;	/* windows end at or below this pfn; 0 = no limit */
 	vcma_u64 start_us;
 	vcma_u64 deadline_us;
 	vcma_u32 flags;
@@ -133,6 +134,7 @@ vcma_u64 vcma_window_cost(const struct vcma_range_summary *s, int *possible);
 void vcma_plan(struct vcma_core *core, struct vcma_req_state *rs);
 int vcma_zone_usable(const struct vcma_core *core, const struct vcma_zone_span *z,
 		     const struct vcma_req_state *rs);
+vcma_u64 vcma_zone_end(const struct vcma_zone_span *z, const struct vcma_req_state *rs);
 int vcma_windows_exist(const struct vcma_core *core, const struct vcma_req_state *rs);
 
 /* vcma_evac.c: prepare, evacuate, learn, pin policy. */

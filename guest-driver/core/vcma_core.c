@@ -171,11 +171,32 @@ static int check_request(const struct vcma_core *core, const struct vcma_core_re
 		return -VCMA_EINVAL;
 	if (req->align && (!vcma_is_pow2(req->align) || req->align < page))
 		return -VCMA_EINVAL;
+	if (req->max_addr && ((req->max_addr & (page - 1)) || req->max_addr < req->size))
+		return -VCMA_EINVAL;
 	*nr = req->size >> core->cfg.page_shift;
 	*align = req->align ? req->align >> core->cfg.page_shift : vcma_pow2_ceil(*nr);
 	if (!*align || *nr > zone_pages_total(core))
 		return -VCMA_EINVAL;
 	return 0;
+}
+
+/*
+ * A limit no usable zone can meet: windows of this size exist, but none
+ * ends at or below the limit. Decided from the zone layout alone, before any
+ * page is looked at, so nothing is evacuated for a request that cannot be had.
+ */
+static int addr_limit_unmeetable(const struct vcma_core *core, struct vcma_req_state *rs)
+{
+	vcma_u64 limit = rs->limit_pfn;
+	int exist_below, exist;
+
+	if (!limit)
+		return 0;
+	exist_below = vcma_windows_exist(core, rs);
+	rs->limit_pfn = 0;
+	exist = vcma_windows_exist(core, rs);
+	rs->limit_pfn = limit;
+	return !exist_below && exist;
 }
 
 static int reserve_locked(struct vcma_core *core, const struct vcma_core_request *req,
@@ -191,14 +212,22 @@ static int reserve_locked(struct vcma_core *core, const struct vcma_core_request
 		return err;
 	old = vcma_grant_by_tag(core, req->tag);
 	if (old) {
-		if (old->nr_pages != nr || (old->start_pfn & (align - 1)))
+		if (old->nr_pages != nr || (old->start_pfn & (align - 1)) ||
+		    (req->max_addr &&
+		     old->start_pfn + nr > req->max_addr >> core->cfg.page_shift))
 			return -VCMA_EEXIST;
 		*grant = *old;
 		return 0;
 	}
 	init_request(core, rs, nr, align, req->flags, req->node, req->deadline_ms, rs->ev);
+	if (req->max_addr)
+		rs->limit_pfn = req->max_addr >> core->cfg.page_shift;
 	if (core->nr_grants >= core->cfg.max_grants) {
 		rs->ev->cause = VCMA_CORE_CAUSE_LIMIT;
+		return -VCMA_ENOSPC;
+	}
+	if (addr_limit_unmeetable(core, rs)) {
+		rs->ev->cause = VCMA_CORE_CAUSE_ADDR_LIMIT;
 		return -VCMA_ENOSPC;
 	}
 	if (below_floor(core, nr)) {

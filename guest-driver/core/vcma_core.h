@@ -153,6 +153,11 @@ struct vcma_core_request {
 	vcma_u32 flags;		/* VCMA_CORE_* */
 	vcma_u32 deadline_ms;	/* relative; 0 = config default */
 	char label[VCMA_CORE_LABEL_LEN];
+	/*
+	 * Bytes: the grant must end at or below this physical address (a
+	 * device's DMA limit); page aligned and >= size, 0 = no limit.
+	 */
+	vcma_u64 max_addr;
 };
 
 struct vcma_core_evidence {
@@ -175,6 +180,7 @@ struct vcma_grant {
 	vcma_u64 tag;
 	vcma_u32 kind;		/* VCMA_GRANT_RESERVE or VCMA_GRANT_BALLOON */
 	char label[VCMA_CORE_LABEL_LEN];
+	vcma_u64 max_addr;	/* the request's limit, 0 = none */
 };
 
 #define VCMA_GRANT_RESERVE	1
@@ -225,9 +231,11 @@ void vcma_core_free(struct vcma_core *core);
  * A request whose tag matches an outstanding grant returns that grant again
  * (idempotent); -VCMA_EEXIST only when that grant has another size or an
  * alignment the request does not accept.
- * Errors: -EINVAL bad request; -ENOSPC floor (cause FLOOR) or grant table
- * full (LIMIT); -ENOMEM no feasible range (NO_RANGE); -ETIMEDOUT deadline;
- * -EBUSY every candidate failed (cause of the last one).
+ * Errors: -EINVAL bad request (also a max_addr not page aligned or below
+ * the size); -ENOSPC floor (cause FLOOR), grant table full (LIMIT) or no
+ * window of that size below max_addr in any usable zone (ADDR_LIMIT, decided
+ * before anything is evacuated); -ENOMEM no feasible range (NO_RANGE);
+ * -ETIMEDOUT deadline; -EBUSY every candidate failed (cause of the last one).
  */
 int vcma_core_reserve(struct vcma_core *core, const struct vcma_core_request *req,
 		      struct vcma_grant *grant, struct vcma_core_evidence *ev);

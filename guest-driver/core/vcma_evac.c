@@ -227,6 +227,7 @@ int vcma_cause_errno(vcma_u32 cause)
 		return -VCMA_ETIMEDOUT;
 	case VCMA_CORE_CAUSE_FLOOR:
 	case VCMA_CORE_CAUSE_LIMIT:
+	case VCMA_CORE_CAUSE_ADDR_LIMIT:
 		return -VCMA_ENOSPC;
 	case VCMA_CORE_CAUSE_NO_RANGE:
 		return -VCMA_ENOMEM;
@@ -321,9 +322,10 @@ int vcma_run_naive(struct vcma_core *core, struct vcma_req_state *rs, vcma_u64 *
 
 	while ((z = next_zone_by_pfn(core, rs, z)) >= 0) {
 		const struct vcma_zone_span *zs = &core->zones[z];
+		vcma_u64 end = vcma_zone_end(zs, rs);
 
 		for (pfn = vcma_align_up(zs->start_pfn, rs->step);
-		     pfn + rs->nr <= zs->end_pfn; pfn += rs->step) {
+		     pfn + rs->nr <= end; pfn += rs->step) {
 			if (vcma_deadline_passed(core, rs)) {
 				rs->ev->cause = VCMA_CORE_CAUSE_DEADLINE;
 				return vcma_cause_errno(VCMA_CORE_CAUSE_DEADLINE);

@@ -108,6 +108,7 @@ int vcma_grant_add(struct vcma_core *core, vcma_u64 pfn, vcma_u64 nr, vcma_u32 k
 	g->nr_pages = nr;
 	g->kind = kind;
 	g->tag = req ? req->tag : 0;
+	g->max_addr = req ? req->max_addr : 0;
 	copy_label(g->label, req ? req->label : "");
 
 	index_insert(core->by_pfn, core->nr_grants, by_pfn_lower_bound(core, pfn), slot);

@@ -3,7 +3,9 @@
  * Scan, classify, score, rank: the planning half of a reservation.
  *
  * Candidate windows are aligned ranges of the requested size inside one zone
- * (never across zones), ZONE_MOVABLE (and ZONE_CMA) first. Each window is
+ * (never across zones), ZONE_MOVABLE (and ZONE_CMA) first. A request with an
+ * address limit sees each zone cut at the limit, so no window it considers
+ * ends above it. Each window is
  * summarised by page class; a window holding an unmovable, hole or owned page
  * is impossible, a pinned page weighs more than any pin-free window, and the
  * rest costs the pages that must move plus a surcharge for dirty/writeback.
@@ -51,6 +53,12 @@ int vcma_load_zones(struct vcma_core *core)
 	return n;
 }
 
+/* Where windows of this request must end in zone z: its end, or the limit below it. */
+vcma_u64 vcma_zone_end(const struct vcma_zone_span *z, const struct vcma_req_state *rs)
+{
+	return rs->limit_pfn ? vcma_min64(z->end_pfn, rs->limit_pfn) : z->end_pfn;
+}
+
 int vcma_zone_usable(const struct vcma_core *core, const struct vcma_zone_span *z,
 		     const struct vcma_req_state *rs)
 {
@@ -59,7 +67,7 @@ int vcma_zone_usable(const struct vcma_core *core, const struct vcma_zone_span *
 		return 0;
 	if ((rs->flags & VCMA_CORE_MOVABLE_ONLY) && zone_rank(z->type) != 0)
 		return 0;
-	return z->end_pfn > z->start_pfn;
+	return vcma_zone_end(z, rs) > z->start_pfn;
 }
 
 void vcma_summarize(struct vcma_core *core, vcma_u64 pfn, vcma_u64 nr,
@@ -128,7 +136,7 @@ static int first_window(const struct vcma_zone_span *z, const struct vcma_req_st
 			vcma_u64 *pfn)
 {
 	*pfn = vcma_align_up(z->start_pfn, rs->step);
-	return *pfn >= z->start_pfn && *pfn + rs->nr <= z->end_pfn;
+	return *pfn >= z->start_pfn && *pfn + rs->nr <= vcma_zone_end(z, rs);
 }
 
 int vcma_windows_exist(const struct vcma_core *core, const struct vcma_req_state *rs)
@@ -177,7 +185,7 @@ static int scan_zone(struct vcma_core *core, struct vcma_req_state *rs,
 		     const struct vcma_zone_span *z)
 {
 	vcma_u64 unit = 1ull << core->cfg.pageblock_order;
-	vcma_u64 units = rs->nr / unit, first, pfn, u, idx;
+	vcma_u64 units = rs->nr / unit, end = vcma_zone_end(z, rs), first, pfn, u, idx;
 	struct vcma_range_summary *ring = 0, *slot;
 	vcma_u32 n = 0;
 
@@ -186,7 +194,7 @@ static int scan_zone(struct vcma_core *core, struct vcma_req_state *rs,
 	if (rs->step < rs->nr && !(rs->nr % unit) && !(rs->step % unit))
 		ring = unit_ring(core, units);
 	vcma_zero(&core->sum_win, sizeof(core->sum_win));
-	for (pfn = first; pfn + rs->nr <= z->end_pfn; pfn += rs->step) {
+	for (pfn = first; pfn + rs->nr <= end; pfn += rs->step) {
 		if (!(++n % VCMA_SCAN_CLOCK_EVERY) && vcma_deadline_passed(core, rs))
 			return 1;
 		if (!ring) {

@@ -207,6 +207,74 @@ static void test_tags(struct vcma_model *m)
 	vcma_core_free(c);
 }
 
+static int reserve_below(struct vcma_core *c, uint64_t size, uint64_t max_addr, uint32_t flags,
+			 uint64_t tag, struct vcma_grant *g, struct vcma_core_evidence *ev)
+{
+	struct vcma_core_request r = { .size = size, .tag = tag, .flags = flags,
+				       .node = VCMA_CORE_NODE_ANY, .max_addr = max_addr };
+
+	return vcma_core_reserve(c, &r, g, ev);
+}
+
+/*
+ * Address limits on the idle 256 MiB model (ZONE_NORMAL 1-192 MiB, then
+ * ZONE_MOVABLE): a limit moves the grant below it, a limit no zone can meet
+ * fails at once with its own cause, malformed limits are EINVAL.
+ */
+static void test_addr_limit(struct vcma_model *m, uint32_t strategy, const char *name)
+{
+	const struct vcma_backend_ops *ops;
+	struct vcma_core_config cfg = { .strategy = strategy };
+	struct vcma_core_evidence ev;
+	struct vcma_core_stats st;
+	struct vcma_grant g, h;
+	struct vcma_core *c;
+	void *ctx;
+	int err;
+
+	vcma_model_backend(m, &ops, &ctx);
+	c = vcma_core_new(ops, ctx, &cfg);
+	err = reserve_below(c, 16 * MIB, 128 * MIB, 0, 0, &g, &ev);
+	tap_ok(!err && (g.start_pfn + g.nr_pages) * 4096 <= 128 * MIB && g.max_addr == 128 * MIB,
+	       "%s: 16 MiB below 128 MiB ends at 0x%llx", name,
+	       (unsigned long long)((g.start_pfn + g.nr_pages) * 4096));
+	err = reserve_below(c, 16 * MIB, 0, 0, 0, &h, &ev);
+	tap_ok(!err && h.max_addr == 0, "%s: the same request without a limit is granted (at 0x%llx)",
+	       name, (unsigned long long)(h.start_pfn * 4096));
+	vcma_core_release(c, h.id);
+	err = reserve_below(c, 16 * MIB, 256 * MIB, 0, 0, &h, &ev);
+	tap_ok(!err && (h.start_pfn + h.nr_pages) * 4096 <= 256 * MIB,
+	       "%s: a limit at the end of memory is met", name);
+	vcma_core_release(c, h.id);
+
+	/* [0, 16 MiB) is the only 16 MiB-aligned window below 16 MiB, and the zone starts at 1 MiB. */
+	err = reserve_below(c, 16 * MIB, 16 * MIB, 0, 0, &h, &ev);
+	tap_ok(err == -VCMA_ENOSPC && ev.cause == VCMA_CORE_CAUSE_ADDR_LIMIT &&
+	       ev.ranges_scanned == 0 && ev.ranges_tried == 0 && ev.pages_migrated == 0,
+	       "%s: a limit no window meets fails fast with cause addr_limit, nothing scanned (%d, %s)",
+	       name, err, vcma_core_cause_name(ev.cause));
+	err = reserve_below(c, 16 * MIB, 160 * MIB, VCMA_CORE_MOVABLE_ONLY, 0, &h, &ev);
+	tap_ok(err == -VCMA_ENOSPC && ev.cause == VCMA_CORE_CAUSE_ADDR_LIMIT && ev.ranges_tried == 0,
+	       "%s: MOVABLE_ONLY below ZONE_MOVABLE's start is addr_limit", name);
+	vcma_core_get_stats(c, &st);
+	tap_ok(st.fail_by_cause[VCMA_CORE_CAUSE_ADDR_LIMIT] == 2, "%s: addr_limit failures are counted",
+	       name);
+
+	tap_ok(reserve_below(c, 16 * MIB, 8 * MIB, 0, 0, &h, &ev) == -VCMA_EINVAL,
+	       "%s: a limit below the size is EINVAL", name);
+	tap_ok(reserve_below(c, 16 * MIB, 128 * MIB + 512, 0, 0, &h, &ev) == -VCMA_EINVAL,
+	       "%s: a limit not page aligned is EINVAL", name);
+
+	/* Idempotency: a repeat with a tag must not hand back a grant above its limit. */
+	err = reserve_below(c, 4 * MIB, 0, 0, 77, &h, &ev);
+	tap_ok(!err && reserve_below(c, 4 * MIB, (h.start_pfn + h.nr_pages) * 4096, 0, 77, &g, &ev) == 0 &&
+	       g.id == h.id,
+	       "%s: a tag repeat whose grant meets the limit returns it", name);
+	tap_ok(reserve_below(c, 4 * MIB, h.start_pfn * 4096, 0, 77, &g, &ev) == -VCMA_EEXIST,
+	       "%s: a tag repeat whose grant ends above the limit is EEXIST", name);
+	vcma_core_free(c);
+}
+
 /* The sliding-window scan must find exactly what summarising every window finds. */
 static void test_plan_matches_brute_force(void)
 {
@@ -259,6 +327,8 @@ int main(void)
 	test_alignment(m);
 	test_grants(m);
 	test_tags(m);
+	test_addr_limit(m, VCMA_STRATEGY_PLANNER, "planner");
+	test_addr_limit(m, VCMA_STRATEGY_NAIVE, "naive");
 	vcma_model_free(m);
 	test_plan_matches_brute_force();
 	return tap_done();
