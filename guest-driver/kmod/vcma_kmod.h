@@ -7,6 +7,10 @@
  * Locking: vcma_dev.lock (a mutex) protects the core, the grant list and
  * the owned-range table. Backend callbacks run with it held (the core only
  * calls them from inside vcma_core_*), so they never take it.
+ * vcma_dev.holders_lock (a spinlock, nested inside vcma_dev.lock) guards
+ * every grant's holder list beside it: changes take both, so code holding
+ * either may read the list. The grant's sysfs files read holders under the
+ * spinlock alone because grant directories are removed with the mutex held.
  */
 #ifndef VCMA_KMOD_H
 #define VCMA_KMOD_H
@@ -14,6 +18,7 @@
 #include <linux/kobject.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 
 /*
@@ -42,18 +47,46 @@ static inline void vcma_version_set_pageblock_order(struct vcma_ioc_version *v,
 }
 #pragma pop_macro("pageblock_order")
 
+#include "vcma_claim.h"
+
+/*
+ * Who keeps a grant from being released: a driver's claim (vcma_claim.h, at
+ * most one per grant) or another holder inside the module, such as a live
+ * dma-buf of the grant. User mappings are counted apart (mappings).
+ */
+enum vcma_holder_kind {
+	VCMA_HOLDER_CLAIM,
+	VCMA_HOLDER_HOLD,
+};
+
+/* Holders per grant, so that listing them stays bounded. */
+#define VCMA_MAX_HOLDERS	64
+
+struct vcma_kgrant;
+
+struct vcma_holder {
+	struct list_head node;		/* in vcma_kgrant.holders */
+	struct vcma_kgrant *g;
+	enum vcma_holder_kind kind;
+	char owner[VCMA_CLAIM_OWNER_LEN];
+};
+
 struct vcma_kgrant {
 	struct list_head node;
 	u64 id;
 	u64 start_pfn;
 	u64 nr_pages;
 	unsigned int mappings;		/* live VMAs; release refused while > 0 */
+	struct list_head holders;	/* struct vcma_holder; release refused while any */
+	unsigned int nr_holders;
+	unsigned int nr_claims;		/* 0 or 1 */
 	char label[VCMA_CORE_LABEL_LEN];
 	struct kobject kobj;		/* /sys/kernel/vcma/grants/<id>/, owns this */
 };
 
 struct vcma_dev {
 	struct mutex lock;
+	spinlock_t holders_lock;	/* see the top of this file */
 	struct vcma_core *core;
 	struct list_head grants;	/* struct vcma_kgrant, by id */
 	struct kobject *kobj;		/* /sys/kernel/vcma */
@@ -83,5 +116,30 @@ void vcma_sysfs_del_grant(struct vcma_kgrant *g);
 
 /* vcma_main.c */
 struct vcma_kgrant *vcma_find_kgrant(u64 id);
+
+/*
+ * vcma_claim.c: holders. vcma_kgrant_hold() takes a holder reference on g
+ * that blocks its release exactly as a claim does and shows owner (copied,
+ * sanitised, e.g. "dma-buf:<comm>[<pid>]") in the grant's holders; it also
+ * holds a reference on the module. Called with vcma_dev.lock held; returns
+ * the holder or ERR_PTR(-EINVAL / -ENOMEM / -ENOSPC (VCMA_MAX_HOLDERS) /
+ * -ENODEV (module going)). vcma_kgrant_unhold() drops it and takes
+ * vcma_dev.lock itself (may sleep; the caller must keep the module alive
+ * across the call, e.g. as the dma-buf core does with its own reference);
+ * vcma_kgrant_unhold_locked() is the same for a caller holding the lock.
+ */
+struct vcma_holder *vcma_kgrant_hold(struct vcma_kgrant *g, const char *owner);
+void vcma_kgrant_unhold(struct vcma_holder *h);
+void vcma_kgrant_unhold_locked(struct vcma_holder *h);
+/* Any holder or mapping (release must be refused). vcma_dev.lock held. */
+bool vcma_kgrant_busy(const struct vcma_kgrant *g);
+/*
+ * Copy the name of who keeps g busy into buf (the claim's owner first, then
+ * other holders', "mmap" for a user mapping) and return true, or return
+ * false with buf "" if nobody does. vcma_dev.lock held.
+ */
+bool vcma_kgrant_owner(const struct vcma_kgrant *g, char *buf, size_t len);
+/* sysfs grants/<id>/holders: one "<kind> <owner>" line per holder. */
+ssize_t vcma_kgrant_show_holders(struct vcma_kgrant *g, char *buf);
 
 #endif /* VCMA_KMOD_H */

@@ -11,8 +11,12 @@
  * file and the file pins the module, so at unload no mapping exists and
  * every grant is given back.
  *
+ * A grant may also be held by other kernel code (vcma_claim.c: drivers'
+ * claims, dma-bufs); RELEASE is refused while any holder remains, and each
+ * holder pins the module.
+ *
  * Locking: vcma_dev.lock serialises every call into the core and guards the
- * grant list; mappings counts are changed under it too.
+ * grant list; mappings counts and holder lists are changed under it too.
  */
 #include <linux/fs.h>
 #include <linux/ktime.h>
@@ -55,6 +59,7 @@ MODULE_PARM_DESC(group, "Group id that may use /dev/vcma (mode 0660); default: r
 
 struct vcma_dev vcma_dev = {
 	.lock = __MUTEX_INITIALIZER(vcma_dev.lock),
+	.holders_lock = __SPIN_LOCK_UNLOCKED(vcma_dev.holders_lock),
 	.grants = LIST_HEAD_INIT(vcma_dev.grants),
 };
 
@@ -110,6 +115,7 @@ static int vcma_track_grant(const struct vcma_grant *cg)
 	g->id = cg->id;
 	g->start_pfn = cg->start_pfn;
 	g->nr_pages = cg->nr_pages;
+	INIT_LIST_HEAD(&g->holders);
 	memcpy(g->label, cg->label, sizeof(g->label));
 	g->label[sizeof(g->label) - 1] = '\0';
 	ret = vcma_sysfs_add_grant(g);
@@ -186,7 +192,7 @@ static long vcma_ioc_release(void __user *arg)
 	g = vcma_find_kgrant(r.grant_id);
 	if (!g) {
 		ret = -ENOENT;
-	} else if (g->mappings) {
+	} else if (vcma_kgrant_busy(g)) {
 		ret = -EBUSY;
 	} else {
 		ret = vcma_core_release(vcma_dev.core, r.grant_id);
@@ -540,8 +546,8 @@ out_core:
 }
 
 /*
- * No file is open (each pins the module), so no ioctl or mapping exists;
- * sysfs readers are drained by removing the files before the core goes.
+ * No file is open and no holder exists (each pins the module), so no ioctl,
+ * mapping or claim exists; sysfs readers are drained by removing the files before the core goes.
  */
 static void __exit vcma_exit(void)
 {

@@ -9,5 +9,6 @@ int scenario_impossible(int argc, char **argv);
 int scenario_balloon(int argc, char **argv);
 int scenario_busy(int argc, char **argv);
 int scenario_bench(int argc, char **argv);
+int scenario_claims(int argc, char **argv);
 
 #endif /* VCMA_SCENARIOS_H */

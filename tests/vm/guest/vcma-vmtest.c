@@ -16,6 +16,7 @@ static const struct {
 	{ "balloon", scenario_balloon, "BALLOON ioctl: MemTotal shrinks and comes back" },
 	{ "busy", scenario_busy, "reserve under ext4/tmpfs/anon/O_DIRECT/io_uring load" },
 	{ "bench", scenario_bench, "planner vs naive under the busy workload" },
+	{ "claims", scenario_claims, "a driver claims grants through vcma_claim.h" },
 };
 
 int main(int argc, char **argv)

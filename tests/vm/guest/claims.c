@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * Guest side of the claim API scenario: a driver (vcma_claim_test.ko, in
+ * tests/vm/kmod) claims grants by label and id through vcma_claim.h and
+ * reports what the API hands it; this program checks that against what
+ * RESERVE returned and sysfs shows, and that a claimed grant cannot be
+ * released nor vcma.ko unloaded until the driver lets go.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "claims.h"
+#include "scenarios.h"
+#include "vmtest.h"
+
+#define CLAIM_TEST_KO	"/lib/modules/vcma_claim_test.ko"
+#define CLAIM_CTL	"/sys/kernel/debug/vcma_claim_test/ctl"
+
+int claim_test_load(void)
+{
+	int fd = open(CLAIM_TEST_KO, O_RDONLY | O_CLOEXEC);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (syscall(SYS_finit_module, fd, "", 0))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+int claim_test_unload(void)
+{
+	return syscall(SYS_delete_module, "vcma_claim_test", O_NONBLOCK) ? -errno : 0;
+}
+
+int claim_ctl(const char *fmt, ...)
+{
+	char cmd[128];
+	va_list ap;
+	ssize_t n;
+	int fd, len, ret = 0;
+
+	va_start(ap, fmt);
+	len = vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (len < 0 || (size_t)len >= sizeof(cmd))
+		return -EINVAL;
+	fd = open(CLAIM_CTL, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, cmd, (size_t)len);
+	if (n < 0)
+		ret = -errno;
+	else if (n != len)
+		ret = -EIO;
+	close(fd);
+	return ret;
+}
+
+int read_text(const char *path, char *buf, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	while (got + 1 < len && (n = read(fd, buf + got, len - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	close(fd);
+	return 0;
+}
+
+bool claim_slot(unsigned int slot, struct claim_view *v)
+{
+	char buf[4096], key[16], *line;
+	unsigned int n;
+
+	memset(v, 0, sizeof(*v));
+	if (read_text(CLAIM_CTL, buf, sizeof(buf)))
+		return false;
+	snprintf(key, sizeof(key), "slot %u ", slot);
+	line = strstr(buf, key);
+	if (!line)
+		return false;
+	n = sscanf(line, "slot %*u id %" SCNu64 " size %" SCNu64 " phys %" SCNx64
+		   " page_phys %" SCNx64 " label %31s sg_nents %u sg_phys %" SCNx64
+		   " sg_len %" SCNu64, &v->id, &v->size, &v->phys, &v->page_phys,
+		   v->label, &v->sg_nents, &v->sg_phys, &v->sg_len);
+	return n == 8;
+}
+
+int claim_map(unsigned int slot, unsigned int bits, uint64_t *addr)
+{
+	char buf[4096], *line;
+	int ret;
+
+	ret = claim_ctl("map %u %u", slot, bits);
+	if (ret)
+		return ret;
+	if (read_text(CLAIM_CTL, buf, sizeof(buf)) || !(line = strstr(buf, "map slot")))
+		return -EIO;
+	if (sscanf(line, "map slot %*d bits %*u ret %d addr %" SCNx64, &ret, addr) != 2)
+		return -EIO;
+	return ret;
+}
+
+int grant_holders(uint64_t id, char *buf, size_t len)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/sys/kernel/vcma/grants/%" PRIu64 "/holders", id);
+	return read_text(path, buf, len);
+}
+
+int64_t vcma_refcnt(void)
+{
+	return sysfs_num("/sys/module/vcma/refcnt");
+}
+
+/* What the API says about a claimed grant matches what RESERVE said. */
+static void check_view(unsigned int slot, const struct vcma_ioc_reserve *r,
+		       const char *label)
+{
+	struct claim_view v;
+
+	if (!tap_ok(claim_slot(slot, &v), "slot %u: the driver reports its claim", slot))
+		return;
+	tap_ok(v.id == r->grant_id && v.phys == r->phys_addr && v.size == r->granted_size,
+	       "slot %u: grant %" PRIu64 " at %#" PRIx64 " +%" PRIu64 " (reserved %" PRIu64
+	       " at %#" PRIx64 ")", slot, v.id, v.phys, v.size,
+	       (uint64_t)r->grant_id, (uint64_t)r->phys_addr);
+	tap_ok(v.page_phys == v.phys && !strcmp(v.label, label),
+	       "slot %u: first page at the grant's start, label %s", slot, v.label);
+	tap_ok(v.sg_nents == 1 && v.sg_phys == v.phys && v.sg_len == v.size,
+	       "slot %u: sg_table of %u segment at %#" PRIx64 " +%" PRIu64, slot,
+	       v.sg_nents, v.sg_phys, v.sg_len);
+}
+
+static void check_holders(uint64_t id, const char *want, const char *what)
+{
+	char buf[512] = "";
+
+	tap_ok(!grant_holders(id, buf, sizeof(buf)) && !strcmp(buf, want),
+	       "%s: grants/%" PRIu64 "/holders reads \"%.*s\"", what, id,
+	       (int)strcspn(buf, "\n"), buf);
+}
+
+/* The bits of a DMA mask one short of reaching the grant's last byte. */
+static unsigned int bits_below(uint64_t last)
+{
+	unsigned int bits = 0;
+
+	while (bits < 64 && (last >> bits) > 1)
+		bits++;
+	return bits;	/* 2^bits <= last: a mask of 2^bits - 1 misses it */
+}
+
+static void dma_checks(const struct vcma_ioc_reserve *r)
+{
+	uint64_t last = r->phys_addr + r->granted_size - 1, addr = 0;
+	unsigned int low = bits_below(last);
+	int ret;
+
+	ret = claim_map(0, 32, &addr);
+	tap_ok(ret == 0 && addr == r->phys_addr,
+	       "dma_map with a 32-bit mask: %s, bus address %#" PRIx64 " (phys %#" PRIx64 ")",
+	       ret ? strerror(-ret) : "mapped", addr, (uint64_t)r->phys_addr);
+	if (low < 24) {
+		tap_diag("grant ends at %#" PRIx64 ", below any settable mask; no -ERANGE check",
+			 last);
+		return;
+	}
+	ret = claim_map(0, low, &addr);
+	tap_ok(ret == -ERANGE,
+	       "dma_map with a %u-bit mask, grant ending at %#" PRIx64 ": %s (want ERANGE)",
+	       low, last, ret ? strerror(-ret) : "mapped");
+}
+
+int scenario_claims(int argc, char **argv)
+{
+	struct vcma_ioc_reserve a, b, other;
+	struct vcma_ioc_stats s;
+	int64_t base;
+	int fd, ret;
+
+	(void)argc;
+	(void)argv;
+	ret = vcma_load("");
+	if (ret)
+		tap_bail("insmod vcma.ko: %s", strerror(-ret));
+	fd = vcma_open();
+	if (vcma_reserve(fd, 4 * MiB, 0, 0, 0, "nic0", &a) ||
+	    vcma_reserve(fd, 4 * MiB, 0, 0, 0, "nic0", &b) ||
+	    vcma_reserve(fd, 2 * MiB, 0, 0, 0, "other", &other))
+		tap_bail("three grants to claim: %s", strerror(errno));
+	ret = claim_test_load();
+	if (ret)
+		tap_bail("insmod vcma_claim_test.ko: %s", strerror(-ret));
+	base = vcma_refcnt();
+
+	tap_ok(claim_ctl("label 0 nic0 claimtest:a") == 0, "claim by label nic0");
+	check_view(0, &a, "nic0");
+	tap_ok(vcma_refcnt() == base + 1, "the claim holds a reference on vcma.ko (%" PRId64
+	       " -> %" PRId64 ")", base, vcma_refcnt());
+	check_holders(a.grant_id, "claim claimtest:a\n", "claimed grant");
+	check_holders(other.grant_id, "", "unclaimed grant");
+
+	ret = vcma_release(fd, a.grant_id);
+	tap_ok(ret == -EBUSY, "RELEASE of the claimed grant: %s (want EBUSY)",
+	       ret ? strerror(-ret) : "released");
+	ret = vcma_unload();
+	tap_ok(ret == -EWOULDBLOCK || ret == -EBUSY, "rmmod vcma while claimed: %s",
+	       ret ? strerror(-ret) : "unloaded");
+	tap_ok(vcma_stats(fd, &s) == 0 && s.grants == 3, "all three grants still there");
+
+	tap_ok(claim_ctl("label 1 nic0 claimtest:b") == 0,
+	       "a second claim of nic0 takes the other grant");
+	check_view(1, &b, "nic0");
+	ret = claim_ctl("label 2 nic0 claimtest:c");
+	tap_ok(ret == -EBUSY, "a third claim of nic0: %s (want EBUSY)", strerror(-ret));
+	ret = claim_ctl("id 2 %" PRIu64 " claimtest:c", (uint64_t)a.grant_id);
+	tap_ok(ret == -EBUSY, "claim of a claimed grant by id: %s (want EBUSY)", strerror(-ret));
+	ret = claim_ctl("label 2 nosuch claimtest:c");
+	tap_ok(ret == -ENOENT, "claim of an unknown label: %s (want ENOENT)", strerror(-ret));
+	tap_ok(claim_ctl("id 2 %" PRIu64 " claimtest:o", (uint64_t)other.grant_id) == 0,
+	       "claim by id");
+	check_view(2, &other, "other");
+	tap_ok(vcma_refcnt() == base + 3, "three claims, three references");
+
+	dma_checks(&a);
+
+	tap_ok(claim_ctl("put 0") == 0, "put the first claim");
+	check_holders(a.grant_id, "", "put grant");
+	tap_ok(vcma_release(fd, a.grant_id) == 0, "RELEASE once the driver let go");
+	ret = claim_ctl("id 0 %" PRIu64 " claimtest:a", (uint64_t)a.grant_id);
+	tap_ok(ret == -ENOENT, "claim of the released grant: %s (want ENOENT)", strerror(-ret));
+	tap_ok(claim_ctl("put 1") == 0 && vcma_release(fd, b.grant_id) == 0,
+	       "put and release the second");
+	tap_ok(claim_ctl("put 2") == 0 && vcma_refcnt() == base,
+	       "every put dropped its reference (%" PRId64 ")", vcma_refcnt());
+	tap_ok(vcma_release(fd, other.grant_id) == 0, "release the third");
+	tap_ok(claim_test_unload() == 0, "rmmod vcma_claim_test");
+	close(fd);
+	tap_ok(vcma_unload() == 0, "rmmod vcma");
+	return tap_done();
+}
