@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The session state machine and broker (daemon/vm.c) without a loop or a
+ * The session state machine and broker (daemon/session/vm.c) without a loop or a
  * socket: the guest's frames are encoded with the real codec and fed as
  * bytes, vcmad's frames are captured through vm->write and decoded.
  */

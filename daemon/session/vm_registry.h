@@ -83,7 +83,7 @@ struct vcma_vm_attach {
 	void *opaque;				/* passed to hooks */
 	/*
 	 * QEMU's QMP socket, or NULL: lets vcmad learn the RAM layout and backing
-	 * to give inflated balloon chunks back to the host (daemon/reclaim.h).
+	 * to give inflated balloon chunks back to the host (daemon/balloon/reclaim.h).
 	 */
 	const char *qmp_path;
 	/*

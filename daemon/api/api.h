@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The REST API (daemon/openapi.yaml) on a unix socket. api.c is the evhttp
+ * The REST API (daemon/api/openapi.yaml) on a unix socket. api.c is the evhttp
  * glue; api_json.c holds the pure parts (routing, request parsing, JSON
  * views of VMs and reservations) that the unit tests and the fuzzer call.
  */
