@@ -45,6 +45,11 @@ struct agent_backend_ops {
 	void (*free)(void *priv);
 	/* Optional: one VCMA_IOC_BALLOON step (see balloon.h); NULL = no balloon. */
 	int (*balloon)(void *priv, struct vcma_ioc_balloon *io);
+	/*
+	 * Optional: the exact evacuation evidence of the last reserve
+	 * (VCMA_IOC_EVIDENCE); -ENODATA before one, -ENOTTY from an older module.
+	 */
+	int (*evidence)(void *priv, struct vcma_ioc_evac *out);
 };
 
 struct agent_backend {

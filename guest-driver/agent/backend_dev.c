@@ -112,6 +112,12 @@ static int dev_balloon(void *priv, struct vcma_ioc_balloon *io)
 	return dev_ioctl(priv, VCMA_IOC_BALLOON, io);
 }
 
+static int dev_evidence(void *priv, struct vcma_ioc_evac *out)
+{
+	out->argsz = sizeof(*out);
+	return dev_ioctl(priv, VCMA_IOC_EVIDENCE, out);
+}
+
 static void dev_free(void *priv)
 {
 	struct dev_backend *d = priv;
@@ -126,6 +132,7 @@ static const struct agent_backend_ops dev_ops = {
 	.name = "dev",
 	.version = dev_version,
 	.reserve = dev_reserve,
+	.evidence = dev_evidence,
 	.release = dev_release,
 	.list = dev_list,
 	.stats = dev_stats,

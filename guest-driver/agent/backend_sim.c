@@ -30,6 +30,7 @@
 #define SIM_PAGEBLOCK_ORDER	9
 #define SIM_MAX_ORDER		11	/* Linux 6.1's MAX_ORDER */
 #define SIM_MAX_GRANTS		4096
+#define SIM_DEFAULT_DEADLINE_MS	1000
 #define SIM_MAX_TICK_US		(1000u * 1000u)	/* never simulate more than 1 s per tick */
 
 struct sim_backend {
@@ -38,6 +39,8 @@ struct sim_backend {
 	uint8_t boot_id[16];
 	uint64_t floor_pages;
 	uint64_t last_tick_us;		/* real monotonic time of the previous tick */
+	struct vcma_ioc_evac evac;	/* of the last reserve */
+	int have_evac;
 };
 
 static uint64_t real_now_us(void)
@@ -71,11 +74,24 @@ static int sim_reserve(void *priv, struct vcma_ioc_reserve *io)
 	memset(&g, 0, sizeof(g));
 	ret = vcma_core_reserve(s->core, &req, &g, &ev);
 	vcma_core_to_ioc_evidence(&ev, &io->ev);
+	vcma_core_to_ioc_evac(&ev, (uint64_t)(req.deadline_ms ? req.deadline_ms :
+					      SIM_DEFAULT_DEADLINE_MS) * 1000, &s->evac);
+	s->have_evac = 1;
 	if (ret)
 		return ret;
 	io->grant_id = g.id;
 	io->phys_addr = g.start_pfn << SIM_PAGE_SHIFT;
 	io->granted_size = g.nr_pages << SIM_PAGE_SHIFT;
+	return 0;
+}
+
+static int sim_evidence(void *priv, struct vcma_ioc_evac *out)
+{
+	struct sim_backend *s = priv;
+
+	if (!s->have_evac)
+		return -ENODATA;
+	*out = s->evac;
 	return 0;
 }
 
@@ -227,6 +243,7 @@ static const struct agent_backend_ops sim_ops = {
 	.name = "sim",
 	.version = sim_version,
 	.reserve = sim_reserve,
+	.evidence = sim_evidence,
 	.release = sim_release,
 	.list = sim_list,
 	.stats = sim_stats,
@@ -254,6 +271,7 @@ int agent_backend_sim_new(const struct agent_sim_opts *opts, struct agent_backen
 		.page_shift = SIM_PAGE_SHIFT,
 		.pageblock_order = SIM_PAGEBLOCK_ORDER,
 		.max_grants = SIM_MAX_GRANTS,
+		.default_deadline_ms = SIM_DEFAULT_DEADLINE_MS,
 	};
 	const struct vcma_backend_ops *ops;
 	struct sim_backend *s;

@@ -105,6 +105,44 @@ static struct json_object *evidence_json(const struct vcma_ioc_evidence *ev)
 	return o;
 }
 
+static struct json_object *evac_json(const struct vcma_ioc_evac *e)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *left = json_object_new_object();
+	struct json_object *us = json_object_new_object();
+	struct json_object *causes = json_object_new_object();
+	uint32_t i;
+
+	json_object_object_add(o, "exact", json_object_new_boolean(e->exact));
+	json_object_object_add(o, "pages_in_use", json_u64(e->pages_in_use));
+	json_object_object_add(o, "pages_migrated", json_u64(e->pages_migrated));
+	json_object_object_add(o, "migrate_failed", json_u64(e->migrate_failed));
+	json_object_object_add(left, "pinned", json_u64(e->left_pinned));
+	json_object_object_add(left, "writeback", json_u64(e->left_writeback));
+	json_object_object_add(left, "bh", json_u64(e->left_bh));
+	json_object_object_add(left, "refcount", json_u64(e->left_refcount));
+	json_object_object_add(left, "unmovable", json_u64(e->left_unmovable));
+	json_object_object_add(o, "pages_left", left);
+	json_object_object_add(us, "scan", json_u64(e->scan_us));
+	json_object_object_add(us, "isolate", json_u64(e->isolate_us));
+	json_object_object_add(us, "migrate", json_u64(e->migrate_us));
+	json_object_object_add(us, "verify", json_u64(e->verify_us));
+	json_object_object_add(us, "zero", json_u64(e->zero_us));
+	json_object_object_add(us, "elapsed", json_u64(e->elapsed_us));
+	json_object_object_add(us, "deadline", json_u64(e->deadline_us));
+	json_object_object_add(o, "us", us);
+	json_object_object_add(o, "pieces", json_u64(e->pieces));
+	json_object_object_add(o, "pieces_late", json_u64(e->pieces_late));
+	json_object_object_add(o, "piece_pages_max", json_u64(e->piece_pages_max));
+	json_object_object_add(o, "attempts_failed", json_u64(e->attempts_failed));
+	for (i = 1; i <= VCMA_CAUSE_MAX; i++)
+		if (e->attempt_cause[i])
+			json_object_object_add(causes, vcma_cause_name(i),
+					       json_u64(e->attempt_cause[i]));
+	json_object_object_add(o, "attempt_causes", causes);
+	return o;
+}
+
 static void status_json(const struct vcma_ioc_stats *st, const struct vcma_ioc_grant *g,
 			uint32_t n)
 {
@@ -255,6 +293,38 @@ static void print_evidence(const struct vcma_ioc_evidence *ev)
 	       vcma_cause_name(ev->cause));
 }
 
+static void print_evac(const struct vcma_ioc_evac *e)
+{
+	uint32_t i;
+
+	printf("evacuation (%s): %" PRIu64 " pages in use, %" PRIu64 " migrated, %" PRIu64
+	       " failed; left pinned %" PRIu64 ", writeback %" PRIu64 ", bh %" PRIu64
+	       ", refcount %" PRIu64 ", unmovable %" PRIu64 "\n",
+	       e->exact ? "exact, this request's ranges" : "kernel-wide migration counter",
+	       (uint64_t)e->pages_in_use, (uint64_t)e->pages_migrated,
+	       (uint64_t)e->migrate_failed, (uint64_t)e->left_pinned,
+	       (uint64_t)e->left_writeback, (uint64_t)e->left_bh, (uint64_t)e->left_refcount,
+	       (uint64_t)e->left_unmovable);
+	printf("time (us): scan %" PRIu64 ", isolate %" PRIu64 ", migrate %" PRIu64
+	       ", verify %" PRIu64 ", zero %" PRIu64 " of %" PRIu64 " (deadline %" PRIu64
+	       "); %u pieces of at most %u pages, %u after the deadline; %u failed attempts",
+	       (uint64_t)e->scan_us, (uint64_t)e->isolate_us, (uint64_t)e->migrate_us,
+	       (uint64_t)e->verify_us, (uint64_t)e->zero_us, (uint64_t)e->elapsed_us,
+	       (uint64_t)e->deadline_us, e->pieces, e->piece_pages_max, e->pieces_late,
+	       e->attempts_failed);
+	for (i = 1; i <= VCMA_CAUSE_MAX; i++)
+		if (e->attempt_cause[i])
+			printf(", %s %u", vcma_cause_name(i), e->attempt_cause[i]);
+	printf("\n");
+}
+
+/* The exact evidence of the reserve just made, when the backend has it. */
+static int fetch_evac(struct agent_backend *be, struct vcma_ioc_evac *e)
+{
+	memset(e, 0, sizeof(*e));
+	return be->ops->evidence ? be->ops->evidence(be->priv, e) : -ENOTTY;
+}
+
 static int cmd_reserve(struct agent_backend *be, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -268,8 +338,9 @@ static int cmd_reserve(struct agent_backend *be, int argc, char **argv)
 	};
 	struct vcma_ioc_reserve io = { .argsz = sizeof(io), .node = VCMA_IOC_NODE_ANY };
 	struct vcma_ioc_version ver;
+	struct vcma_ioc_evac evac;
 	char sz[32];
-	int json = 0, c, ret;
+	int json = 0, c, ret, have_evac;
 	uint64_t v;
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -339,6 +410,7 @@ static int cmd_reserve(struct agent_backend *be, int argc, char **argv)
 	}
 
 	ret = be->ops->reserve(be->priv, &io);
+	have_evac = fetch_evac(be, &evac) == 0;
 	if (json) {
 		struct json_object *o = json_object_new_object();
 
@@ -352,6 +424,8 @@ static int cmd_reserve(struct agent_backend *be, int argc, char **argv)
 			json_object_object_add(o, "error", json_object_new_string(strerror(-ret)));
 		}
 		json_object_object_add(o, "evidence", evidence_json(&io.ev));
+		if (have_evac)
+			json_object_object_add(o, "evacuation", evac_json(&evac));
 		print_json(o);
 	}
 	if (ret == -ENODEV || ret == -EACCES || ret == -EPERM)
@@ -366,6 +440,8 @@ static int cmd_reserve(struct agent_backend *be, int argc, char **argv)
 				argv[optind], strerror(-ret), vcma_cause_name(io.ev.cause));
 		if (!json)
 			print_evidence(&io.ev);
+		if (!json && have_evac)
+			print_evac(&evac);
 		return EXIT_OPFAIL;
 	}
 	if (!json) {
@@ -373,6 +449,8 @@ static int cmd_reserve(struct agent_backend *be, int argc, char **argv)
 		printf("grant %" PRIu64 ": gpa 0x%016" PRIx64 ", size %s\n",
 		       (uint64_t)io.grant_id, (uint64_t)io.phys_addr, sz);
 		print_evidence(&io.ev);
+		if (have_evac)
+			print_evac(&evac);
 	}
 	return 0;
 }

@@ -262,6 +262,7 @@ int vcma_core_reserve(struct vcma_core *core, const struct vcma_core_request *re
 	if (!e)		/* evidence is optional for callers */
 		e = &core->ev_scratch;
 	vcma_zero(e, sizeof(*e));
+	e->evac.exact = 1;
 	rs.ev = e;
 	if (!g)
 		return -VCMA_EINVAL;

@@ -73,12 +73,45 @@ struct vcma_range_summary {
 	vcma_u64 count[VCMA_NR_PAGE_CLASSES];
 };
 
+/*
+ * Why the pages still in use in a piece that failed to evacuate stayed:
+ * counted from that piece's own pages after the failure.
+ */
+enum vcma_left_reason {
+	VCMA_LEFT_PINNED = 0,	/* page_maybe_dma_pinned */
+	VCMA_LEFT_WRITEBACK,	/* dirty or under writeback */
+	VCMA_LEFT_BH,		/* page cache with buffer heads */
+	VCMA_LEFT_REFCOUNT,	/* movable, but held by a reference migration does not expect */
+	VCMA_LEFT_UNMOVABLE,	/* appeared meanwhile: slab, page tables, kernel */
+	VCMA_NR_LEFT
+};
+
+/*
+ * What evacuation did to the request's own ranges, summed over its
+ * attempts. A backend may leave any field 0 (the model has no clock for
+ * isolating, and fills only what it counts).
+ */
+struct vcma_evac_detail {
+	vcma_u64 pages_in_use;		/* pages of the ranges not free before each piece */
+	vcma_u64 migrate_failed;	/* pages migration gave up on */
+	vcma_u64 left[VCMA_NR_LEFT];	/* pages still in use where a piece failed */
+	vcma_u64 isolate_us;		/* isolating pageblocks and pages, draining */
+	vcma_u64 migrate_us;		/* inside migrate_pages (copying and remapping) */
+	vcma_u64 verify_us;		/* after the last migration: test and take the free pages */
+	vcma_u64 zero_us;		/* zeroing a granted range */
+	vcma_u32 pieces;		/* bounded pieces started */
+	vcma_u32 pieces_late;		/* pieces that ended after the deadline */
+	vcma_u32 piece_pages_max;	/* largest piece */
+	vcma_u32 exact;			/* nonzero: pages_migrated counts this range only */
+};
+
 /* Result of one evacuation attempt of [start_pfn, start_pfn + nr). */
 struct vcma_evac_result {
 	vcma_u64 pages_migrated;
 	vcma_u32 failed_pfns;		/* pages that could not be moved */
 	vcma_u32 cause;			/* enum vcma_core_cause when it failed */
 	vcma_u32 bh_invalidations;	/* invalidate_bh_lrus calls made inside */
+	struct vcma_evac_detail d;
 };
 
 /*
@@ -171,6 +204,11 @@ struct vcma_core_evidence {
 	vcma_u32 cause;		/* enum vcma_core_cause */
 	/* For failures: pages met per class in the ranges tried. */
 	vcma_u64 blocked_by_class[VCMA_NR_PAGE_CLASSES];
+	/* Added with the exact evidence: what evacuation did, summed over attempts. */
+	struct vcma_evac_detail evac;
+	vcma_u32 attempts_failed;			/* evacuate() calls that failed */
+	vcma_u32 attempt_cause[VCMA_CORE_NR_CAUSES];	/* their causes */
+	vcma_u64 scan_us;				/* planning: scans and re-plans */
 };
 
 struct vcma_grant {

@@ -150,6 +150,41 @@ static int handle_pins(struct vcma_core *core, struct vcma_req_state *rs, vcma_u
 }
 
 /*
+ * Fold one evacuate() call's own counts into the request's evidence. The
+ * evidence starts exact (nothing moved yet) and stays so while every
+ * attempt's is.
+ */
+static void record_attempt(struct vcma_req_state *rs, const struct vcma_evac_result *res,
+			   int failed)
+{
+	struct vcma_evac_detail *acc = &rs->ev->evac;
+	const struct vcma_evac_detail *d = &res->d;
+	int i;
+
+	acc->exact = acc->exact && d->exact;
+	acc->pages_in_use += d->pages_in_use;
+	acc->migrate_failed += d->migrate_failed;
+	for (i = 0; i < VCMA_NR_LEFT; i++)
+		acc->left[i] += d->left[i];
+	acc->isolate_us += d->isolate_us;
+	acc->migrate_us += d->migrate_us;
+	acc->verify_us += d->verify_us;
+	acc->zero_us += d->zero_us;
+	acc->pieces += d->pieces;
+	acc->pieces_late += d->pieces_late;
+	if (d->piece_pages_max > acc->piece_pages_max)
+		acc->piece_pages_max = d->piece_pages_max;
+	if (failed)
+		rs->ev->attempts_failed++;
+}
+
+static void record_cause(struct vcma_req_state *rs, vcma_u32 cause)
+{
+	if (cause < VCMA_CORE_NR_CAUSES)
+		rs->ev->attempt_cause[cause]++;
+}
+
+/*
  * After a failed evacuation: classify the window again to learn what stood
  * in the way, keep it as evidence, and name the cause (the backend's, or the
  * one the classes point at).
@@ -207,11 +242,14 @@ vcma_u32 vcma_try_window(struct vcma_core *core, struct vcma_req_state *rs, vcma
 		vcma_zero(&res, sizeof(res));
 		rs->ev->ranges_tried++;
 		if (!core->ops->evacuate(core->ctx, pfn, rs->nr, &res)) {
+			record_attempt(rs, &res, 0);
 			rs->ev->pages_migrated += res.pages_migrated;
 			rs->ev->bh_invalidations += res.bh_invalidations;
 			return VCMA_CORE_CAUSE_NONE;
 		}
+		record_attempt(rs, &res, 1);
 		cause = learn_failure(core, rs, pfn, &res);
+		record_cause(rs, cause);
 		if (!cause_is_transient(cause))
 			break;
 	}
@@ -275,10 +313,13 @@ int vcma_run_planner(struct vcma_core *core, struct vcma_req_state *rs, vcma_u64
 {
 	vcma_u64 cap = (vcma_u64)core->cfg.max_backoff_ms * 1000;
 	vcma_u64 backoff = vcma_min64(VCMA_REPLAN_BACKOFF_US, cap);
+	vcma_u64 t;
 	int round;
 
 	for (round = 0;; round++) {
+		t = core->ops->now_us(core->ctx);
 		vcma_plan(core, rs);
+		rs->ev->scan_us += core->ops->now_us(core->ctx) - t;
 		if (core->nr_cand || (rs->flags & VCMA_CORE_FAIL_FAST) ||
 		    round == VCMA_REPLAN_ROUNDS || !vcma_windows_exist(core, rs) ||
 		    !sleep_bounded(core, rs, backoff) || vcma_deadline_passed(core, rs))
@@ -339,12 +380,15 @@ int vcma_run_naive(struct vcma_core *core, struct vcma_req_state *rs, vcma_u64 *
 			vcma_zero(&res, sizeof(res));
 			rs->ev->ranges_tried++;
 			if (!core->ops->evacuate(core->ctx, pfn, rs->nr, &res)) {
+				record_attempt(rs, &res, 0);
 				rs->ev->pages_migrated += res.pages_migrated;
 				rs->ev->cause = VCMA_CORE_CAUSE_NONE;
 				*pfn_out = pfn;
 				return 0;
 			}
+			record_attempt(rs, &res, 1);
 			verdict = learn_failure(core, rs, pfn, &res);
+			record_cause(rs, verdict);
 		}
 	}
 	rs->ev->cause = verdict;

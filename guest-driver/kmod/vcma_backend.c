@@ -18,11 +18,13 @@
 #include <linux/highmem.h>
 #include <linux/ktime.h>
 #include <linux/memory_hotplug.h>
+#include <linux/migrate.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/page-flags.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/tracepoint.h>
 #include <linux/vmstat.h>
 
 #include "vcma_kmod.h"
@@ -251,28 +253,172 @@ static void vcma_zero_range(u64 start, u64 nr)
 }
 
 /*
- * One alloc_contig_range() call cannot be interrupted, and with pages under
- * writeback it waits for the I/O. Large ranges are therefore taken in
- * pieces of whole pageblocks with the request's deadline checked between
- * them, so a request overruns its deadline by one piece at most.
+ * Exact migration counts for our own alloc_contig_range() calls. They
+ * migrate synchronously in the calling task, so the migrate_pages
+ * tracepoints, filtered to that task and MR_CONTIG_RANGE, count exactly
+ * the pages this request moved and time the migration itself; the rest of
+ * a call is isolating (before and between migrations) and verifying
+ * (after the last one). The tracepoints are not exported symbols: they are
+ * found by name. Without them the kernel-wide counter is used and the
+ * evidence says it is not exact.
  */
-#define VCMA_EVAC_PIECE_PAGES	(4UL * pageblock_nr_pages)
+struct vcma_migtrace {
+	struct task_struct *task;	/* the evacuating task, NULL: not counting */
+	u64 succeeded;
+	u64 failed;
+	u64 migrate_ns;
+	u64 start_ns;			/* of the migrate_pages call in progress */
+	u64 last_end_ns;		/* of the last one */
+};
 
-static int vcma_take_range(u64 start, u64 nr, u32 *cause)
+static struct vcma_migtrace vcma_mt;
+static struct tracepoint *vcma_tp_start, *vcma_tp_end;
+static bool vcma_tp_on;
+
+static void vcma_tp_probe_start(void *data, enum migrate_mode mode, int reason)
+{
+	if (READ_ONCE(vcma_mt.task) != current || reason != MR_CONTIG_RANGE)
+		return;
+	vcma_mt.start_ns = ktime_get_ns();
+}
+
+static void vcma_tp_probe_end(void *data, unsigned long succeeded, unsigned long failed,
+			      unsigned long thp_succeeded, unsigned long thp_failed,
+			      unsigned long thp_split, enum migrate_mode mode, int reason)
+{
+	u64 now;
+
+	if (READ_ONCE(vcma_mt.task) != current || reason != MR_CONTIG_RANGE)
+		return;
+	now = ktime_get_ns();
+	vcma_mt.succeeded += succeeded;
+	vcma_mt.failed += failed;
+	if (vcma_mt.start_ns)
+		vcma_mt.migrate_ns += now - vcma_mt.start_ns;
+	vcma_mt.start_ns = 0;
+	vcma_mt.last_end_ns = now;
+}
+
+static void vcma_tp_find(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "mm_migrate_pages"))
+		vcma_tp_end = tp;
+	else if (!strcmp(tp->name, "mm_migrate_pages_start"))
+		vcma_tp_start = tp;
+}
+
+void vcma_backend_init(void)
+{
+	for_each_kernel_tracepoint(vcma_tp_find, NULL);
+	if (!vcma_tp_start || !vcma_tp_end)
+		goto none;
+	if (tracepoint_probe_register(vcma_tp_start, vcma_tp_probe_start, NULL))
+		goto none;
+	if (tracepoint_probe_register(vcma_tp_end, vcma_tp_probe_end, NULL)) {
+		tracepoint_probe_unregister(vcma_tp_start, vcma_tp_probe_start, NULL);
+		goto none;
+	}
+	vcma_tp_on = true;
+	return;
+none:
+	pr_info("vcma: migrate_pages tracepoints unavailable, pages migrated is the kernel-wide count\n");
+}
+
+static void vcma_tp_exit(void)
+{
+	if (!vcma_tp_on)
+		return;
+	tracepoint_probe_unregister(vcma_tp_end, vcma_tp_probe_end, NULL);
+	tracepoint_probe_unregister(vcma_tp_start, vcma_tp_probe_start, NULL);
+	tracepoint_synchronize_unregister();
+	vcma_tp_on = false;
+}
+
+/* Pages of [start, start + nr) not free: what an evacuation must move. */
+static u64 vcma_pages_in_use(u64 start, u64 nr)
+{
+	struct vcma_range_summary s;
+
+	vcma_be_summarize(NULL, start, nr, &s);
+	return nr - s.count[VCMA_PC_FREE];
+}
+
+/* The pages still in use in a piece that failed, by why they stayed. */
+static void vcma_count_left(u64 start, u64 nr, struct vcma_evac_detail *d)
+{
+	struct vcma_range_summary s;
+	const vcma_u64 *c = s.count;
+	u64 in_use;
+
+	vcma_be_summarize(NULL, start, nr, &s);
+	in_use = nr - c[VCMA_PC_FREE];
+	d->left[VCMA_LEFT_PINNED] += c[VCMA_PC_PINNED];
+	d->left[VCMA_LEFT_WRITEBACK] += c[VCMA_PC_DIRTY] + c[VCMA_PC_WRITEBACK];
+	d->left[VCMA_LEFT_BH] += c[VCMA_PC_BUFFERS];
+	d->left[VCMA_LEFT_UNMOVABLE] += c[VCMA_PC_UNMOVABLE] + c[VCMA_PC_HOLE] +
+					c[VCMA_PC_OWNED];
+	d->left[VCMA_LEFT_REFCOUNT] += in_use - c[VCMA_PC_PINNED] - c[VCMA_PC_DIRTY] -
+				       c[VCMA_PC_WRITEBACK] - c[VCMA_PC_BUFFERS] -
+				       c[VCMA_PC_UNMOVABLE] - c[VCMA_PC_HOLE] - c[VCMA_PC_OWNED];
+}
+
+/*
+ * One alloc_contig_range() call cannot be interrupted, and with pages under
+ * writeback it waits for the I/O. Ranges are therefore taken in pieces of
+ * whole pageblocks with the request's deadline checked before each, so a
+ * request overruns its deadline by one piece at most. The piece adapts:
+ * it is sized from the time per page the last pieces took so that one
+ * piece lasts about VCMA_PIECE_SHARE of the request's deadline, starting
+ * from one pageblock and at most doubling from one piece to the next.
+ */
+#define VCMA_PIECE_SHARE	20	/* a piece targets 1/20 of the deadline */
+#define VCMA_PIECE_MAX_BLOCKS	64	/* 128 MiB with 2 MiB pageblocks */
+
+static u64 vcma_ns_per_page;		/* learned, kept across requests */
+
+static u64 vcma_piece_pages(u64 prev)
+{
+	u64 target_ns = vcma_dev.deadline_len_ns / VCMA_PIECE_SHARE;
+	u64 pages = pageblock_nr_pages, max = VCMA_PIECE_MAX_BLOCKS * pageblock_nr_pages;
+
+	if (vcma_ns_per_page && target_ns)
+		pages = target_ns / vcma_ns_per_page;
+	if (prev)
+		pages = min(pages, 2 * prev);
+	pages = rounddown(pages, pageblock_nr_pages);
+	return clamp(pages, (u64)pageblock_nr_pages, max);
+}
+
+static void vcma_learn_rate(u64 pages, u64 ns)
+{
+	u64 rate = div64_u64(ns, pages) + 1;
+
+	/* Slow to forget a slow piece: an overrun costs more than a small piece. */
+	vcma_ns_per_page = vcma_ns_per_page ?
+		max(rate, (3 * vcma_ns_per_page + rate) / 4) : rate;
+}
+
+static int vcma_take_range(u64 start, u64 nr, u32 *cause, struct vcma_evac_detail *d)
 {
 	bool pieces = IS_ALIGNED(start, pageblock_nr_pages) &&
 		      IS_ALIGNED(nr, pageblock_nr_pages);
-	u64 pfn = start, end = start + nr, next;
+	u64 pfn = start, end = start + nr, next, len = 0, t0, t1, mig0;
 	int ret = 0;
 
 	while (pfn < end) {
-		if (pfn > start && vcma_dev.deadline_ns &&
-		    ktime_get_ns() > vcma_dev.deadline_ns) {
+		if (vcma_dev.deadline_ns && ktime_get_ns() > vcma_dev.deadline_ns) {
 			*cause = VCMA_CORE_CAUSE_DEADLINE;
 			ret = -ETIMEDOUT;
 			break;
 		}
-		next = pieces ? min(ALIGN(pfn + 1, VCMA_EVAC_PIECE_PAGES), end) : end;
+		len = pieces ? min(vcma_piece_pages(len), end - pfn) : end - pfn;
+		next = pfn + len;
+		d->pages_in_use += vcma_pages_in_use(pfn, len);
+		d->pieces++;
+		d->piece_pages_max = max_t(u32, d->piece_pages_max, len);
+		mig0 = vcma_mt.migrate_ns;
+		vcma_mt.last_end_ns = 0;
+		t0 = ktime_get_ns();
 		/*
 		 * Fail fast rather than wait on locks: the core tries another
 		 * range instead. alloc_contig_range() disables the LRU caches
@@ -280,8 +426,22 @@ static int vcma_take_range(u64 start, u64 nr, u32 *cause)
 		 */
 		ret = alloc_contig_range(pfn, next, MIGRATE_MOVABLE,
 					 GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN);
-		if (ret)
+		t1 = ktime_get_ns();
+		if (vcma_dev.deadline_ns && t1 > vcma_dev.deadline_ns)
+			d->pieces_late++;
+		if (vcma_mt.last_end_ns) {
+			d->verify_us += (t1 - vcma_mt.last_end_ns) / NSEC_PER_USEC;
+			d->isolate_us += (vcma_mt.last_end_ns - t0 -
+					  (vcma_mt.migrate_ns - mig0)) / NSEC_PER_USEC;
+		} else {
+			/* Nothing to migrate: all of it isolating and verifying. */
+			d->verify_us += (t1 - t0) / NSEC_PER_USEC;
+		}
+		if (ret) {
+			vcma_count_left(pfn, len, d);
 			break;
+		}
+		vcma_learn_rate(len, t1 - t0);
 		pfn = next;
 	}
 	if (ret && pfn > start)
@@ -294,9 +454,10 @@ static int vcma_be_evacuate(void *ctx, vcma_u64 start_pfn, vcma_u64 nr,
 {
 	/* Static: too big for the stack, and callers are serialised. */
 	static unsigned long ev[NR_VM_EVENT_ITEMS];
-	unsigned long migrated_before;
+	unsigned long migrated_before = 0;
 	struct vcma_owned *o;
 	u32 cause = 0;
+	u64 t;
 	int ret;
 
 	memset(res, 0, sizeof(*res));
@@ -304,12 +465,25 @@ static int vcma_be_evacuate(void *ctx, vcma_u64 start_pfn, vcma_u64 nr,
 	if (!o)
 		return -ENOMEM;
 
-	all_vm_events(ev);
-	migrated_before = ev[PGMIGRATE_SUCCESS];
-	ret = vcma_take_range(start_pfn, nr, &cause);
-	all_vm_events(ev);
-	/* A global counter: other migrations in the window count too. */
-	res->pages_migrated = min_t(u64, ev[PGMIGRATE_SUCCESS] - migrated_before, nr);
+	if (vcma_tp_on) {
+		vcma_mt.succeeded = vcma_mt.failed = vcma_mt.migrate_ns = 0;
+		WRITE_ONCE(vcma_mt.task, current);
+	} else {
+		all_vm_events(ev);
+		migrated_before = ev[PGMIGRATE_SUCCESS];
+	}
+	ret = vcma_take_range(start_pfn, nr, &cause, &res->d);
+	if (vcma_tp_on) {
+		WRITE_ONCE(vcma_mt.task, NULL);
+		res->pages_migrated = vcma_mt.succeeded;
+		res->d.migrate_failed = vcma_mt.failed;
+		res->d.migrate_us = vcma_mt.migrate_ns / NSEC_PER_USEC;
+		res->d.exact = 1;
+	} else {
+		all_vm_events(ev);
+		/* A global counter: other migrations in the window count too. */
+		res->pages_migrated = min_t(u64, ev[PGMIGRATE_SUCCESS] - migrated_before, nr);
+	}
 
 	if (ret) {
 		kfree(o);
@@ -318,7 +492,9 @@ static int vcma_be_evacuate(void *ctx, vcma_u64 start_pfn, vcma_u64 nr,
 			res->cause = cause;
 		return ret;
 	}
+	t = ktime_get_ns();
 	vcma_zero_range(start_pfn, nr);
+	res->d.zero_us = (ktime_get_ns() - t) / NSEC_PER_USEC;
 	o->start_pfn = start_pfn;
 	o->nr = nr;
 	o->ballooned = false;
@@ -412,6 +588,7 @@ void vcma_backend_exit(void)
 {
 	struct vcma_owned *o, *tmp;
 
+	vcma_tp_exit();
 	list_for_each_entry_safe(o, tmp, &vcma_owned_ranges, node) {
 		pr_warn("vcma: freeing range [%#llx, +%llu) the core kept\n",
 			o->start_pfn, o->nr);

@@ -38,6 +38,38 @@ static inline void vcma_core_to_ioc_evidence(const struct vcma_core_evidence *ev
 	out->elapsed_us = ev->elapsed_us;
 }
 
+static inline void vcma_core_to_ioc_evac(const struct vcma_core_evidence *ev,
+					 vcma_u64 deadline_us, struct vcma_ioc_evac *out)
+{
+	const struct vcma_evac_detail *d = &ev->evac;
+	int i;
+
+	__builtin_memset(out, 0, sizeof(*out));
+	out->argsz = sizeof(*out);
+	out->exact = d->exact;
+	out->pages_in_use = d->pages_in_use;
+	out->pages_migrated = ev->pages_migrated;
+	out->migrate_failed = d->migrate_failed;
+	out->left_pinned = d->left[VCMA_LEFT_PINNED];
+	out->left_writeback = d->left[VCMA_LEFT_WRITEBACK];
+	out->left_bh = d->left[VCMA_LEFT_BH];
+	out->left_refcount = d->left[VCMA_LEFT_REFCOUNT];
+	out->left_unmovable = d->left[VCMA_LEFT_UNMOVABLE];
+	out->scan_us = ev->scan_us;
+	out->isolate_us = d->isolate_us;
+	out->migrate_us = d->migrate_us;
+	out->verify_us = d->verify_us;
+	out->zero_us = d->zero_us;
+	out->elapsed_us = ev->elapsed_us;
+	out->deadline_us = deadline_us;
+	out->pieces = d->pieces;
+	out->pieces_late = d->pieces_late;
+	out->piece_pages_max = d->piece_pages_max;
+	out->attempts_failed = ev->attempts_failed;
+	for (i = 0; i < VCMA_CORE_NR_CAUSES && i < 16; i++)
+		out->attempt_cause[i] = ev->attempt_cause[i];
+}
+
 static inline vcma_u32 vcma_ioc_balloon_status(vcma_u32 cause)
 {
 	switch (cause) {

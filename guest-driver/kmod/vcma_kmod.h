@@ -94,6 +94,7 @@ struct vcma_dev {
 	u64 floor_pages;
 	u32 strategy;
 	u64 deadline_ns;		/* of the request in progress, 0: none */
+	u64 deadline_len_ns;		/* its length: sizes evacuation pieces */
 	int group;			/* gid for /dev/vcma, -1: root only */
 };
 
@@ -101,6 +102,8 @@ extern struct vcma_dev vcma_dev;
 
 /* vcma_backend.c */
 extern const struct vcma_backend_ops vcma_kernel_backend;
+/* Hooks the migration tracepoints that make the evidence exact. */
+void vcma_backend_init(void);
 void vcma_backend_exit(void);
 /* Take an evacuated range out of the managed pages (balloon chunk). */
 void vcma_backend_mark_ballooned(u64 start_pfn);

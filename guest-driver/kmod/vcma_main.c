@@ -76,8 +76,9 @@ struct vcma_kgrant *vcma_find_kgrant(u64 id)
 /* The backend bounds its evacuations by this; the core checks it too. */
 static void vcma_set_deadline(u32 deadline_ms)
 {
-	vcma_dev.deadline_ns = ktime_get_ns() +
+	vcma_dev.deadline_len_ns =
 		(u64)(deadline_ms ? deadline_ms : default_deadline_ms) * NSEC_PER_MSEC;
+	vcma_dev.deadline_ns = ktime_get_ns() + vcma_dev.deadline_len_ns;
 }
 
 static int vcma_check_reserve(const struct vcma_ioc_reserve *r)
@@ -131,7 +132,13 @@ static void vcma_untrack_grant(struct vcma_kgrant *g)
 	vcma_sysfs_del_grant(g);	/* frees g */
 }
 
-static long vcma_ioc_reserve(void __user *arg)
+/* Per open file: the evidence of its last RESERVE (VCMA_IOC_EVIDENCE). */
+struct vcma_file {
+	bool have_evac;
+	struct vcma_ioc_evac evac;
+};
+
+static long vcma_ioc_reserve(struct vcma_file *vf, void __user *arg)
 {
 	struct vcma_core_evidence ev = {};
 	struct vcma_core_request req = {};
@@ -160,6 +167,9 @@ static long vcma_ioc_reserve(void __user *arg)
 	mutex_unlock(&vcma_dev.lock);
 
 	vcma_core_to_ioc_evidence(&ev, &r.ev);
+	vcma_core_to_ioc_evac(&ev, (u64)(r.deadline_ms ? r.deadline_ms :
+					 default_deadline_ms) * USEC_PER_MSEC, &vf->evac);
+	vf->have_evac = true;
 	if (!ret) {
 		r.grant_id = grant.id;
 		r.phys_addr = PFN_PHYS(grant.start_pfn);
@@ -373,9 +383,23 @@ static long vcma_ioc_balloon(void __user *arg)
 	return ret;
 }
 
+static long vcma_ioc_evidence(struct vcma_file *vf, void __user *arg)
+{
+	u32 argsz;
+
+	if (get_user(argsz, (u32 __user *)arg))
+		return -EFAULT;
+	if (argsz != sizeof(vf->evac))
+		return -EINVAL;
+	if (!vf->have_evac)
+		return -ENODATA;
+	return copy_to_user(arg, &vf->evac, sizeof(vf->evac)) ? -EFAULT : 0;
+}
+
 static long vcma_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
+	struct vcma_file *vf = file->private_data;
 
 	switch (cmd) {
 	case VCMA_IOC_VERSION: {
@@ -389,7 +413,9 @@ static long vcma_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return copy_to_user(uarg, &v, sizeof(v)) ? -EFAULT : 0;
 	}
 	case VCMA_IOC_RESERVE:
-		return vcma_ioc_reserve(uarg);
+		return vcma_ioc_reserve(vf, uarg);
+	case VCMA_IOC_EVIDENCE:
+		return vcma_ioc_evidence(vf, uarg);
 	case VCMA_IOC_RELEASE:
 		return vcma_ioc_release(uarg);
 	case VCMA_IOC_LIST:
@@ -459,8 +485,26 @@ out:
 	return ret;
 }
 
+static int vcma_open(struct inode *inode, struct file *file)
+{
+	struct vcma_file *vf = kzalloc(sizeof(*vf), GFP_KERNEL);
+
+	if (!vf)
+		return -ENOMEM;
+	file->private_data = vf;
+	return 0;
+}
+
+static int vcma_release_file(struct inode *inode, struct file *file)
+{
+	kfree(file->private_data);
+	return 0;
+}
+
 static const struct file_operations vcma_fops = {
 	.owner = THIS_MODULE,
+	.open = vcma_open,
+	.release = vcma_release_file,
 	.unlocked_ioctl = vcma_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = vcma_mmap,
@@ -522,9 +566,12 @@ static int __init vcma_init(void)
 	cfg.default_deadline_ms = default_deadline_ms;
 	cfg.max_backoff_ms = VCMA_MAX_BACKOFF_MS;
 	cfg.strategy = vcma_dev.strategy;
+	vcma_backend_init();
 	vcma_dev.core = vcma_core_new(&vcma_kernel_backend, NULL, &cfg);
-	if (!vcma_dev.core)
+	if (!vcma_dev.core) {
+		vcma_backend_exit();
 		return -ENOMEM;
+	}
 
 	ret = vcma_sysfs_init();
 	if (ret)

@@ -118,11 +118,45 @@ struct vcma_ioc_balloon {
 	__u64 chunks_ptr;	/* in: user pointer to __u64[] */
 };
 
+/*
+ * Exact evacuation evidence of the last RESERVE made through this open
+ * file (-ENODATA before the first): counted on the request's own ranges,
+ * summed over its attempts. pages_migrated is what migration moved out of
+ * them (exact = 1: the migration tracepoints filtered to the request; 0:
+ * the kernel-wide counter, other migrations included); left_* are the
+ * pages still in use, by reason, in the pieces that failed.
+ */
+struct vcma_ioc_evac {
+	__u32 argsz;		/* in: sizeof(struct vcma_ioc_evac) */
+	__u32 exact;		/* out */
+	__u64 pages_in_use;	/* out: pages not free when their piece started */
+	__u64 pages_migrated;	/* out */
+	__u64 migrate_failed;	/* out: pages migration gave up on */
+	__u64 left_pinned;	/* out */
+	__u64 left_writeback;	/* out: dirty or under writeback */
+	__u64 left_bh;		/* out: page cache with buffer heads */
+	__u64 left_refcount;	/* out: movable, held by an unexpected reference */
+	__u64 left_unmovable;	/* out */
+	__u64 scan_us;		/* out: planning */
+	__u64 isolate_us;	/* out: isolating pageblocks and pages, draining */
+	__u64 migrate_us;	/* out: inside migrate_pages */
+	__u64 verify_us;	/* out: after the last migration of each piece */
+	__u64 zero_us;		/* out: zeroing the grant */
+	__u64 elapsed_us;	/* out: the whole request */
+	__u64 deadline_us;	/* out: the request's deadline, relative */
+	__u32 pieces;		/* out: evacuation pieces started */
+	__u32 pieces_late;	/* out: pieces that ended after the deadline (<= 1) */
+	__u32 piece_pages_max;	/* out: largest piece */
+	__u32 attempts_failed;	/* out: evacuation attempts that failed */
+	__u32 attempt_cause[16];	/* out: their causes, by enum vcma_cause */
+};
+
 #define VCMA_IOC_VERSION	_IOR(VCMA_IOC_MAGIC, 0, struct vcma_ioc_version)
 #define VCMA_IOC_RESERVE	_IOWR(VCMA_IOC_MAGIC, 1, struct vcma_ioc_reserve)
 #define VCMA_IOC_RELEASE	_IOW(VCMA_IOC_MAGIC, 2, struct vcma_ioc_release)
 #define VCMA_IOC_LIST		_IOWR(VCMA_IOC_MAGIC, 3, struct vcma_ioc_list)
 #define VCMA_IOC_STATS		_IOWR(VCMA_IOC_MAGIC, 4, struct vcma_ioc_stats)
 #define VCMA_IOC_BALLOON	_IOWR(VCMA_IOC_MAGIC, 5, struct vcma_ioc_balloon)
+#define VCMA_IOC_EVIDENCE	_IOWR(VCMA_IOC_MAGIC, 8, struct vcma_ioc_evac)
 
 #endif /* VCMA_UAPI_H */

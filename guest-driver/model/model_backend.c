@@ -304,9 +304,53 @@ static void be_invalidate_bh_lrus(void *ctx)
 	vcma_model_invalidate_bh_lrus(ctx);
 }
 
+static vcma_u64 pages_in_use(const struct vcma_range_summary *s)
+{
+	vcma_u64 n = 0;
+	int i;
+
+	for (i = 0; i < VCMA_NR_PAGE_CLASSES; i++)
+		if (i != VCMA_PC_FREE)
+			n += s->count[i];
+	return n;
+}
+
+/* A failed range's pages still in use, by the reason they stayed. */
+static void be_left(const struct vcma_range_summary *s, struct vcma_evac_detail *d)
+{
+	const vcma_u64 *c = s->count;
+
+	d->left[VCMA_LEFT_PINNED] = c[VCMA_PC_PINNED];
+	d->left[VCMA_LEFT_WRITEBACK] = c[VCMA_PC_DIRTY] + c[VCMA_PC_WRITEBACK];
+	d->left[VCMA_LEFT_BH] = c[VCMA_PC_BUFFERS];
+	d->left[VCMA_LEFT_UNMOVABLE] = c[VCMA_PC_UNMOVABLE] + c[VCMA_PC_HOLE] + c[VCMA_PC_OWNED];
+	d->left[VCMA_LEFT_REFCOUNT] = pages_in_use(s) - d->left[VCMA_LEFT_PINNED] -
+				      d->left[VCMA_LEFT_WRITEBACK] - d->left[VCMA_LEFT_BH] -
+				      d->left[VCMA_LEFT_UNMOVABLE];
+}
+
+/*
+ * The model migrates the range in one piece and counts each page it moves,
+ * so its evidence is exact; it has no clock for the phases.
+ */
 static int be_evacuate(void *ctx, vcma_u64 start, vcma_u64 nr, struct vcma_evac_result *res)
 {
-	return vcma_model_alloc_contig_range(ctx, start, nr, res);
+	struct vcma_range_summary s;
+	vcma_u64 in_use;
+	int ret;
+
+	vcma_model_summarize(ctx, start, nr, &s);
+	in_use = nr - s.count[VCMA_PC_FREE];
+	ret = vcma_model_alloc_contig_range(ctx, start, nr, res);
+	res->d.exact = 1;
+	res->d.pieces = 1;
+	res->d.piece_pages_max = (vcma_u32)nr;
+	res->d.pages_in_use = in_use;
+	if (ret) {
+		vcma_model_summarize(ctx, start, nr, &s);
+		be_left(&s, &res->d);
+	}
+	return ret;
 }
 
 static void be_release(void *ctx, vcma_u64 start, vcma_u64 nr)

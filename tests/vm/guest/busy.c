@@ -36,8 +36,8 @@
 
 #include "scenarios.h"
 #include "vmtest.h"
+#include "workload.h"
 
-#define DISK_DIR	"/mnt/disk"
 #define TMPFS_DIR	"/mnt/tmpfs"
 #define ANON_CHUNK	(64 * 1024)
 #define NR_DIRS		24
@@ -45,27 +45,10 @@
 #define BIG_FILE_SIZE	(48 * MiB)
 #define TMPFS_FILES	4
 #define TMPFS_FILE_SIZE	(16 * MiB)
-#define NR_PINS		32
-#define PIN_SIZE	(64 * 1024)
 #define DIO_SIZE	(256 * 1024)
 
 /* Page classes in enum vcma_page_class order (guest-driver/core). */
 enum { PC_BUFFERS = 5, PC_PAGEVEC = 4, PC_PINNED = 8, NR_PC = 13 };
-
-struct workload {
-	uint8_t *anon;
-	size_t anon_size;
-	void *pins[NR_PINS];
-	uint64_t pin_pfns[NR_PINS][PIN_SIZE / 4096];
-	void *spacers[NR_PINS];
-	int ring_fd;
-	bool disk;
-	atomic_bool stop;
-	pthread_t threads[3];
-	int nr_threads;
-	atomic_ulong dio_reads, walks, churns;
-	atomic_int thread_errors;
-};
 
 static uint64_t file_seed(int dir, int file)
 {
@@ -300,7 +283,7 @@ static bool grep_mounted(const char *dir)
 	return found;
 }
 
-static int workload_start(struct workload *w, size_t anon_size)
+int workload_start(struct workload *w, size_t anon_size)
 {
 	void *(*fn[])(void *) = { dio_thread, walk_thread, churn_thread };
 	int ret, i;
@@ -327,7 +310,7 @@ static int workload_start(struct workload *w, size_t anon_size)
 	return 0;
 }
 
-static void workload_stop(struct workload *w)
+void workload_stop(struct workload *w)
 {
 	int i;
 
@@ -353,7 +336,7 @@ static bool pins_intact(const struct workload *w, int *moved, int *corrupt)
 	return !*moved && !*corrupt;
 }
 
-static void verify_workload(const struct workload *w, const char *when)
+void verify_workload(const struct workload *w, const char *when)
 {
 	char path[128];
 	int bad = 0, d, f, i, moved, corrupt;
@@ -401,7 +384,7 @@ static int read_page_classes(uint64_t counts[NR_PC])
 	return i == NR_PC ? 0 : -EIO;
 }
 
-static void show_obstacles(void)
+void show_obstacles(void)
 {
 	uint64_t c[NR_PC], max_bh = 0, max_pv = 0, max_pin = 0;
 	int i;
@@ -427,7 +410,7 @@ static void show_obstacles(void)
 }
 
 /* After a failed request: what a full scan sees right now, for the log. */
-static void diag_page_classes(void)
+void diag_page_classes(void)
 {
 	static const char *const names[NR_PC] = {
 		"free", "lru_anon", "lru_file", "lru_shmem", "pagevec", "buffers", "dirty",

@@ -10,5 +10,7 @@ int scenario_balloon(int argc, char **argv);
 int scenario_busy(int argc, char **argv);
 int scenario_bench(int argc, char **argv);
 int scenario_claims(int argc, char **argv);
+int scenario_tight(int argc, char **argv);
+int scenario_gig(int argc, char **argv);
 
 #endif /* VCMA_SCENARIOS_H */

@@ -17,6 +17,8 @@ static const struct {
 	{ "busy", scenario_busy, "reserve under ext4/tmpfs/anon/O_DIRECT/io_uring load" },
 	{ "bench", scenario_bench, "planner vs naive under the busy workload" },
 	{ "claims", scenario_claims, "a driver claims grants through vcma_claim.h" },
+	{ "tight", scenario_tight, "planner vs naive with free memory under 15%, exact evidence" },
+	{ "gig", scenario_gig, "1 GiB naturally aligned vs the kernel's 1 GiB hugetlb page" },
 };
 
 int main(int argc, char **argv)

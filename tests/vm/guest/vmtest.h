@@ -35,6 +35,8 @@ int vcma_reserve(int fd, uint64_t size, uint64_t align, uint32_t flags,
 		 struct vcma_ioc_reserve *r);
 int vcma_release(int fd, uint64_t grant_id);
 int vcma_stats(int fd, struct vcma_ioc_stats *s);
+/* The exact evacuation evidence of the last RESERVE on fd. */
+int vcma_evidence(int fd, struct vcma_ioc_evac *e);
 
 /* /proc/meminfo field in bytes. */
 uint64_t meminfo_bytes(const char *field);

@@ -114,6 +114,13 @@ int vcma_release(int fd, uint64_t grant_id)
 	return ioctl(fd, VCMA_IOC_RELEASE, &r) ? -errno : 0;
 }
 
+int vcma_evidence(int fd, struct vcma_ioc_evac *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->argsz = sizeof(*e);
+	return ioctl(fd, VCMA_IOC_EVIDENCE, e) ? -errno : 0;
+}
+
 int vcma_stats(int fd, struct vcma_ioc_stats *s)
 {
 	memset(s, 0, sizeof(*s));
