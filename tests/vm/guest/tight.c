@@ -36,7 +36,7 @@
 #define FILL_CHUNK	(8 * MiB)
 #define FILL_MAX	512		/* chunks: 4 GiB */
 #define FILL_FREE_PCT	4		/* fill until free is below this share of RAM */
-#define PUNCH_EVERY	8		/* then give back every 8th page of the filler */
+#define PUNCH_EVERY	16		/* then give back every 16th page of the filler */
 #define CACHE_FILE	DISK_DIR "/cache"
 #define CACHE_SIZE	(192 * MiB)	/* clean page cache: keeps MemAvailable up */
 #define MAX_REQ		512
@@ -58,13 +58,40 @@ static uint64_t page_seed(unsigned int chunk, size_t page)
 	return 0xf1110000000ull + ((uint64_t)chunk << 16) + page;
 }
 
+/*
+ * Free memory outside ZONE_MOVABLE: kernel allocations can only use that,
+ * so the filler must leave some there or the guest OOMs.
+ */
+static uint64_t kernel_zone_free_bytes(void)
+{
+	char line[256];
+	uint64_t pages = 0;
+	bool movable = false;
+	FILE *f = fopen("/proc/zoneinfo", "r");
+
+	if (!f)
+		tap_bail("/proc/zoneinfo: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		const char *p = line + strspn(line, " ");
+
+		if (!strncmp(line, "Node ", 5))
+			movable = strstr(line, "Movable") != NULL;
+		else if (!movable && !strncmp(p, "pages free", 10))
+			pages += strtoull(p + 10, NULL, 10);
+	}
+	fclose(f);
+	return pages * 4096;
+}
+
 static void fill_memory(struct filler *f, uint64_t target_free)
 {
 	uint64_t floor = 256 * MiB;	/* never below this MemAvailable: no OOM */
+	uint64_t kernel_floor = 128 * MiB;
 	size_t pg;
 
 	while (f->nr < FILL_MAX && free_bytes() > target_free &&
-	       meminfo_bytes("MemAvailable") > floor + FILL_CHUNK) {
+	       meminfo_bytes("MemAvailable") > floor + FILL_CHUNK &&
+	       kernel_zone_free_bytes() > kernel_floor + FILL_CHUNK) {
 		uint8_t *p = mmap(NULL, FILL_CHUNK, PROT_READ | PROT_WRITE,
 				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
