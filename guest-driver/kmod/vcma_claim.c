@@ -307,16 +307,16 @@ static u64 vcma_dma_limit(struct device *dev)
 	return min_not_zero(dma_get_mask(dev), dev->bus_dma_limit);
 }
 
-int vcma_claim_dma_map(const struct vcma_claim *c, struct device *dev,
+/* Shared by claims and the dma-buf exporter (vcma_dmabuf.c). */
+int vcma_range_dma_map(struct device *dev, struct page *page, size_t size,
 		       enum dma_data_direction dir, dma_addr_t *addr)
 {
-	phys_addr_t phys = vcma_claim_phys(c);
-	size_t size = vcma_claim_size(c);
+	phys_addr_t phys = page_to_phys(page);
 	dma_addr_t first = 0, last, a;
 	bool direct;
 	u64 limit;
 
-	if (!dev || !addr || !valid_dma_direction(dir) || !dev->dma_mask)
+	if (!dev || !addr || !size || !valid_dma_direction(dir) || !dev->dma_mask)
 		return -EINVAL;
 	limit = vcma_dma_limit(dev);
 	direct = !get_dma_ops(dev);
@@ -328,7 +328,7 @@ int vcma_claim_dma_map(const struct vcma_claim *c, struct device *dev,
 		    last < first || last - first != size - 1 || last > limit)
 			return -ERANGE;
 	}
-	a = dma_map_page_attrs(dev, vcma_claim_page(c), 0, size, dir, 0);
+	a = dma_map_page_attrs(dev, page, 0, size, dir, 0);
 	if (dma_mapping_error(dev, a))
 		return -ENOMEM;
 	if ((direct && a != first) || a + (size - 1) < a || a + (size - 1) > limit) {
@@ -339,11 +339,24 @@ int vcma_claim_dma_map(const struct vcma_claim *c, struct device *dev,
 	*addr = a;
 	return 0;
 }
+
+void vcma_range_dma_unmap(struct device *dev, dma_addr_t addr, size_t size,
+			  enum dma_data_direction dir)
+{
+	dma_unmap_page_attrs(dev, addr, size, dir, 0);
+}
+
+int vcma_claim_dma_map(const struct vcma_claim *c, struct device *dev,
+		       enum dma_data_direction dir, dma_addr_t *addr)
+{
+	return vcma_range_dma_map(dev, vcma_claim_page(c), vcma_claim_size(c),
+				  dir, addr);
+}
 EXPORT_SYMBOL_GPL(vcma_claim_dma_map);
 
 void vcma_claim_dma_unmap(const struct vcma_claim *c, struct device *dev,
 			  enum dma_data_direction dir, dma_addr_t addr)
 {
-	dma_unmap_page_attrs(dev, addr, vcma_claim_size(c), dir, 0);
+	vcma_range_dma_unmap(dev, addr, vcma_claim_size(c), dir);
 }
 EXPORT_SYMBOL_GPL(vcma_claim_dma_unmap);

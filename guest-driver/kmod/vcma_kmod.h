@@ -144,5 +144,17 @@ bool vcma_kgrant_busy(const struct vcma_kgrant *g);
 bool vcma_kgrant_owner(const struct vcma_kgrant *g, char *buf, size_t len);
 /* sysfs grants/<id>/holders: one "<kind> <owner>" line per holder. */
 ssize_t vcma_kgrant_show_holders(struct vcma_kgrant *g, char *buf);
+/*
+ * Map [page, page + size) for DMA by dev without bouncing (the check of
+ * vcma_claim_dma_map, which is built on it): -ERANGE if dev cannot reach
+ * every byte, -EINVAL for bad arguments, -ENOMEM if mapping failed.
+ */
+int vcma_range_dma_map(struct device *dev, struct page *page, size_t size,
+		       enum dma_data_direction dir, dma_addr_t *addr);
+void vcma_range_dma_unmap(struct device *dev, dma_addr_t addr, size_t size,
+			  enum dma_data_direction dir);
+
+/* vcma_dmabuf.c: VCMA_IOC_EXPORT. */
+long vcma_ioc_export(void __user *arg);
 
 #endif /* VCMA_KMOD_H */

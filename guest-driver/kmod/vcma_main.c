@@ -424,6 +424,8 @@ static long vcma_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return vcma_ioc_stats(uarg);
 	case VCMA_IOC_BALLOON:
 		return vcma_ioc_balloon(uarg);
+	case VCMA_IOC_EXPORT:
+		return vcma_ioc_export(uarg);
 	default:
 		return -ENOTTY;
 	}

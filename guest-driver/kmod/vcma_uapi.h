@@ -151,6 +151,21 @@ struct vcma_ioc_evac {
 	__u32 attempt_cause[16];	/* out: their causes, by enum vcma_cause */
 };
 
+/*
+ * dma-buf of a grant. flags: O_RDWR or O_RDONLY (the fd's access mode;
+ * mmap follows it), optionally | O_CLOEXEC. One dma-buf per grant at a
+ * time: while one is alive a second export fails with EBUSY (pass the fd
+ * on instead). While it is alive the grant cannot be released (EBUSY).
+ */
+struct vcma_ioc_export {
+	__u32 argsz;
+	__u32 flags;		/* in */
+	__u64 grant_id;		/* in */
+	__s32 fd;		/* out */
+	__u32 reserved;		/* must be 0 */
+	__u64 size;		/* out: bytes */
+};
+
 #define VCMA_IOC_VERSION	_IOR(VCMA_IOC_MAGIC, 0, struct vcma_ioc_version)
 #define VCMA_IOC_RESERVE	_IOWR(VCMA_IOC_MAGIC, 1, struct vcma_ioc_reserve)
 #define VCMA_IOC_RELEASE	_IOW(VCMA_IOC_MAGIC, 2, struct vcma_ioc_release)
@@ -158,5 +173,6 @@ struct vcma_ioc_evac {
 #define VCMA_IOC_STATS		_IOWR(VCMA_IOC_MAGIC, 4, struct vcma_ioc_stats)
 #define VCMA_IOC_BALLOON	_IOWR(VCMA_IOC_MAGIC, 5, struct vcma_ioc_balloon)
 #define VCMA_IOC_EVIDENCE	_IOWR(VCMA_IOC_MAGIC, 8, struct vcma_ioc_evac)
+#define VCMA_IOC_EXPORT		_IOWR(VCMA_IOC_MAGIC, 6, struct vcma_ioc_export)
 
 #endif /* VCMA_UAPI_H */

@@ -11,6 +11,8 @@ static const struct {
 	const char *help;
 } scenarios[] = {
 	{ "uio", scenario_uio, "[MiB] uio_pci_generic + grant mmap: userspace programs the DMA" },
+	{ "dma", scenario_dma, "[MiB] [idle|busy] [BITS] vcma_edu.ko claims edu0, devices DMA all of it" },
+	{ "fence", scenario_fence, "[MiB] dma-buf export, a device fence, EXPORT/IMPORT_SYNC_FILE + poll" },
 };
 
 int main(int argc, char **argv)

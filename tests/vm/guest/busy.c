@@ -34,6 +34,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "busy.h"
 #include "scenarios.h"
 #include "vmtest.h"
 #include "workload.h"
@@ -456,6 +457,31 @@ static bool grant_avoids_pins(const struct workload *w, const struct vcma_ioc_re
 				return false;
 		}
 	return true;
+}
+
+struct workload *busy_workload_start(size_t anon_size)
+{
+	struct workload *w = malloc(sizeof(*w));
+
+	if (!w)
+		tap_bail("out of memory");
+	workload_start(w, anon_size);
+	tap_diag("busy workload: %zu MiB anon, %d tmpfs x %" PRIu64 " MiB, %d ext4 files + %" PRIu64
+		 " MiB, %d io_uring buffers x %d KiB, O_DIRECT, walk and churn threads",
+		 w->anon_size / MiB, TMPFS_FILES, TMPFS_FILE_SIZE / MiB, NR_DIRS * FILES_PER_DIR,
+		 BIG_FILE_SIZE / MiB, NR_PINS, PIN_SIZE / 1024);
+	return w;
+}
+
+void busy_workload_stop(struct workload *w, const char *when)
+{
+	workload_stop(w);
+	tap_ok(!atomic_load(&w->thread_errors) && atomic_load(&w->dio_reads) > 0 &&
+	       atomic_load(&w->churns) > 0,
+	       "%s: workload threads ran without errors (%lu O_DIRECT reads, %lu walks, %lu churns)",
+	       when, atomic_load(&w->dio_reads), atomic_load(&w->walks), atomic_load(&w->churns));
+	verify_workload(w, when);
+	free(w);
 }
 
 int scenario_busy(int argc, char **argv)
