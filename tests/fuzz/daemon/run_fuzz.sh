@@ -1,5 +1,6 @@
 #!/bin/sh
-# run_fuzz.sh EXE SECONDS WORKDIR DICT SEEDS...: fuzz for SECONDS from the seeds.
+# run_fuzz.sh EXE SECONDS WORKDIR DICT SEEDS...: fuzz for SECONDS from the seeds
+# (a seed @DIR stands for the files in DIR).
 set -e
 exe=$1 secs=$2 work=$3 dict=$4
 shift 4
@@ -8,7 +9,15 @@ mkdir -p "$work/corpus" "$work/artifacts"
 i=0
 for s in "$@"; do
 	i=$((i + 1))
-	printf '%s' "$s" >"$work/corpus/seed$i"
+	case $s in
+	@*) cp "${s#@}"/* "$work/corpus/" ;;
+	*) printf '%s' "$s" >"$work/corpus/seed$i" ;;
+	esac
 done
+# inputs that once crashed (kept by scripts/fuzz) stay seeds for good
+regress=$(dirname "$0")/regress-$(basename "$exe" | sed 's/^fuzz-daemon-//')
+if [ -d "$regress" ]; then
+	cp "$regress"/* "$work/corpus/"
+fi
 exec "$exe" -max_total_time="$secs" -max_len=8192 -timeout=10 -rss_limit_mb=1024 \
 	-dict="$dict" -artifact_prefix="$work/artifacts/" -print_final_stats=1 "$work/corpus"

@@ -15,7 +15,10 @@ if [ "$kind" = stream ]; then
 else
 	"$gen" seeds "$tmp/corpus"
 fi || { echo "fuzz: cannot write the seed corpus" >&2; exit 1; }
-echo "fuzz: $(ls "$tmp/corpus" | wc -l) seeds from the protocol vectors"
+# inputs that once crashed (kept by scripts/fuzz) stay seeds for good
+regress=$(dirname "$0")/regress-$(basename "$target" | sed 's/^fuzz-proto-//')
+[ -d "$regress" ] && cp "$regress"/* "$tmp/corpus/" 2>/dev/null
+echo "fuzz: $(ls "$tmp/corpus" | wc -l) seeds from the protocol vectors and regressions"
 
 case $mode in
 libfuzzer)
