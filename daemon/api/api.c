@@ -382,6 +382,14 @@ static void handle_balloon(struct api *a, struct vcma_vm *vm, struct evhttp_requ
 			    (unsigned long long)(full >> 20));
 		return;
 	}
+	{
+		char why[320];
+
+		if (balloon_deflate_check(vm, target, why, sizeof(why))) {
+			reply_error(req, 409, "hugepage_pool", "vm %s: %s", vm->name, why);
+			return;
+		}
+	}
 	if (vm_connected(vm) && !(vm->caps & VCMA_CAP_BALLOON))
 		vlog_warn("vm %s: balloon target stored, but the guest agent offers no balloon",
 			  vm->name);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,6 +158,53 @@ int balloon_set_target(struct vcma_vm *vm, uint64_t target, int64_t now_ms)
 	b->base_balloon = vm->guest.balloon_bytes;
 	rc = vm_connected(vm) ? ensure_reclaim(vm, now_ms) : NULL;
 	reclaim_measure(rc, &b->base);
+	return 0;
+}
+
+/* A counter of /sys/kernel/mm/hugepages/hugepages-<size>kB, or -1. */
+static long long hugepage_count(uint64_t page, const char *name)
+{
+	char path[128];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%" PRIu64 "kB/%s",
+		 page >> 10, name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+int balloon_deflate_check(struct vcma_vm *vm, uint64_t target, char *why, size_t whylen)
+{
+	struct vm_balloon *b = B(vm);
+	uint64_t len = balloon_chunk_bytes(vm), held = (uint64_t)b->nr_chunks * len;
+	uint64_t back, need;
+	long long nfree, resv;
+
+	if (!b->rc || !b->rc->possible || b->rc->kind != RECLAIM_HUGETLBFS || target >= held)
+		return 0;
+	back = held - target;		/* punched chunks the guest gets back */
+	need = (back + b->rc->align - 1) / b->rc->align;
+	nfree = hugepage_count(b->rc->align, "free_hugepages");
+	resv = hugepage_count(b->rc->align, "resv_hugepages");
+	if (nfree < 0 || resv < 0) {
+		snprintf(why, whylen, "deflating by %" PRIu64 " MiB needs %" PRIu64 " huge pages of "
+			 "%" PRIu64 " KiB and the host's pool of that size cannot be read",
+			 back >> 20, need, b->rc->align >> 10);
+		return -ENOSPC;
+	}
+	if ((uint64_t)(nfree - resv) < need) {
+		snprintf(why, whylen, "deflating by %" PRIu64 " MiB needs %" PRIu64 " free huge pages "
+			 "of %" PRIu64 " KiB; the host's pool has %lld free and unreserved (raise "
+			 "/proc/sys/vm/nr_hugepages or deflate less)", back >> 20, need,
+			 b->rc->align >> 10, nfree - resv < 0 ? 0 : nfree - resv);
+		return -ENOSPC;
+	}
 	return 0;
 }
 

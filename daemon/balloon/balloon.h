@@ -80,6 +80,14 @@ int balloon_set_unshared(struct vcma_vm *vm, const char *reason);
 /* Operator: new target in bytes. -EINVAL when not a multiple of the chunk size. */
 int balloon_set_target(struct vcma_vm *vm, uint64_t target, int64_t now_ms);
 uint64_t balloon_chunk_bytes(const struct vcma_vm *vm);
+/*
+ * Whether the host can back what lowering the balloon to target hands back
+ * to the guest: on a hugetlbfs backing each punched huge page must come from
+ * the host's pool again when the guest touches it (an empty pool is SIGBUS
+ * in QEMU). 0 when it can (or nothing is punched), -ENOSPC with the reason
+ * in why when the pool's free, unreserved pages are too few.
+ */
+int balloon_deflate_check(struct vcma_vm *vm, uint64_t target, char *why, size_t whylen);
 
 /* vm.c hooks */
 void balloon_pump(struct vcma_vm *vm, int64_t now_ms);

@@ -61,7 +61,7 @@ for fd in os.listdir(f"/proc/{pid}/fd"):
 PY
 }
 
-echo "1..7"
+[ "$backing" = hugetlb ] && echo "1..8" || echo "1..7"
 boot_guest "$here/guest.sh" "${ram_args[@]}" --timeout 1500 --pidfile "$work/qemu.pid" \
 	--add "$bguest:/bin/balloon-guest" --qemu -qmp --qemu "unix:$work/qmp.sock,server=on,wait=off"
 wait_until 900 guest_says GUEST-READY || bail "guest never got ready"
@@ -94,6 +94,28 @@ wait_until 300 guest_says GUEST-INFLATED || bail "guest never saw MemTotal shrin
 bail_if_guest_failed
 echo "# guest: $(guest_line GUEST-INFLATED:)"
 ok "the guest's MemTotal shrank by 256 MiB"
+
+if [ "$backing" = hugetlb ]; then
+	# Empty the host's pool of free, unreserved 2 MiB pages: a deflate would
+	# have QEMU fault punched huge pages back in from nothing (SIGBUS), so
+	# vcmad must refuse it with the reason and leave the balloon as it is.
+	hp=/proc/sys/vm/nr_hugepages
+	hp_saved=$(cat $hp)
+	hp_total=$(awk '/^HugePages_Total:/ { print $2 }' /proc/meminfo)
+	hp_free=$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)
+	hp_rsvd=$(awk '/^HugePages_Rsvd:/ { print $2 }' /proc/meminfo)
+	echo $((hp_total - hp_free + hp_rsvd)) >$hp
+	echo "# host pool drained: $(awk '/^HugePages_(Total|Free|Rsvd):/ { printf "%s %s ", $1, $2 }' /proc/meminfo)"
+	"$vcmactl" balloon vm1 --target 0 >"$work/pool.out" 2>&1
+	prc=$?
+	echo "$hp_saved" >$hp
+	sed 's/^/# /' "$work/pool.out"
+	"$vcmactl" --json balloon vm1 >"$work/bp.json"
+	[ $prc != 0 ] && grep -q 'huge pages' "$work/pool.out" &&
+		json 'sys.exit(0 if d["chunks"] == 128 and d["target_bytes"] == 256 << 20 else 1)' <"$work/bp.json" ||
+		bail "deflate with an empty huge page pool: want a refusal naming the pool (exit $prc) and the balloon kept"
+	ok "deflate refused while the host's huge page pool cannot back it; the balloon is kept"
+fi
 
 "$vcmactl" balloon vm1 --target 0 --wait --wait-timeout 600 >"$work/deflate.out" 2>&1 ||
 	{ sed 's/^/# /' "$work/deflate.out"; bail "deflate failed"; }
