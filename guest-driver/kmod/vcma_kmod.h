@@ -157,4 +157,17 @@ void vcma_range_dma_unmap(struct device *dev, dma_addr_t addr, size_t size,
 /* vcma_dmabuf.c: VCMA_IOC_EXPORT. */
 long vcma_ioc_export(void __user *arg);
 
+/*
+ * vcma_pressure.c: deflate under memory pressure. init after the core and
+ * /sys/kernel/vcma, exit before either goes. hold_inflate: chunks given back
+ * are queued that user space has not read (no inflation then); vcma_dev.lock
+ * held.
+ */
+struct poll_table_struct;
+int vcma_pressure_init(void);
+void vcma_pressure_exit(void);
+bool vcma_pressure_hold_inflate(void);
+long vcma_ioc_pressure(void __user *arg);
+__poll_t vcma_pressure_poll(struct file *file, struct poll_table_struct *wait);
+
 #endif /* VCMA_KMOD_H */

@@ -15,6 +15,10 @@
  * claims, dma-bufs); RELEASE is refused while any holder remains, and each
  * holder pins the module.
  *
+ * Balloon chunks may also go back to the guest on its own under memory
+ * pressure (vcma_pressure.c, off by default); the balloon ioctl then
+ * inflates nothing until user space has read what went back.
+ *
  * Locking: vcma_dev.lock serialises every call into the core and guards the
  * grant list; mappings counts and holder lists are changed under it too.
  */
@@ -331,6 +335,18 @@ static int vcma_check_balloon(const struct vcma_ioc_balloon *b)
 	return 0;
 }
 
+/* Below the target: the step would inflate. Fills b's outputs for "not now". */
+static bool vcma_balloon_would_inflate(struct vcma_ioc_balloon *b)
+{
+	struct vcma_core_stats cs;
+
+	vcma_core_get_stats(vcma_dev.core, &cs);
+	b->actual_bytes = cs.balloon_pages << PAGE_SHIFT;
+	b->direction = 0;
+	b->status = VCMA_E_AGAIN;
+	return b->actual_bytes < b->target_bytes;
+}
+
 /*
  * Move the balloon towards target_bytes by at most max_chunks chunks of
  * one size, reporting each chunk's GPA. status VCMA_E_AGAIN: call again;
@@ -362,7 +378,10 @@ static long vcma_ioc_balloon(void __user *arg)
 		return -EINTR;
 	}
 	vcma_set_deadline(0);
-	n = vcma_ioc_balloon_step(vcma_dev.core, PAGE_SHIFT, &b, pfns);
+	if (vcma_pressure_hold_inflate() && vcma_balloon_would_inflate(&b))
+		n = 0;	/* b says E_AGAIN: the host first hears of the deflate */
+	else
+		n = vcma_ioc_balloon_step(vcma_dev.core, PAGE_SHIFT, &b, pfns);
 	if (b.direction == VCMA_BALLOON_INFLATED)
 		for (i = 0; n > 0 && i < n; i++)
 			vcma_backend_mark_ballooned(pfns[i]);
@@ -426,6 +445,8 @@ static long vcma_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return vcma_ioc_balloon(uarg);
 	case VCMA_IOC_EXPORT:
 		return vcma_ioc_export(uarg);
+	case VCMA_IOC_PRESSURE:
+		return vcma_ioc_pressure(uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -510,6 +531,7 @@ static const struct file_operations vcma_fops = {
 	.unlocked_ioctl = vcma_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = vcma_mmap,
+	.poll = vcma_pressure_poll,
 	.llseek = noop_llseek,
 };
 
@@ -578,14 +600,19 @@ static int __init vcma_init(void)
 	ret = vcma_sysfs_init();
 	if (ret)
 		goto out_core;
-	ret = misc_register(&vcma_misc);
+	ret = vcma_pressure_init();
 	if (ret)
 		goto out_sysfs;
+	ret = misc_register(&vcma_misc);
+	if (ret)
+		goto out_pressure;
 	pr_info("vcma: ready, strategy %s, floor %u MiB\n",
 		vcma_dev.strategy == VCMA_STRATEGY_NAIVE ? "naive" : "planner",
 		floor_mb);
 	return 0;
 
+out_pressure:
+	vcma_pressure_exit();
 out_sysfs:
 	vcma_sysfs_exit();
 out_core:
@@ -607,6 +634,7 @@ static void __exit vcma_exit(void)
 	list_for_each_entry_safe(g, tmp, &vcma_dev.grants, node)
 		vcma_untrack_grant(g);
 	mutex_unlock(&vcma_dev.lock);
+	vcma_pressure_exit();
 	vcma_sysfs_exit();
 	vcma_core_free(vcma_dev.core);	/* gives every grant back */
 	vcma_dev.core = NULL;

@@ -166,12 +166,51 @@ struct vcma_ioc_export {
 	__u64 size;		/* out: bytes */
 };
 
+/*
+ * Deflate under guest memory pressure (module option deflate_on_pressure):
+ * the module's shrinker and OOM notifier give balloon chunks back to the
+ * guest on their own and queue each chunk's GPA here until user space
+ * reads it. poll() on /dev/vcma reports POLLIN while chunks are queued.
+ *
+ * Only chunks the host has been told about and has acted on may go back
+ * that way: flags VCMA_PRESSURE_F_ACK says the host has (it sent a new
+ * BALLOON_SET, PROTOCOL.md 5.7), and makes every chunk the balloon holds
+ * now eligible; chunks inflated later wait for the next ack. While chunks
+ * are queued, VCMA_IOC_BALLOON inflates nothing (status VCMA_E_AGAIN): the
+ * host hears of the deflate before it sees new chunks.
+ *
+ * One call moves up to max_chunks queued GPAs, all of chunk_order, to
+ * chunks_ptr (max_chunks 0: counters only); call again while pending.
+ */
+#define VCMA_PRESSURE_F_ACK	(1u << 0)
+#define VCMA_PRESSURE_F_KNOWN	((1u << 1) - 1)
+#define VCMA_PRESSURE_MAX_CHUNKS	512
+
+struct vcma_ioc_pressure {
+	__u32 argsz;		/* in: sizeof(struct vcma_ioc_pressure) */
+	__u32 flags;		/* in: VCMA_PRESSURE_F_* */
+	__u32 max_chunks;	/* in: room at chunks_ptr, <= VCMA_PRESSURE_MAX_CHUNKS */
+	__u32 nr_chunks;	/* out: GPAs written */
+	__u64 chunks_ptr;	/* in: user pointer to __u64[] */
+	__u32 chunk_order;	/* out: chunk = PAGE_SIZE << chunk_order */
+	__u32 enabled;		/* out: 1 when the module option is on */
+	__u64 pending;		/* out: chunks still queued after this call */
+	__u64 balloon_bytes;	/* out: the balloon once the chunks written are out */
+	__u64 eligible;		/* out: chunks that may go back under pressure now */
+	__u64 deflated_bytes;	/* out: lifetime, bytes given back under pressure */
+	__u64 events;		/* out: lifetime, shrinker and OOM calls that gave some back */
+	__u64 oom_events;	/* out: lifetime, of which OOM notifier calls */
+	__u64 busy;		/* out: lifetime, calls skipped: the module was busy */
+	__u64 last_ns;		/* out: CLOCK_MONOTONIC ns of the last one, 0 = never */
+};
+
 #define VCMA_IOC_VERSION	_IOR(VCMA_IOC_MAGIC, 0, struct vcma_ioc_version)
 #define VCMA_IOC_RESERVE	_IOWR(VCMA_IOC_MAGIC, 1, struct vcma_ioc_reserve)
 #define VCMA_IOC_RELEASE	_IOW(VCMA_IOC_MAGIC, 2, struct vcma_ioc_release)
 #define VCMA_IOC_LIST		_IOWR(VCMA_IOC_MAGIC, 3, struct vcma_ioc_list)
 #define VCMA_IOC_STATS		_IOWR(VCMA_IOC_MAGIC, 4, struct vcma_ioc_stats)
 #define VCMA_IOC_BALLOON	_IOWR(VCMA_IOC_MAGIC, 5, struct vcma_ioc_balloon)
+#define VCMA_IOC_PRESSURE	_IOWR(VCMA_IOC_MAGIC, 7, struct vcma_ioc_pressure)
 #define VCMA_IOC_EVIDENCE	_IOWR(VCMA_IOC_MAGIC, 8, struct vcma_ioc_evac)
 #define VCMA_IOC_EXPORT		_IOWR(VCMA_IOC_MAGIC, 6, struct vcma_ioc_export)
 
