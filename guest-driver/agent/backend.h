@@ -50,6 +50,11 @@ struct agent_backend_ops {
 	 * (VCMA_IOC_EVIDENCE); -ENODATA before one, -ENOTTY from an older module.
 	 */
 	int (*evidence)(void *priv, struct vcma_ioc_evac *out);
+	/*
+	 * Optional: a dma-buf fd of a grant (VCMA_IOC_EXPORT; io->flags and
+	 * grant_id set by the caller, fd and size filled); NULL = none.
+	 */
+	int (*export_dmabuf)(void *priv, struct vcma_ioc_export *io);
 };
 
 struct agent_backend {

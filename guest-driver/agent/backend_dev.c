@@ -118,6 +118,12 @@ static int dev_evidence(void *priv, struct vcma_ioc_evac *out)
 	return dev_ioctl(priv, VCMA_IOC_EVIDENCE, out);
 }
 
+static int dev_export(void *priv, struct vcma_ioc_export *io)
+{
+	io->argsz = sizeof(*io);
+	return dev_ioctl(priv, VCMA_IOC_EXPORT, io);
+}
+
 static void dev_free(void *priv)
 {
 	struct dev_backend *d = priv;
@@ -133,6 +139,7 @@ static const struct agent_backend_ops dev_ops = {
 	.version = dev_version,
 	.reserve = dev_reserve,
 	.evidence = dev_evidence,
+	.export_dmabuf = dev_export,
 	.release = dev_release,
 	.list = dev_list,
 	.stats = dev_stats,

@@ -3,15 +3,24 @@
  * vcma-guest: the guest admin's view of vcma. Talks to /dev/vcma through the
  * same backend code as the agent (backend_dev.c), so what it shows is what
  * the host is told. Exit codes: 0 ok, 1 the operation failed, 2 usage
- * error, 3 the vcma module is not available.
+ * error, 3 the vcma module is not available; export --exec exits with the
+ * program's status once it runs (126/127 when it cannot be started).
+ *
+ * Who holds a grant (claims, a live dma-buf, mappings) is not in the LIST
+ * ioctl: status reads it from sysfs, grants/<id>/holders.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -40,11 +49,22 @@ static void usage(FILE *f)
 "  reserve SIZE [--align A] [--label L] [--deadline MS] [--tag T] [--json]\n"
 "                                  reserve SIZE bytes (4096, 64M, 2G) contiguously\n"
 "  release ID                      release grant ID\n"
+"  export [--read-only] ID|LABEL --exec PROG [ARGS...]\n"
+"                                  run PROG with a dma-buf fd of the grant (fd\n"
+"                                  number in $VCMA_DMABUF_FD; also VCMA_GRANT_ID,\n"
+"                                  VCMA_GRANT_SIZE, VCMA_GRANT_GPA, VCMA_GRANT_LABEL)\n"
+"  export [--read-only] ID|LABEL --socket PATH\n"
+"                                  send the fd (SCM_RIGHTS) to the unix socket\n"
+"                                  listening at PATH, with one line\n"
+"                                  \"vcma-dmabuf id=ID size=BYTES gpa=0xADDR label=L\"\n"
+"                                  A LABEL picks the first grant of that label\n"
+"                                  without a live dma-buf.\n"
 "Options:\n"
 "  --device PATH   vcma device (default " VCMA_DEV_PATH ")\n"
 "  -h, --help      this text\n"
 "  -V, --version   print the version\n"
-"Exit: 0 ok, 1 operation failed, 2 usage error, 3 vcma module not available.\n");
+"Exit: 0 ok, 1 operation failed, 2 usage error, 3 vcma module not available;\n"
+"export --exec: PROG's status, 126/127 if it cannot be run.\n");
 }
 
 /* Report a backend error once, here, and pick the exit code. */
@@ -143,6 +163,53 @@ static struct json_object *evac_json(const struct vcma_ioc_evac *e)
 	return o;
 }
 
+/* Who keeps a grant from release, as sysfs grants/<id>/holders says. */
+struct grant_holders {
+	bool known;		/* false: no sysfs for this grant (e.g. another device) */
+	bool exported;		/* a dma-buf of the grant is alive */
+	char exported_by[64];	/* the process that exported it, "comm[pid]" */
+	char claimed_by[64];	/* the claiming driver's owner name, "" if none */
+	unsigned int mappings;	/* live mmaps of /dev/vcma */
+};
+
+static void read_holders(uint64_t id, struct grant_holders *h)
+{
+	static const char dmabuf_prefix[] = "dma-buf:";
+	char path[96], line[160], kind[16], owner[64];
+	unsigned int n;
+	FILE *f;
+
+	memset(h, 0, sizeof(*h));
+	snprintf(path, sizeof(path), SYSFS_DIR "/grants/%" PRIu64 "/holders", id);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	h->known = true;
+	/* Lines "claim OWNER", "export dma-buf:COMM[PID]", "mmap N". */
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%15s %63s", kind, owner) != 2)
+			continue;
+		if (!strcmp(kind, "export")) {
+			const char *who = owner;
+
+			if (!strncmp(who, dmabuf_prefix, sizeof(dmabuf_prefix) - 1))
+				who += sizeof(dmabuf_prefix) - 1;
+			h->exported = true;
+			snprintf(h->exported_by, sizeof(h->exported_by), "%s", who);
+		} else if (!strcmp(kind, "claim")) {
+			snprintf(h->claimed_by, sizeof(h->claimed_by), "%s", owner);
+		} else if (!strcmp(kind, "mmap") && sscanf(owner, "%u", &n) == 1) {
+			h->mappings = n;
+		}
+	}
+	fclose(f);
+}
+
+static struct json_object *json_str_or_null(const char *s)
+{
+	return s[0] ? json_object_new_string(s) : NULL;
+}
+
 static void status_json(const struct vcma_ioc_stats *st, const struct vcma_ioc_grant *g,
 			uint32_t n)
 {
@@ -162,6 +229,18 @@ static void status_json(const struct vcma_ioc_stats *st, const struct vcma_ioc_g
 			g[i].kind == AGENT_GRANT_BALLOON ? "balloon" : "reservation"));
 		json_object_object_add(o, "label", json_object_new_string_len(
 			g[i].label, (int)strnlen(g[i].label, VCMA_LABEL_LEN)));
+		if (g[i].kind != AGENT_GRANT_BALLOON) {
+			struct grant_holders h;
+
+			read_holders(g[i].grant_id, &h);
+			/* null: this module does not say (no sysfs for the grant). */
+			json_object_object_add(o, "exported", h.known ?
+					       json_object_new_boolean(h.exported) : NULL);
+			json_object_object_add(o, "exported_by", json_str_or_null(h.exported_by));
+			json_object_object_add(o, "claimed_by", json_str_or_null(h.claimed_by));
+			json_object_object_add(o, "mappings", h.known ?
+					       json_u64(h.mappings) : NULL);
+		}
 		json_object_array_add(grants, o);
 	}
 	for (i = 1; i <= VCMA_CAUSE_MAX; i++)
@@ -185,22 +264,49 @@ static void status_json(const struct vcma_ioc_stats *st, const struct vcma_ioc_g
 	print_json(root);
 }
 
+/* One grant, and who holds it on a second line when anybody does. */
+static void status_grant_row(const struct vcma_ioc_grant *g)
+{
+	bool balloon = g->kind == AGENT_GRANT_BALLOON;
+	struct grant_holders h = { 0 };
+	char sz[32];
+	const char *sep = "";
+
+	if (!balloon)
+		read_holders(g->grant_id, &h);
+	vcma_size_format(g->size, VCMA_SIZE_IEC, sz, sizeof(sz));
+	printf("%-8" PRIu64 " 0x%016" PRIx64 " %-10s %-8" PRIu64 " %-8s %.*s%s\n",
+	       (uint64_t)g->grant_id, (uint64_t)g->phys_addr, sz, (uint64_t)g->tag,
+	       balloon ? "-" : !h.known ? "?" : h.exported ? "yes" : "no",
+	       VCMA_LABEL_LEN, g->label, balloon ? " (balloon)" : "");
+	if (!h.exported && !h.claimed_by[0] && !h.mappings)
+		return;
+	printf("%-8s held by:", "");
+	if (h.exported) {
+		printf(" dma-buf exported by %s", h.exported_by);
+		sep = ",";
+	}
+	if (h.claimed_by[0]) {
+		printf("%s claim of %s", sep, h.claimed_by);
+		sep = ",";
+	}
+	if (h.mappings)
+		printf("%s %u mapping%s of /dev/vcma", sep, h.mappings, h.mappings == 1 ? "" : "s");
+	printf("\n");
+}
+
 static void status_table(const struct vcma_ioc_stats *st, const struct vcma_ioc_grant *g,
 			 uint32_t n, uint32_t page_size)
 {
-	char sz[32], a[32], b[32], c[32];
+	char a[32], b[32], c[32];
 	uint32_t i;
 	int any = 0;
 
 	if (n) {
-		printf("%-8s %-18s %-10s %-8s %s\n", "GRANT", "GPA", "SIZE", "TAG", "LABEL");
-		for (i = 0; i < n; i++) {
-			vcma_size_format(g[i].size, VCMA_SIZE_IEC, sz, sizeof(sz));
-			printf("%-8" PRIu64 " 0x%016" PRIx64 " %-10s %-8" PRIu64 " %.*s%s\n",
-			       (uint64_t)g[i].grant_id, (uint64_t)g[i].phys_addr, sz,
-			       (uint64_t)g[i].tag, VCMA_LABEL_LEN, g[i].label,
-			       g[i].kind == AGENT_GRANT_BALLOON ? " (balloon)" : "");
-		}
+		printf("%-8s %-18s %-10s %-8s %-8s %s\n", "GRANT", "GPA", "SIZE", "TAG",
+		       "EXPORTED", "LABEL");
+		for (i = 0; i < n; i++)
+			status_grant_row(&g[i]);
 	} else {
 		printf("no grants\n");
 	}
@@ -483,6 +589,240 @@ static int cmd_release(struct agent_backend *be, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * The grants ID|LABEL names, in id order, into ids (at most max): the grant
+ * of that id if ARG is one, else every reservation labelled ARG. Returns
+ * how many, 0 if none, or -errno from the backend.
+ */
+static int export_candidates(struct agent_backend *be, const char *arg,
+			     struct agent_grant_list *list, uint32_t *idx, uint32_t max)
+{
+	uint64_t id = 0;
+	uint32_t i, n = 0;
+	int ret;
+
+	ret = agent_list_grants(be, list);
+	if (ret)
+		return ret;
+	if (!vcma_parse_u64(arg, 1, UINT64_MAX, &id)) {
+		for (i = 0; i < list->nr; i++)
+			if (list->grants[i].grant_id == id &&
+			    list->grants[i].kind != AGENT_GRANT_BALLOON)
+				idx[n++] = i;
+		if (n)
+			return (int)n;
+	}
+	for (i = 0; i < list->nr && n < max; i++)
+		if (list->grants[i].kind != AGENT_GRANT_BALLOON &&
+		    !strncmp(list->grants[i].label, arg, VCMA_LABEL_LEN) &&
+		    strlen(arg) < VCMA_LABEL_LEN)
+			idx[n++] = i;
+	return (int)n;
+}
+
+static int setenv_u64(const char *name, const char *fmt, uint64_t v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), fmt, v);
+	return setenv(name, buf, 1);
+}
+
+/* Replace this process with argv[0], the dma-buf at fd inherited. */
+static int export_exec(int fd, const struct vcma_ioc_grant *g, uint64_t size, char **argv)
+{
+	char label[VCMA_LABEL_LEN + 1];
+	int err;
+
+	snprintf(label, sizeof(label), "%.*s", VCMA_LABEL_LEN, g->label);
+	if (fcntl(fd, F_SETFD, 0) || setenv_u64("VCMA_DMABUF_FD", "%" PRIu64, (uint64_t)fd) ||
+	    setenv_u64("VCMA_GRANT_ID", "%" PRIu64, g->grant_id) ||
+	    setenv_u64("VCMA_GRANT_SIZE", "%" PRIu64, size) ||
+	    setenv_u64("VCMA_GRANT_GPA", "0x%" PRIx64, g->phys_addr) ||
+	    setenv("VCMA_GRANT_LABEL", label, 1)) {
+		fprintf(stderr, "vcma-guest: export: cannot prepare the program's fd and "
+			"environment: %s\n", strerror(errno));
+		return EXIT_OPFAIL;
+	}
+	fflush(NULL);
+	execvp(argv[0], argv);
+	err = errno;
+	fprintf(stderr, "vcma-guest: export: cannot run '%s': %s\n", argv[0], strerror(err));
+	return err == ENOENT ? 127 : 126;
+}
+
+/*
+ * Connect to the listener at path, whatever its socket type, with bounded
+ * waits (a listener that never accepts must not hang us). fd or -errno.
+ */
+static int connect_unix(const char *path)
+{
+	static const int types[] = { SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM };
+	struct timeval tmo = { .tv_sec = 10 };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t i;
+	int s, ret = -EPROTOTYPE;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	for (i = 0; i < sizeof(types) / sizeof(types[0]) && ret == -EPROTOTYPE; i++) {
+		s = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0);
+		if (s < 0)
+			return -errno;
+		if (setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof(tmo)) == 0 &&
+		    connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			return s;
+		ret = -errno;
+		close(s);
+	}
+	return ret;
+}
+
+/* Send fd with one line describing the grant; the receiver owns it after. */
+static int export_send(int fd, const struct vcma_ioc_grant *g, uint64_t size,
+		       const char *path)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	char line[160];
+	struct iovec iov = { .iov_base = line };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+	};
+	struct cmsghdr *c;
+	ssize_t sent;
+	int s, len;
+
+	len = snprintf(line, sizeof(line), "vcma-dmabuf id=%" PRIu64 " size=%" PRIu64
+		       " gpa=0x%" PRIx64 " label=%.*s\n", (uint64_t)g->grant_id, size,
+		       (uint64_t)g->phys_addr, VCMA_LABEL_LEN, g->label);
+	iov.iov_len = (size_t)len;
+	memset(&ctl, 0, sizeof(ctl));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+
+	s = connect_unix(path);
+	if (s < 0) {
+		fprintf(stderr, "vcma-guest: export: cannot connect to %s: %s%s\n", path,
+			strerror(-s), s == -ECONNREFUSED || s == -ENOENT ?
+			" (is a receiver listening there?)" : "");
+		return EXIT_OPFAIL;
+	}
+	sent = sendmsg(s, &msg, MSG_NOSIGNAL);
+	if (sent != len) {
+		fprintf(stderr, "vcma-guest: export: sending the dma-buf to %s failed: %s\n",
+			path, sent < 0 ? strerror(errno) : "short write");
+		close(s);
+		return EXIT_OPFAIL;
+	}
+	close(s);
+	return 0;
+}
+
+static int cmd_export(struct agent_backend *be, int argc, char **argv)
+{
+	struct vcma_ioc_export io;
+	struct agent_grant_list list = { 0 };
+	const struct vcma_ioc_grant *g = NULL;
+	const char *target = NULL, *sock = NULL;
+	char **prog = NULL, sz[32];
+	uint32_t flags = O_RDWR | O_CLOEXEC, idx[64];
+	int i, n, ret = -ENOENT, busy = 0;
+
+	/* Not getopt: everything after --exec PROG belongs to PROG. */
+	for (i = 1; i < argc && !prog; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--read-only")) {
+			flags = O_RDONLY | O_CLOEXEC;
+		} else if (!strcmp(argv[i], "--socket") && i + 1 < argc && !sock) {
+			sock = argv[++i];
+		} else if (!strcmp(argv[i], "--exec") && i + 1 < argc) {
+			prog = &argv[i + 1];
+		} else if (argv[i][0] == '-' || target) {
+			fprintf(stderr, "vcma-guest: export: bad option, missing value or extra "
+				"argument '%s' (see --help)\n", argv[i]);
+			return EXIT_USAGE;
+		} else {
+			target = argv[i];
+		}
+	}
+	if (sock && prog) {
+		fprintf(stderr, "vcma-guest: export: --exec and --socket exclude each other\n");
+		return EXIT_USAGE;
+	}
+	if (!target || (!sock && !prog)) {
+		fprintf(stderr, "vcma-guest: export needs ID|LABEL and one of --exec PROG "
+			"[ARGS...] or --socket PATH (see --help)\n");
+		return EXIT_USAGE;
+	}
+	if (!be->ops->export_dmabuf)
+		return fail("export", -ENOTSUP);
+
+	n = export_candidates(be, target, &list, idx, sizeof(idx) / sizeof(idx[0]));
+	if (n < 0) {
+		agent_grant_list_free(&list);
+		return fail("export", n);
+	}
+	/* The first of them without a live dma-buf (EBUSY: one exists). */
+	for (i = 0; i < n; i++) {
+		memset(&io, 0, sizeof(io));
+		io.flags = flags;
+		io.grant_id = list.grants[idx[i]].grant_id;
+		ret = be->ops->export_dmabuf(be->priv, &io);
+		if (ret != -EBUSY && ret != -ENOENT)
+			break;
+		busy += ret == -EBUSY;
+	}
+	if (ret == 0)
+		g = &list.grants[idx[i]];
+	if (!g && (ret == -ENOENT || ret == -EBUSY)) {
+		if (!n)
+			fprintf(stderr, "vcma-guest: export: no grant with id or label '%s'\n",
+				target);
+		else if (busy && n == 1)
+			fprintf(stderr, "vcma-guest: export: grant %" PRIu64 " is already exported "
+				"(one dma-buf per grant: pass the live fd on instead)\n",
+				(uint64_t)list.grants[idx[0]].grant_id);
+		else if (busy)
+			fprintf(stderr, "vcma-guest: export: every grant labelled '%s' is already "
+				"exported (one dma-buf per grant)\n", target);
+		else
+			fprintf(stderr, "vcma-guest: export: '%s' was released meanwhile\n",
+				target);
+		agent_grant_list_free(&list);
+		return EXIT_OPFAIL;
+	}
+	if (!g) {
+		agent_grant_list_free(&list);
+		if (ret == -ENOTTY)
+			fprintf(stderr, "vcma-guest: export: this vcma module has no dma-buf "
+				"export (older than the tools)\n");
+		return ret == -ENOTTY ? EXIT_OPFAIL : fail("export", ret);
+	}
+	if (prog)
+		ret = export_exec(io.fd, g, io.size, prog);
+	else
+		ret = export_send(io.fd, g, io.size, sock);
+	if (!ret) {
+		vcma_size_format(io.size, VCMA_SIZE_IEC, sz, sizeof(sz));
+		printf("grant %" PRIu64 " (%s%s%.*s): dma-buf sent to %s\n",
+		       (uint64_t)g->grant_id, sz, g->label[0] ? ", " : "", VCMA_LABEL_LEN,
+		       g->label, sock);
+	}
+	close(io.fd);
+	agent_grant_list_free(&list);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -522,7 +862,8 @@ int main(int argc, char **argv)
 	/* 0, not 1: glibc then forgets the '+' (stop at the first non-option). */
 	optind = 0;
 	opterr = 0;
-	if (strcmp(cmd, "status") && strcmp(cmd, "reserve") && strcmp(cmd, "release")) {
+	if (strcmp(cmd, "status") && strcmp(cmd, "reserve") && strcmp(cmd, "release") &&
+	    strcmp(cmd, "export")) {
 		fprintf(stderr, "vcma-guest: unknown command '%s' (see --help)\n", cmd);
 		return EXIT_USAGE;
 	}
@@ -535,6 +876,8 @@ int main(int argc, char **argv)
 		ret = cmd_status(&be, argc, argv);
 	else if (!strcmp(cmd, "reserve"))
 		ret = cmd_reserve(&be, argc, argv);
+	else if (!strcmp(cmd, "export"))
+		ret = cmd_export(&be, argc, argv);
 	else
 		ret = cmd_release(&be, argc, argv);
 	agent_backend_free(&be);

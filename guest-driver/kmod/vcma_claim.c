@@ -38,7 +38,7 @@ struct vcma_claim {
 
 static const char *const vcma_holder_kind_names[] = {
 	[VCMA_HOLDER_CLAIM] = "claim",
-	[VCMA_HOLDER_HOLD] = "hold",
+	[VCMA_HOLDER_EXPORT] = "export",
 };
 
 /*
@@ -106,7 +106,7 @@ static void vcma_holder_unlink(struct vcma_holder *h)
 
 struct vcma_holder *vcma_kgrant_hold(struct vcma_kgrant *g, const char *owner)
 {
-	return vcma_holder_new(g, VCMA_HOLDER_HOLD, owner, sizeof(struct vcma_holder));
+	return vcma_holder_new(g, VCMA_HOLDER_EXPORT, owner, sizeof(struct vcma_holder));
 }
 
 void vcma_kgrant_unhold_locked(struct vcma_holder *h)
@@ -171,6 +171,18 @@ ssize_t vcma_kgrant_show_holders(struct vcma_kgrant *g, char *buf)
 	if (mappings)
 		len += sysfs_emit_at(buf, len, "mmap %u\n", mappings);
 	return len;
+}
+
+ssize_t vcma_kgrant_show_exported(struct vcma_kgrant *g, char *buf)
+{
+	const struct vcma_holder *h;
+	int exported = 0;
+
+	spin_lock(&vcma_dev.holders_lock);
+	list_for_each_entry(h, &g->holders, node)
+		exported |= h->kind == VCMA_HOLDER_EXPORT;
+	spin_unlock(&vcma_dev.holders_lock);
+	return sysfs_emit(buf, "%d\n", exported);
 }
 
 static int vcma_check_name(const char *s, size_t max)

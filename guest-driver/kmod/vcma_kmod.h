@@ -51,12 +51,12 @@ static inline void vcma_version_set_pageblock_order(struct vcma_ioc_version *v,
 
 /*
  * Who keeps a grant from being released: a driver's claim (vcma_claim.h, at
- * most one per grant) or another holder inside the module, such as a live
- * dma-buf of the grant. User mappings are counted apart (mappings).
+ * most one per grant) or a live dma-buf of the grant (VCMA_IOC_EXPORT, at
+ * most one too). User mappings are counted apart (mappings).
  */
 enum vcma_holder_kind {
 	VCMA_HOLDER_CLAIM,
-	VCMA_HOLDER_HOLD,
+	VCMA_HOLDER_EXPORT,
 };
 
 /* Holders per grant, so that listing them stays bounded. */
@@ -121,9 +121,10 @@ void vcma_sysfs_del_grant(struct vcma_kgrant *g);
 struct vcma_kgrant *vcma_find_kgrant(u64 id);
 
 /*
- * vcma_claim.c: holders. vcma_kgrant_hold() takes a holder reference on g
- * that blocks its release exactly as a claim does and shows owner (copied,
- * sanitised, e.g. "dma-buf:<comm>[<pid>]") in the grant's holders; it also
+ * vcma_claim.c: holders. vcma_kgrant_hold() takes the export holder
+ * reference on g (a live dma-buf) that blocks its release exactly as a claim
+ * does and shows owner (copied, sanitised, "dma-buf:<comm>[<pid>]") in the
+ * grant's holders as "export <owner>"; it also
  * holds a reference on the module. Called with vcma_dev.lock held; returns
  * the holder or ERR_PTR(-EINVAL / -ENOMEM / -ENOSPC (VCMA_MAX_HOLDERS) /
  * -ENODEV (module going)). vcma_kgrant_unhold() drops it and takes
@@ -144,6 +145,8 @@ bool vcma_kgrant_busy(const struct vcma_kgrant *g);
 bool vcma_kgrant_owner(const struct vcma_kgrant *g, char *buf, size_t len);
 /* sysfs grants/<id>/holders: one "<kind> <owner>" line per holder. */
 ssize_t vcma_kgrant_show_holders(struct vcma_kgrant *g, char *buf);
+/* sysfs grants/<id>/exported: 1 while a dma-buf of g is alive, else 0. */
+ssize_t vcma_kgrant_show_exported(struct vcma_kgrant *g, char *buf);
 /*
  * Map [page, page + size) for DMA by dev without bouncing (the check of
  * vcma_claim_dma_map, which is built on it): -ERANGE if dev cannot reach

@@ -3,8 +3,11 @@
  * Status for guest admins: /sys/kernel/vcma/, one value per file, like
  * /sys/kernel/mm/cma/<area>/. Counters come from the core's statistics;
  * each grant has a directory grants/<id>/ with phys_addr, size, label
- * (what u-dma-buf users read) and holders (who keeps it from release). debugfs vcma/page_classes holds a full scan
- * of every online page by class, for tests and debugging only.
+ * (what u-dma-buf users read), holders (who keeps it from release: one
+ * "claim <owner>" or "export dma-buf:<comm>[<pid>]" line each, "mmap N")
+ * and exported (1 while a dma-buf of it lives). debugfs
+ * vcma/page_classes holds a full scan of every online page by class, for
+ * tests and debugging only.
  *
  * Locking: show() takes vcma_dev.lock to read the core; grant directories
  * are added and removed under it. A grant's kobject owns the grant memory.
@@ -177,16 +180,24 @@ static ssize_t holders_show(struct kobject *kobj, struct kobj_attribute *attr,
 	return vcma_kgrant_show_holders(to_kgrant(kobj), buf);
 }
 
+static ssize_t exported_show(struct kobject *kobj, struct kobj_attribute *attr,
+			     char *buf)
+{
+	return vcma_kgrant_show_exported(to_kgrant(kobj), buf);
+}
+
 static struct kobj_attribute vcma_grant_phys_addr = __ATTR_RO(phys_addr);
 static struct kobj_attribute vcma_grant_size = __ATTR_RO(size);
 static struct kobj_attribute vcma_grant_label = __ATTR_RO(label);
 static struct kobj_attribute vcma_grant_holders = __ATTR_RO(holders);
+static struct kobj_attribute vcma_grant_exported = __ATTR_RO(exported);
 
 static struct attribute *vcma_grant_attrs[] = {
 	&vcma_grant_phys_addr.attr,
 	&vcma_grant_size.attr,
 	&vcma_grant_label.attr,
 	&vcma_grant_holders.attr,
+	&vcma_grant_exported.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(vcma_grant);

@@ -12,5 +12,7 @@ int scenario_bench(int argc, char **argv);
 int scenario_claims(int argc, char **argv);
 int scenario_tight(int argc, char **argv);
 int scenario_gig(int argc, char **argv);
+int scenario_export(int argc, char **argv);
+int scenario_export_peer(int argc, char **argv);
 
 #endif /* VCMA_SCENARIOS_H */

@@ -18,6 +18,8 @@ static const struct {
 	{ "bench", scenario_bench, "planner vs naive under the busy workload" },
 	{ "claims", scenario_claims, "a driver claims grants through vcma_claim.h" },
 	{ "tight", scenario_tight, "planner vs naive with free memory under 15%, exact evidence" },
+	{ "export", scenario_export, "vcma-guest export: a dma-buf to a program (--exec, --socket)" },
+	{ "export-peer", scenario_export_peer, "SEED NEWSEED|ro: the program export --exec runs" },
 	{ "gig", scenario_gig, "1 GiB naturally aligned vs the kernel's 1 GiB hugetlb page" },
 };
 
