@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -254,4 +255,207 @@ int scenario_claims(int argc, char **argv)
 	close(fd);
 	tap_ok(vcma_unload() == 0, "rmmod vcma");
 	return tap_done();
+}
+
+static int export_raw(int fd, struct vcma_ioc_export *e)
+{
+	return ioctl(fd, VCMA_IOC_EXPORT, e) ? -errno : 0;
+}
+
+static int export_grant(int fd, uint64_t id, uint32_t flags, int *dfd)
+{
+	struct vcma_ioc_export e = { .argsz = sizeof(e), .flags = flags, .grant_id = id };
+	int ret = export_raw(fd, &e);
+
+	*dfd = ret ? -1 : e.fd;
+	return ret;
+}
+
+static int64_t grant_exported(uint64_t id)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/sys/kernel/vcma/grants/%" PRIu64 "/exported", id);
+	return sysfs_num(path);
+}
+
+/* The device address of the driver's import in slot, 0 if it has none. */
+static uint64_t import_addr(unsigned int slot)
+{
+	char buf[4096], key[24], *line;
+	uint64_t addr = 0;
+	unsigned int nents = 0;
+
+	snprintf(key, sizeof(key), "import %u ", slot);
+	if (read_text(CLAIM_CTL, buf, sizeof(buf)) || !(line = strstr(buf, key)))
+		return 0;
+	if (sscanf(line, "import %*u nents %u addr %" SCNx64, &nents, &addr) != 2 || nents != 1)
+		return 0;
+	return addr;
+}
+
+static void expect_export(int fd, void (*tweak)(struct vcma_ioc_export *), uint64_t id,
+			  int want, const char *what)
+{
+	/* A non-zero tail past the struct, for argsz values that reach it. */
+	struct {
+		struct vcma_ioc_export e;
+		uint64_t tail;
+	} x = { .e = { .argsz = sizeof(x.e), .flags = O_RDWR, .grant_id = id }, .tail = ~0ull };
+	int ret;
+
+	tweak(&x.e);
+	ret = export_raw(fd, &x.e);
+	if (!ret)
+		close(x.e.fd);
+	tap_ok(ret == -want, "EXPORT %s: %s (want %s)", what, ret ? strerror(-ret) : "success",
+	       strerror(want));
+}
+
+static void x_argsz0(struct vcma_ioc_export *e) { e->argsz = 0; }
+static void x_argsz_small(struct vcma_ioc_export *e) { e->argsz = 16; }
+static void x_argsz_tail(struct vcma_ioc_export *e) { e->argsz += 8; }
+static void x_flags(struct vcma_ioc_export *e) { e->flags |= 1u << 30; }
+static void x_wronly(struct vcma_ioc_export *e) { e->flags = O_WRONLY; }
+static void x_reserved(struct vcma_ioc_export *e) { e->reserved = 1; }
+static void x_id0(struct vcma_ioc_export *e) { e->grant_id = 0; }
+static void x_id_unknown(struct vcma_ioc_export *e) { e->grant_id = 12345; }
+static void x_id_max(struct vcma_ioc_export *e) { e->grant_id = ~0ull; }
+
+/*
+ * Bad and hostile uses of dma-buf exports and claims (vm-kmod-badinput):
+ * each gets its errno and leaves the other grants as they were. Needs
+ * /dev/vcma closed by the caller (an open file pins the module too).
+ */
+void badinput_holders(void)
+{
+	static const struct {
+		void (*tweak)(struct vcma_ioc_export *);
+		int want;
+		const char *what;
+	} bad[] = {
+		{ x_argsz0, EINVAL, "argsz 0" },
+		{ x_argsz_small, EINVAL, "argsz without the size field" },
+		{ x_argsz_tail, EINVAL, "argsz larger, unknown tail" },
+		{ x_flags, EINVAL, "unknown flag" },
+		{ x_wronly, EINVAL, "O_WRONLY" },
+		{ x_reserved, EINVAL, "reserved non-zero" },
+		{ x_id0, ENOENT, "of id 0" },
+		{ x_id_unknown, ENOENT, "of an unknown id" },
+		{ x_id_max, ENOENT, "of id ~0" },
+	};
+	struct vcma_ioc_reserve by, ex;
+	struct vcma_ioc_grant g[4];
+	struct vcma_ioc_list l = { .argsz = sizeof(l), .max_grants = 4, .grants_ptr = (uintptr_t)g };
+	char holders[256], want[96];
+	uint64_t last, addr;
+	unsigned int low;
+	uint8_t *p;
+	size_t i;
+	int fd, dfd, dfd2, ret;
+
+	fd = vcma_open();
+	if (vcma_reserve(fd, 2 * MiB, 0, 0, 0, "bystander", &by) ||
+	    vcma_reserve(fd, 16 * MiB, 0, 0, 0, "ex", &ex))
+		tap_bail("grants for the export checks: %s", strerror(errno));
+	p = mmap(NULL, by.granted_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 (off_t)(by.grant_id * (uint64_t)getpagesize()));
+	if (p == MAP_FAILED)
+		tap_bail("mmap the bystander: %s", strerror(errno));
+	fill_pattern(p, by.granted_size, 0xb7);
+	munmap(p, by.granted_size);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_export(fd, bad[i].tweak, ex.grant_id, bad[i].want, bad[i].what);
+	ret = ioctl(fd, VCMA_IOC_EXPORT, NULL) ? -errno : 0;
+	tap_ok(ret == -EFAULT, "EXPORT NULL pointer: %s", strerror(-ret));
+	tap_ok(grant_exported(ex.grant_id) == 0, "no bad EXPORT left a dma-buf");
+
+	ret = export_grant(fd, ex.grant_id, O_RDWR | O_CLOEXEC, &dfd);
+	if (!tap_ok(ret == 0, "EXPORT the 16 MiB grant (%s)", ret ? strerror(-ret) : "ok"))
+		tap_bail("no dma-buf to test with");
+	ret = export_grant(fd, ex.grant_id, O_RDWR, &dfd2);
+	tap_ok(ret == -EBUSY, "EXPORT twice: %s (want EBUSY)", strerror(-ret));
+	ret = export_grant(fd, ex.grant_id, O_RDONLY, &dfd2);
+	tap_ok(ret == -EBUSY, "EXPORT twice, read-only: %s (want EBUSY)", strerror(-ret));
+	ret = vcma_release(fd, ex.grant_id);
+	tap_ok(ret == -EBUSY, "RELEASE while exported: %s (want EBUSY)", strerror(-ret));
+
+	ret = claim_test_load();
+	if (ret)
+		tap_bail("insmod vcma_claim_test.ko: %s", strerror(-ret));
+	ret = claim_ctl("import 0 %d 32", dfd);
+	addr = import_addr(0);
+	tap_ok(ret == 0 && addr == ex.phys_addr,
+	       "a device with a 32-bit mask imports the dma-buf: bus address %#" PRIx64
+	       " (phys %#" PRIx64 ", %s)", addr, (uint64_t)ex.phys_addr,
+	       ret ? strerror(-ret) : "mapped");
+	/* 16 MiB naturally aligned ends at or above 32 MiB - 1: 24 bits miss it. */
+	last = ex.phys_addr + ex.granted_size - 1;
+	low = 0;
+	while (low < 64 && (last >> low) > 1)
+		low++;
+	ret = claim_ctl("import 1 %d %u", dfd, low);
+	tap_ok(low >= 24 && ret == -ERANGE && !import_addr(1),
+	       "a device with a %u-bit mask, grant ending at %#" PRIx64 ": mapping refused, %s "
+	       "(want ERANGE)", low, last, ret ? strerror(-ret) : "mapped");
+	ret = claim_ctl("import 1 -1 32");
+	tap_ok(ret == -EBADF, "import of a bad fd: %s (want EBADF)", strerror(-ret));
+
+	close(dfd);
+	tap_ok(grant_exported(ex.grant_id) == 1 && import_addr(0) == ex.phys_addr,
+	       "fd closed while the device has the buffer mapped: still exported, still mapped");
+	ret = vcma_release(fd, ex.grant_id);
+	tap_ok(ret == -EBUSY, "RELEASE after close, device still mapped: %s (want EBUSY)",
+	       strerror(-ret));
+	ret = export_grant(fd, ex.grant_id, O_RDWR, &dfd2);
+	tap_ok(ret == -EBUSY, "EXPORT while the device keeps the old one: %s (want EBUSY)",
+	       strerror(-ret));
+	snprintf(want, sizeof(want), "export dma-buf:vcma-vmtest[%d]\n", (int)getpid());
+	tap_ok(!grant_holders(ex.grant_id, holders, sizeof(holders)) && !strcmp(holders, want),
+	       "holders still names the exporter: %.*s", (int)strcspn(holders, "\n"), holders);
+
+	close(fd);
+	ret = vcma_unload();
+	tap_ok(ret == -EBUSY || ret == -EWOULDBLOCK,
+	       "rmmod vcma with an export outstanding: %s", ret ? strerror(-ret) : "unloaded");
+	tap_ok(claim_ctl("unimport 0") == 0 && grant_exported(ex.grant_id) == 0,
+	       "the device lets go: the export ends");
+	tap_ok(claim_ctl("unimport 0") == -ENOENT, "a second unimport is ENOENT");
+
+	tap_ok(claim_ctl("id 0 %" PRIu64 " badinput", (uint64_t)ex.grant_id) == 0, "claim the grant");
+	ret = claim_ctl("id 1 %" PRIu64 " badinput2", (uint64_t)ex.grant_id);
+	tap_ok(ret == -EBUSY, "claim it twice: %s (want EBUSY)", strerror(-ret));
+	ret = vcma_unload();
+	tap_ok(ret == -EBUSY || ret == -EWOULDBLOCK,
+	       "rmmod vcma with a claim outstanding: %s", ret ? strerror(-ret) : "unloaded");
+	fd = vcma_open();
+	ret = export_grant(fd, ex.grant_id, O_RDWR | O_CLOEXEC, &dfd);
+	tap_ok(ret == 0, "a claimed grant can still be exported (%s)", ret ? strerror(-ret) : "ok");
+	if (!ret)
+		close(dfd);
+	tap_ok(vcma_release(fd, ex.grant_id) == -EBUSY, "RELEASE while claimed: EBUSY");
+	tap_ok(claim_ctl("put 0") == 0 && vcma_release(fd, ex.grant_id) == 0,
+	       "put the claim, then RELEASE");
+	ret = export_grant(fd, ex.grant_id, O_RDWR, &dfd);
+	tap_ok(ret == -ENOENT, "EXPORT of the released grant: %s (want ENOENT)", strerror(-ret));
+	ret = claim_ctl("id 0 %" PRIu64 " badinput", (uint64_t)ex.grant_id);
+	tap_ok(ret == -ENOENT, "claim of the released grant: %s (want ENOENT)", strerror(-ret));
+
+	/* The bystander saw none of it. */
+	ret = ioctl(fd, VCMA_IOC_LIST, &l) ? -errno : 0;
+	tap_ok(ret == 0 && l.nr_grants == 1 && g[0].grant_id == by.grant_id &&
+	       g[0].phys_addr == by.phys_addr && g[0].size == by.granted_size &&
+	       grant_exported(by.grant_id) == 0 &&
+	       !grant_holders(by.grant_id, holders, sizeof(holders)) && !holders[0],
+	       "the bystander grant is still there, where it was, with no holder");
+	p = mmap(NULL, by.granted_size, PROT_READ, MAP_SHARED, fd,
+		 (off_t)(by.grant_id * (uint64_t)getpagesize()));
+	tap_ok(p != MAP_FAILED && check_pattern(p, by.granted_size, 0xb7),
+	       "and its data is untouched");
+	if (p != MAP_FAILED)
+		munmap(p, by.granted_size);
+	tap_ok(vcma_release(fd, by.grant_id) == 0, "release the bystander");
+	tap_ok(claim_test_unload() == 0, "rmmod vcma_claim_test");
+	close(fd);
 }

@@ -29,5 +29,7 @@ int read_text(const char *path, char *buf, size_t len);
 /* /sys/kernel/vcma/grants/<id>/holders. */
 int grant_holders(uint64_t id, char *buf, size_t len);
 int64_t vcma_refcnt(void);
+/* vm-kmod-badinput's exports and claims; /dev/vcma must be closed. */
+void badinput_holders(void);
 
 #endif /* VCMA_CLAIMS_H */

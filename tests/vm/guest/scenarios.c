@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "claims.h"
 #include "scenarios.h"
 #include "vmtest.h"
 
@@ -392,6 +393,8 @@ int scenario_badinput(int argc, char **argv)
 	       "no bad input reached the core (nr_grants %" PRId64 ", reserve_ok %" PRId64 ")",
 	       sysfs_num("nr_grants"), sysfs_num("reserve_ok"));
 	close(fd);
+	badinput_holders();
+	tap_ok(sysfs_num("nr_grants") == 0, "no grant left behind");
 	tap_ok(vcma_unload() == 0, "rmmod");
 	return tap_done();
 }

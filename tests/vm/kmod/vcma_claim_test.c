@@ -11,14 +11,20 @@
  *   put SLOT                 vcma_claim_put() of SLOT
  *   map SLOT BITS            vcma_claim_dma_map() for a platform device with
  *                            a BITS-bit DMA mask, checked, then unmapped
+ *   import SLOT FD BITS      import the dma-buf at the writer's fd FD as an
+ *                            importing device with a BITS-bit mask would:
+ *                            attach and map it, and keep it mapped
+ *   unimport SLOT            unmap, detach and put that import
  *
  * Reading ctl gives one line per held slot, what the API says about it:
  *   slot N id ID size SIZE phys PHYS page_phys PHYS label LABEL
  *       sg_nents N sg_phys PHYS sg_len LEN
+ * one per import: "import N nents N addr ADDR len LEN",
  * and the last map: "map slot N bits B ret ERR addr ADDR".
- * The module's exit puts whatever is still held.
+ * The module's exit puts whatever is still held or imported.
  */
 #include <linux/debugfs.h>
+#include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
 #include <linux/err.h>
 #include <linux/io.h>
@@ -35,7 +41,15 @@
 #define NR_SLOTS	8
 #define CMD_MAX		128
 
+MODULE_IMPORT_NS(DMA_BUF);
+
 static struct vcma_claim *slots[NR_SLOTS];
+/* Imported dma-bufs, each attached to and mapped for pdev. */
+static struct {
+	struct dma_buf *buf;
+	struct dma_buf_attachment *attach;
+	struct sg_table *sgt;
+} imports[NR_SLOTS];
 static DEFINE_MUTEX(slots_lock);
 static struct platform_device *pdev;
 static struct dentry *dir;
@@ -68,20 +82,81 @@ static int do_map(unsigned int slot, unsigned int bits)
 	return 0;
 }
 
+static void do_unimport(unsigned int slot)
+{
+	if (imports[slot].sgt)
+		dma_buf_unmap_attachment_unlocked(imports[slot].attach, imports[slot].sgt,
+						  DMA_BIDIRECTIONAL);
+	if (imports[slot].attach)
+		dma_buf_detach(imports[slot].buf, imports[slot].attach);
+	if (imports[slot].buf)
+		dma_buf_put(imports[slot].buf);
+	memset(&imports[slot], 0, sizeof(imports[slot]));
+}
+
+/* The fd is the writer's: debugfs writes run in its context. */
+static int do_import(unsigned int slot, int fd, unsigned int bits)
+{
+	struct sg_table *sgt;
+	int ret;
+
+	if (bits < 24 || bits > 64)
+		return -EINVAL;
+	if (imports[slot].buf)
+		return -EEXIST;
+	ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(bits));
+	if (ret)
+		return ret;
+	imports[slot].buf = dma_buf_get(fd);
+	if (IS_ERR(imports[slot].buf)) {
+		ret = PTR_ERR(imports[slot].buf);
+		imports[slot].buf = NULL;
+		return ret;
+	}
+	imports[slot].attach = dma_buf_attach(imports[slot].buf, &pdev->dev);
+	if (IS_ERR(imports[slot].attach)) {
+		ret = PTR_ERR(imports[slot].attach);
+		imports[slot].attach = NULL;
+		goto out;
+	}
+	sgt = dma_buf_map_attachment_unlocked(imports[slot].attach, DMA_BIDIRECTIONAL);
+	if (IS_ERR(sgt)) {
+		ret = PTR_ERR(sgt);
+		goto out;
+	}
+	imports[slot].sgt = sgt;
+	return 0;
+out:
+	do_unimport(slot);
+	return ret;
+}
+
 static int run_cmd(char *cmd)
 {
-	char what[8], name[40], owner[64];
+	char what[12], name[40], owner[64];
 	unsigned int slot, bits;
 	struct vcma_claim *c;
 	unsigned long long id;
+	int fd;
 
-	if (sscanf(cmd, "%7s %u", what, &slot) != 2 || slot >= NR_SLOTS)
+	if (sscanf(cmd, "%11s %u", what, &slot) != 2 || slot >= NR_SLOTS)
 		return -EINVAL;
 	if (!strcmp(what, "put")) {
 		if (!slots[slot])
 			return -ENOENT;
 		vcma_claim_put(slots[slot]);
 		slots[slot] = NULL;
+		return 0;
+	}
+	if (!strcmp(what, "import")) {
+		if (sscanf(cmd, "%*s %*u %d %u", &fd, &bits) != 2)
+			return -EINVAL;
+		return do_import(slot, fd, bits);
+	}
+	if (!strcmp(what, "unimport")) {
+		if (!imports[slot].buf)
+			return -ENOENT;
+		do_unimport(slot);
 		return 0;
 	}
 	if (!strcmp(what, "map")) {
@@ -156,6 +231,11 @@ static int ctl_show(struct seq_file *m, void *v)
 	for (i = 0; i < NR_SLOTS; i++)
 		if (slots[i])
 			show_slot(m, i);
+	for (i = 0; i < NR_SLOTS; i++)
+		if (imports[i].sgt)
+			seq_printf(m, "import %u nents %u addr %pad len %u\n", i,
+				   imports[i].sgt->nents, &sg_dma_address(imports[i].sgt->sgl),
+				   sg_dma_len(imports[i].sgt->sgl));
 	if (last_map.valid)
 		seq_printf(m, "map slot %d bits %u ret %d addr %pad\n", last_map.slot,
 			   last_map.bits, last_map.ret, &last_map.addr);
@@ -192,8 +272,10 @@ static void __exit claim_test_exit(void)
 	unsigned int i;
 
 	debugfs_remove_recursive(dir);
-	for (i = 0; i < NR_SLOTS; i++)
+	for (i = 0; i < NR_SLOTS; i++) {
+		do_unimport(i);
 		vcma_claim_put(slots[i]);
+	}
 	platform_device_unregister(pdev);
 }
 
