@@ -182,6 +182,11 @@ PY
 ok $? "vcma balloon of 64M on the libvirt domain: every chunk punched in QEMU's memfd (QMP socket from its XML; $(python3 -c 'import json,sys; h=json.load(open(sys.argv[1]))["host"]; print(h["backend"], "punched", h["punched_bytes"], "freed", h.get("backing_freed_bytes"))' "$dir/balloon.json" 2>/dev/null))"
 grep -q "balloon target=\"64M\"" "$root/etc/qemu/$name.xml"
 ok $? "the balloon target is written back into the domain's <vcma:config>"
+# libvirt's current memory is virtio-balloon's (README, "What libvirt shows"):
+# the vcma balloon leaves it at the domain's 384 MiB, and vcmad does not drive
+# virtio-balloon to follow it.
+grep -q "<currentMemory unit='KiB'>393216</currentMemory>" "$root/run/qemu/$name.xml"
+ok $? "libvirt's current memory of the domain stays 384 MiB (virtio-balloon's, not vcma's)"
 
 # libvirt records the guest's new size in the running domain's status XML.
 deadline=$((SECONDS + 240))
