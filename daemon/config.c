@@ -36,6 +36,7 @@ void config_free(struct vcmad_config *c)
 	free(c->config_file);
 	free(c->api_socket);
 	free(c->api_group);
+	free(c->api_read_group);
 	free(c->state_dir);
 	free(c->libvirt_uri);
 	memset(c, 0, sizeof(*c));
@@ -203,6 +204,8 @@ static int config_ini_entry(void *user, const char *section, const char *key, co
 			return !set_str(&c->api_socket, value);
 		if (!strcmp(key, "api_group"))
 			return !set_str(&c->api_group, value);
+		if (!strcmp(key, "api_read_group"))
+			return !set_str(&c->api_read_group, value);
 		if (!strcmp(key, "state_dir"))
 			return !set_str(&c->state_dir, value);
 		if (!strcmp(key, "log_level")) {
@@ -280,7 +283,9 @@ static void usage(FILE *f)
 		"  -c, --config FILE       INI configuration (see configs/vcmad.conf)\n"
 		"  -s, --api-socket PATH   REST API socket (default %s)\n"
 		"  -d, --state-dir DIR     desired-state store (default %s)\n"
-		"      --api-group GROUP   group allowed to use the API socket\n"
+		"      --api-group GROUP   group allowed to use the API socket (name or gid;\n"
+		"                          primary or supplementary group of the caller)\n"
+		"      --api-read-group GROUP  group allowed GET requests and /metrics only\n"
 		"      --vm NAME=PATH[,qmp=QMP]  serve VM NAME whose channel socket is PATH\n"
 		"                          (repeatable); QMP = QEMU's QMP socket, for balloon\n"
 		"                          host reclaim (RAM layout and backing file)\n"
@@ -297,12 +302,14 @@ static void usage(FILE *f)
 
 int config_parse_args(struct vcmad_config *c, int argc, char **argv, char *err, size_t errlen)
 {
-	enum { OPT_VM = 256, OPT_GROUP, OPT_NOFSYNC, OPT_LIBVIRT, OPT_CONNECT, OPT_SET };
+	enum { OPT_VM = 256, OPT_GROUP, OPT_NOFSYNC, OPT_LIBVIRT, OPT_CONNECT, OPT_SET,
+	       OPT_RGROUP };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "api-socket", required_argument, NULL, 's' },
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "api-group", required_argument, NULL, OPT_GROUP },
+		{ "api-read-group", required_argument, NULL, OPT_RGROUP },
 		{ "vm", required_argument, NULL, OPT_VM },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "no-fsync", no_argument, NULL, OPT_NOFSYNC },
@@ -344,6 +351,9 @@ int config_parse_args(struct vcmad_config *c, int argc, char **argv, char *err, 
 			break;
 		case OPT_GROUP:
 			set_str(&c->api_group, optarg);
+			break;
+		case OPT_RGROUP:
+			set_str(&c->api_read_group, optarg);
 			break;
 		case OPT_VM: {
 			char *name = strdup(optarg);

@@ -23,6 +23,7 @@ struct vcmad_config {
 	char *config_file;
 	char *api_socket;
 	char *api_group;	/* group allowed on the socket; NULL = daemon's gid */
+	char *api_read_group;	/* group allowed GET and /metrics only; NULL = none */
 	char *state_dir;
 	int log_level;
 	bool fsync;

@@ -6,6 +6,7 @@
  * because each has its own bounded buffers and its own reconnect timer.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "balloon.h"
 #include "daemon.h"
 #include "log.h"
+#include "notify.h"
 #include "store.h"
 #include "vm_registry.h"
 
@@ -144,19 +146,46 @@ static void try_connect(evutil_socket_t fd_unused, short what, void *arg)
 	vcmad_commit(io->d, vm, false);
 }
 
-void vcmad_commit(struct vcmad *d, struct vcma_vm *vm, bool save_now)
+static char save_error[320];
+
+const char *vcmad_save_error(const struct vcmad *d)
 {
-	struct vm_io *io = vm->io;
+	(void)d;
+	return save_error;
+}
+
+/* Write vm's state; a failure is counted, logged when it starts and when it ends. */
+static int save_vm(struct vcmad *d, struct vcma_vm *vm)
+{
 	int rc;
 
-	if (vm->dirty && (save_now || vm->desired_changed)) {
-		rc = store_save(d->cfg->state_dir, vm, d->cfg->fsync);
-		if (rc)
-			vlog_err("vm %s: cannot save state in %s: %s", vm->name, d->cfg->state_dir,
-				 strerror(-rc));
-		else
-			vm->dirty = false;
+	if (vm->unmanaged[0])
+		return 0;	/* nothing of ours to write: never replace what was set aside */
+	rc = store_save(d->cfg->state_dir, vm, d->cfg->fsync);
+	if (rc) {
+		d->save_errors++;
+		snprintf(save_error, sizeof(save_error), "cannot save the state of vm %s in %s: %s",
+			 vm->name, d->cfg->state_dir, strerror(-rc));
+		if (!d->save_failing)
+			vlog_err("%s (retried every tick; metric vcmad_store_save_errors_total)",
+				 save_error);
+		d->save_failing = true;
+		return rc;
 	}
+	if (d->save_failing)
+		vlog_info("vm %s: state saved in %s again", vm->name, d->cfg->state_dir);
+	d->save_failing = false;
+	vm->dirty = false;
+	return 0;
+}
+
+int vcmad_commit(struct vcmad *d, struct vcma_vm *vm, bool save_now)
+{
+	struct vm_io *io = vm->io;
+	int rc = 0;
+
+	if (vm->dirty && (save_now || vm->desired_changed))
+		rc = save_vm(d, vm);
 	if (vm->desired_changed) {
 		vm->desired_changed = false;
 		if (vm->hooks && vm->hooks->desired_changed) {
@@ -173,6 +202,26 @@ void vcmad_commit(struct vcmad *d, struct vcma_vm *vm, bool save_now)
 		io_close(io, vm->drop_reason);
 		schedule_connect(io);
 	}
+	return rc;
+}
+
+/* STATUS= for systemctl status, sent when it changes. */
+static void notify_status(struct vcmad *d)
+{
+	char st[sizeof(d->notify_status)];
+	size_t ready = 0, unmanaged = 0;
+
+	for (size_t i = 0; i < d->nr_vms; i++) {
+		ready += d->vms[i]->conn == VM_READY;
+		unmanaged += d->vms[i]->unmanaged[0] != 0;
+	}
+	snprintf(st, sizeof(st), "serving %zu VMs, %zu connected%s%s", d->nr_vms, ready,
+		 unmanaged ? ", some unmanaged (state file set aside)" : "",
+		 d->save_failing ? "; state not saved (see the log)" : "");
+	if (strcmp(st, d->notify_status)) {
+		memcpy(d->notify_status, st, sizeof(st));
+		notify_sendf("STATUS=%s", st);
+	}
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -187,6 +236,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		vcmad_commit(d, d->vms[i], true);
 	}
 	api_tick(d->api, now);
+	notify_status(d);
 }
 
 /* ---- registry -------------------------------------------------------------- */
@@ -214,15 +264,80 @@ struct event_base *vcmad_event_base(struct vcmad *d)
 	return d->base;
 }
 
+/*
+ * vm's state from the store. An unusable file is never served as empty
+ * state (that would re-request nothing and adopt the guest's grants as its
+ * own): it is kept aside as .corrupt-TIMESTAMP and the VM is served from its
+ * source's desired state when the source has one (libvirt metadata), or left
+ * unmanaged, not even connected, until vm-KEY.json exists again or the
+ * copies set aside are removed (then SIGHUP or a restart).
+ */
+static void load_state(struct vcmad *d, struct vcma_vm *vm, bool source_has_desired)
+{
+	const char *dir = d->cfg->state_dir;
+	char err[256] = "", aside[4200];
+	int rc;
+
+	vm->unmanaged[0] = 0;
+	rc = store_adopt_legacy(dir, vm);
+	if (rc > 0)
+		vlog_info("vm %s: state file vm-%s.json is now vm-%s.json (keyed by libvirt UUID)",
+			  vm->name, vm->name, vm->uuid);
+	else if (rc < 0)
+		vlog_err("vm %s: cannot rename vm-%s.json to vm-%s.json: %s", vm->name, vm->name,
+			 vm->uuid, strerror(-rc));
+	rc = store_load(dir, vm, err, sizeof(err));
+	if (!rc) {
+		vlog_info("vm %s: %zu reservations and %zu balloon chunks from the state store",
+			  vm->name, vm->nr_rsv, vm->bal->nr_chunks);
+		return;
+	}
+	if (rc == -ENOENT) {
+		if (store_set_aside_exists(dir, store_key(vm), aside, sizeof(aside)) && !source_has_desired)
+			snprintf(vm->unmanaged, sizeof(vm->unmanaged), "its state file was set aside "
+				 "as %s earlier; remove that copy (or put a good vm-%s.json in place) "
+				 "and reload vcmad (SIGHUP) to manage it again", aside, store_key(vm));
+		if (vm->unmanaged[0])
+			vlog_err("vm %s: unmanaged: %s", vm->name, vm->unmanaged);
+		return;
+	}
+	rc = store_set_aside(dir, vm, aside, sizeof(aside));
+	if (rc)
+		snprintf(aside, sizeof(aside), "vm-%s.json (could not rename it: %s)", store_key(vm),
+			 strerror(-rc));
+	if (source_has_desired) {
+		vlog_err("vm %s: state file unusable (%s); kept as %s; serving the VM from its "
+			 "desired state in libvirt metadata", vm->name, err, aside);
+		return;
+	}
+	snprintf(vm->unmanaged, sizeof(vm->unmanaged), "state file unusable (%s), kept as %s; "
+		 "vcmad leaves the VM and its guest alone until it is fixed or removed and vcmad "
+		 "reloads (SIGHUP) or restarts", err, aside);
+	vlog_err("vm %s: unmanaged: %s", vm->name, vm->unmanaged);
+}
+
+/* SIGHUP: an unmanaged VM whose state the operator restored or discarded is served again. */
+static void retry_unmanaged(struct vcmad *d, struct vcma_vm *vm)
+{
+	struct vm_io *io = vm->io;
+
+	load_state(d, vm, false);
+	if (vm->unmanaged[0])
+		return;
+	vlog_info("vm %s: managed again", vm->name);
+	io->backoff_ms = d->cfg->reconnect_min_ms;
+	event_active(io->retry, EV_TIMEOUT, 0);
+}
+
 int vcmad_vm_attach(struct vcmad *d, const struct vcma_vm_attach *a, struct vcma_vm **out)
 {
 	struct vcma_vm *vm = a->name ? vcmad_vm_lookup(d, a->name) : NULL;
 	struct vm_io *io;
-	char err[256];
 	int rc;
 
 	if (!a->name || !vm_name_valid(a->name) || !a->channel_path || !*a->channel_path ||
-	    strlen(a->channel_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+	    strlen(a->channel_path) >= sizeof(((struct sockaddr_un *)0)->sun_path) ||
+	    (a->uuid && strlen(a->uuid) != VCMA_VM_UUID_LEN) || (a->uuid && strchr(a->uuid, '/')))
 		return -EINVAL;
 	if (vm) {
 		io = vm->io;
@@ -259,16 +374,12 @@ int vcmad_vm_attach(struct vcmad *d, const struct vcma_vm_attach *a, struct vcma
 		io->retry = evtimer_new(d->base, try_connect, io);
 		vm->io = io;
 		vm->write = io_write;
-		rc = store_load(d->cfg->state_dir, vm, err, sizeof(err));
-		if (rc == -EINVAL) {
-			/* refuse to guess: serving it empty would release nothing and re-request nothing */
-			vlog_err("vm %s: state file unusable (%s); starting with empty desired state",
-				 vm->name, err);
-		} else if (!rc) {
-			vlog_info("vm %s: %zu reservations from the state store", vm->name, vm->nr_rsv);
-		}
+		if (a->uuid)
+			snprintf(vm->uuid, sizeof(vm->uuid), "%s", a->uuid);
+		load_state(d, vm, a->desired || a->source_has_desired);
 		d->vms[d->nr_vms++] = vm;
-		event_active(io->retry, EV_TIMEOUT, 0);
+		if (!vm->unmanaged[0])
+			event_active(io->retry, EV_TIMEOUT, 0);
 	}
 	if (a->qmp_path && balloon_set_qmp(vm, a->qmp_path))
 		return -ENOMEM;
@@ -279,6 +390,7 @@ int vcmad_vm_attach(struct vcmad *d, const struct vcma_vm_attach *a, struct vcma
 	vm->hooks = a->hooks;
 	vm->hook_opaque = a->opaque;
 	if (a->desired) {
+		vm->unmanaged[0] = 0;
 		rc = vcma_vm_set_desired(vm, a->desired);
 		if (rc)
 			vlog_err("vm %s: desired state from its source refused: %s", vm->name,
@@ -294,7 +406,7 @@ static void vm_destroy(struct vcmad *d, struct vcma_vm *vm)
 {
 	struct vm_io *io = vm->io;
 
-	if (vm->dirty && store_save(d->cfg->state_dir, vm, d->cfg->fsync))
+	if (vm->dirty && save_vm(d, vm))
 		vlog_err("vm %s: state not saved on detach", vm->name);
 	if (vm->hooks && vm->hooks->detached)
 		vm->hooks->detached(vm, vm->hook_opaque);
@@ -320,6 +432,30 @@ int vcmad_vm_detach(struct vcmad *d, const char *name)
 	return -ENOENT;
 }
 
+int vcmad_vm_forget(struct vcmad *d, const char *name, const char *uuid)
+{
+	struct vcma_vm *vm = name ? vcmad_vm_lookup(d, name) : NULL;
+	bool config_vm = vm && vm->source != VCMA_VM_SRC_LIBVIRT;
+	int r1 = 0, r2 = 0;
+
+	if (config_vm)
+		return -EPERM;	/* a libvirt domain of a config VM's name: not the same VM */
+	if (vm)
+		vcmad_vm_detach(d, name);
+	if (uuid)
+		r1 = store_remove(d->cfg->state_dir, uuid);
+	if (name)
+		r2 = store_remove(d->cfg->state_dir, name);	/* from before UUID keys */
+	if (r1 < 0 || r2 < 0) {
+		vlog_err("vm %s: cannot remove its state: %s", name ? name : uuid,
+			 strerror(-(r1 < 0 ? r1 : r2)));
+		return r1 < 0 ? r1 : r2;
+	}
+	if (r1 > 0 || r2 > 0)
+		vlog_info("vm %s: undefined: its state is removed", name ? name : uuid);
+	return 0;
+}
+
 /* ---- main ---------------------------------------------------------------------- */
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -328,7 +464,133 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	vlog_info("signal %d: shutting down", (int)sig);
+	notify_send("STOPPING=1");
 	event_base_loopexit(d->base, NULL);
+}
+
+static bool str_differs(const char *a, const char *b)
+{
+	return !a != !b || (a && strcmp(a, b));
+}
+
+/* A key that needs a restart keeps its value; say so if the file changed it. */
+static void keep_str(char **now, char **want, const char *key)
+{
+	char *t;
+
+	if (str_differs(*now, *want))
+		vlog_warn("reload: %s changed; it takes effect at the next restart", key);
+	t = *now;
+	*now = *want;
+	*want = t;
+}
+
+/* The VMs of the command line and the config file: add, update and remove as listed now. */
+static void reload_vms(struct vcmad *d, const struct vcmad_config *old, const struct vcmad_config *n)
+{
+	for (size_t i = 0; i < old->nr_vms; i++) {
+		bool kept = false;
+
+		for (size_t j = 0; j < n->nr_vms && !kept; j++)
+			kept = !strcmp(old->vms[i].name, n->vms[j].name);
+		if (!kept && !vcmad_vm_detach(d, old->vms[i].name))
+			vlog_info("reload: vm %s is no longer configured (its state stays in the store)",
+				  old->vms[i].name);
+	}
+	for (size_t j = 0; j < n->nr_vms; j++) {
+		struct vcma_vm *vm = vcmad_vm_lookup(d, n->vms[j].name);
+		int rc;
+
+		if (vm && vm->source == VCMA_VM_SRC_LIBVIRT) {
+			vlog_err("reload: vm %s: a libvirt domain of that name is served; not added",
+				 n->vms[j].name);
+			continue;
+		}
+		if (vm && !strcmp(vm->channel, n->vms[j].channel) &&
+		    !str_differs(vm->bal->qmp_path, n->vms[j].qmp))
+			continue;
+		rc = vcmad_vm_attach(d, &(struct vcma_vm_attach){
+			.name = n->vms[j].name,
+			.channel_path = n->vms[j].channel,
+			.source = VCMA_VM_SRC_CLI,
+			.qmp_path = n->vms[j].qmp,
+		}, NULL);
+		if (rc)
+			vlog_err("reload: vm %s: %s", n->vms[j].name, strerror(-rc));
+		else
+			vlog_info("reload: vm %s %s", n->vms[j].name, vm ? "updated" : "added");
+	}
+}
+
+/*
+ * SIGHUP: read the configuration again (file and flags, as at start) and
+ * apply what can change while running: log_level, fsync, reconnect_*_ms,
+ * [limits] (except max_inflight), api_group and api_read_group, [balloon]
+ * libvirt_fallback and the [vm.NAME] sections; unmanaged VMs are looked at
+ * again. api_socket, state_dir, [libvirt] and max_inflight need a restart.
+ * A configuration that does not parse changes nothing.
+ */
+static void reload(struct vcmad *d)
+{
+	struct vcmad_config n, *c = d->cfg;
+	char err[512];
+	int rc;
+
+	notify_send("RELOADING=1");
+	config_init(&n);
+	rc = config_parse_args(&n, d->argc, d->argv, err, sizeof(err));
+	if (!rc && api_set_groups(d->api, n.api_group, n.api_read_group, err, sizeof(err)))
+		rc = -1;
+	if (rc) {
+		d->reload_errors++;
+		vlog_err("reload: %s; the running configuration is kept", rc < 0 ? err : "nothing to do");
+		config_free(&n);
+		notify_send("READY=1");
+		return;
+	}
+	keep_str(&n.api_socket, &c->api_socket, "api_socket");
+	keep_str(&n.state_dir, &c->state_dir, "state_dir");
+	keep_str(&n.libvirt_uri, &c->libvirt_uri, "[libvirt] connect");
+	if (n.libvirt != c->libvirt)
+		vlog_warn("reload: [libvirt] enabled changed; it takes effect at the next restart");
+	n.libvirt = c->libvirt;
+	if (n.lim.max_inflight != c->lim.max_inflight)
+		vlog_warn("reload: max_inflight changed; it takes effect at the next restart");
+	n.lim.max_inflight = c->lim.max_inflight;
+	reload_vms(d, c, &n);
+	{
+		/* in place: every VM points at c->lim */
+		struct vcmad_config old = *c;
+
+		*c = n;
+		n = old;
+	}
+	config_free(&n);
+	vlog_set_level((enum vlog_level)c->log_level);
+	for (size_t i = 0; i < d->nr_vms; i++)
+		if (d->vms[i]->unmanaged[0])
+			retry_unmanaged(d, d->vms[i]);
+	d->reloads++;
+	vlog_info("reload: configuration%s%s applied (log level %s)", c->config_file ? " " : "",
+		  c->config_file ? c->config_file : "", c->log_level == VLOG_DEBUG ? "debug" :
+		  c->log_level == VLOG_INFO ? "info" : c->log_level == VLOG_WARN ? "warn" : "error");
+	d->notify_status[0] = 0;	/* send STATUS= again */
+	notify_send("READY=1");
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	reload(arg);
+}
+
+static void on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	notify_send("WATCHDOG=1");
 }
 
 int main(int argc, char **argv)
@@ -340,6 +602,9 @@ int main(int argc, char **argv)
 	int rc, status = 1;
 
 	config_init(&cfg);
+	d.lock_fd = -1;
+	d.argc = argc;
+	d.argv = argv;
 	rc = config_parse_args(&cfg, argc, argv, err, sizeof(err));
 	if (rc) {
 		if (rc < 0)
@@ -354,6 +619,13 @@ int main(int argc, char **argv)
 	rc = store_init(cfg.state_dir);
 	if (rc) {
 		vlog_err("state directory %s: %s", cfg.state_dir, strerror(-rc));
+		goto out;
+	}
+	d.lock_fd = store_lock(cfg.state_dir, err, sizeof(err));
+	if (d.lock_fd < 0) {
+		vlog_err("%s", err);
+		if (d.lock_fd == -EBUSY)
+			status = VCMAD_EXIT_RUNNING;
 		goto out;
 	}
 	d.base = event_base_new();
@@ -391,11 +663,24 @@ int main(int argc, char **argv)
 	d.tick = event_new(d.base, -1, EV_PERSIST, on_tick, &d);
 	d.sig_int = evsignal_new(d.base, SIGINT, on_signal, &d);
 	d.sig_term = evsignal_new(d.base, SIGTERM, on_signal, &d);
+	d.sig_hup = evsignal_new(d.base, SIGHUP, on_hup, &d);
 	event_add(d.tick, &tick);
 	event_add(d.sig_int, NULL);
 	event_add(d.sig_term, NULL);
+	event_add(d.sig_hup, NULL);
+	if (notify_watchdog_usec()) {
+		/* twice per interval, from the loop: a loop that hangs stops the pings */
+		uint64_t half = notify_watchdog_usec() / 2;
+		struct timeval wd = { (time_t)(half / 1000000), (suseconds_t)(half % 1000000) };
+
+		d.watchdog = event_new(d.base, -1, EV_PERSIST, on_watchdog, &d);
+		event_add(d.watchdog, &wd);
+		vlog_info("watchdog: WATCHDOG=1 every %" PRIu64 " ms", half / 1000);
+	}
 	vlog_info("vcmad %s serving %zu VMs, API on %s, state in %s", VCMA_VERSION, d.nr_vms,
 		  cfg.api_socket, cfg.state_dir);
+	notify_status(&d);
+	notify_sendf("READY=1\nMAINPID=%d", (int)getpid());
 	event_base_dispatch(d.base);
 	status = 0;
 out:
@@ -414,6 +699,12 @@ out:
 		event_free(d.sig_int);
 	if (d.sig_term)
 		event_free(d.sig_term);
+	if (d.sig_hup)
+		event_free(d.sig_hup);
+	if (d.watchdog)
+		event_free(d.watchdog);
+	if (d.lock_fd >= 0)
+		close(d.lock_fd);
 	if (d.base)
 		event_base_free(d.base);
 	config_free(&cfg);

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * REST API server: evhttp on a unix socket (mode 0660, group = api_group or
- * the daemon's), every request checked against the peer's credentials
- * (SO_PEERCRED: root, the daemon's own user, or the socket's group). The
+ * the daemon's; 0666 when a read-only group is configured), every request
+ * checked against the peer's credentials (SO_PEERCRED, SO_PEERGROUPS): root,
+ * the daemon's own user and members of api_group (primary or supplementary
+ * group) may do anything; members of api_read_group may GET (and /metrics);
+ * anyone else gets 403. The
  * handlers translate HTTP to vm.c calls and back; nothing here blocks
  * except the one-time /dev/kvm probe in hostinfo.c, which is bounded.
  */
@@ -46,11 +49,17 @@ struct waiter {
 	struct waiter *next;
 };
 
+#ifndef SO_PEERGROUPS
+#define SO_PEERGROUPS 59	/* Linux >= 4.13 */
+#endif
+
 struct api {
 	struct vcmad *d;
 	struct evhttp *http;
 	char *path;
 	gid_t gid;
+	gid_t ro_gid;
+	bool has_ro;
 	json_object *host_cache;
 	struct waiter *waiters;
 };
@@ -86,7 +95,31 @@ static void reply_error(struct evhttp_request *req, int code, const char *error,
 	reply_json(req, code, o);
 }
 
-static bool peer_allowed(struct api *a, struct evhttp_request *req)
+enum access { ACCESS_NONE = 0, ACCESS_READ, ACCESS_FULL };
+
+/* Is gid the peer's primary group or one of its supplementary groups (at connect time)? */
+static bool peer_in_group(int fd, const struct ucred *cr, gid_t gid)
+{
+	gid_t small[64], *g = small;
+	socklen_t len = sizeof(small);
+	bool in = cr->gid == gid;
+
+	if (in)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) < 0) {
+		if (errno != ERANGE || !(g = malloc(len)))
+			return false;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) < 0)
+			len = 0;
+	}
+	for (size_t i = 0; i < len / sizeof(gid_t) && !in; i++)
+		in = g[i] == gid;
+	if (g != small)
+		free(g);
+	return in;
+}
+
+static enum access peer_access(struct api *a, struct evhttp_request *req)
 {
 	struct evhttp_connection *c = evhttp_request_get_connection(req);
 	struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
@@ -95,8 +128,23 @@ static bool peer_allowed(struct api *a, struct evhttp_request *req)
 	int fd = bev ? bufferevent_getfd(bev) : -1;
 
 	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return ACCESS_NONE;
+	if (cr.uid == 0 || cr.uid == geteuid() || peer_in_group(fd, &cr, a->gid))
+		return ACCESS_FULL;
+	if (a->has_ro && peer_in_group(fd, &cr, a->ro_gid))
+		return ACCESS_READ;
+	return ACCESS_NONE;
+}
+
+/* A state write failed after a change: the caller learns it was not made durable. */
+static bool reply_unsaved(struct api *a, struct evhttp_request *req, int rc)
+{
+	if (!rc)
 		return false;
-	return cr.uid == 0 || cr.uid == geteuid() || cr.gid == a->gid;
+	reply_error(req, rc == -ENOSPC || rc == -EDQUOT ? 507 : HTTP_INTERNAL, "state_not_saved",
+		    "%s; the change is applied but not durable (a vcmad restart would lose it); "
+		    "vcmad retries the write every tick", vcmad_save_error(a->d));
+	return true;
 }
 
 static char *read_body(struct evhttp_request *req, size_t *len)
@@ -270,7 +318,8 @@ static void handle_reserve(struct api *a, struct vcma_vm *vm, struct evhttp_requ
 		return;
 	}
 	vm_pump(vm, vcmad_now_ms());
-	vcmad_commit(a->d, vm, true);
+	if (reply_unsaved(a, req, vcmad_commit(a->d, vm, true)))
+		return;
 	if (s.wait_ms) {
 		struct waiter *w = calloc(1, sizeof(*w));
 
@@ -302,7 +351,8 @@ static void handle_release(struct api *a, struct vcma_vm *vm, uint64_t id,
 		return;
 	}
 	vm_pump(vm, vcmad_now_ms());
-	vcmad_commit(a->d, vm, true);
+	if (reply_unsaved(a, req, vcmad_commit(a->d, vm, true)))
+		return;
 	r = vm_find_rsv(vm, id);
 	if (!r) {
 		json_object *o = json_object_new_object();
@@ -395,7 +445,8 @@ static void handle_balloon(struct api *a, struct vcma_vm *vm, struct evhttp_requ
 			  vm->name);
 	balloon_set_target(vm, target, vcmad_now_ms());
 	vm_pump(vm, vcmad_now_ms());
-	vcmad_commit(a->d, vm, true);
+	if (reply_unsaved(a, req, vcmad_commit(a->d, vm, true)))
+		return;
 	reply_json(req, 202, balloon_json(vm, vcmad_now_ms()));
 }
 
@@ -490,10 +541,16 @@ static void dispatch(struct evhttp_request *req, void *arg)
 	enum evhttp_cmd_type m = evhttp_request_get_command(req);
 	struct api_route rt;
 	struct vcma_vm *vm = NULL;
+	enum access acc = peer_access(a, req);
 
-	if (!peer_allowed(a, req)) {
+	if (acc == ACCESS_NONE) {
 		reply_error(req, 403, "forbidden",
-			    "only root, the daemon's user and the socket's group may use vcmad");
+			    "only root, the daemon's user and the API groups may use vcmad");
+		return;
+	}
+	if (acc == ACCESS_READ && m != EVHTTP_REQ_GET) {
+		reply_error(req, 403, "read_only",
+			    "the read-only API group may only GET (and read /metrics)");
 		return;
 	}
 	api_route(path ? path : "", &rt);
@@ -513,6 +570,11 @@ static void dispatch(struct evhttp_request *req, void *arg)
 		if (!vm) {
 			reply_error(req, HTTP_NOTFOUND, "unknown_vm", "vcmad serves no VM named '%s'",
 				    rt.vm);
+			return;
+		}
+		if (vm->unmanaged[0] && m != EVHTTP_REQ_GET) {
+			reply_error(req, 409, "unmanaged", "vm %s is not managed: %s", vm->name,
+				    vm->unmanaged);
 			return;
 		}
 	}
@@ -593,7 +655,47 @@ static void dispatch(struct evhttp_request *req, void *arg)
 	reply_error(req, 405, "method_not_allowed", "method not allowed on %s", path);
 }
 
-static int listen_unix(const char *path, gid_t gid, char *err, size_t errlen)
+/* A group by name, or by number (a gid with no name in the group database). */
+static int resolve_group(const char *name, gid_t *out, char *err, size_t errlen)
+{
+	struct group *g = getgrnam(name);
+	unsigned long v;
+	char *end;
+
+	if (g) {
+		*out = g->gr_gid;
+		return 0;
+	}
+	errno = 0;
+	v = strtoul(name, &end, 10);
+	if (*name >= '0' && *name <= '9' && !*end && !errno && v < (gid_t)-1) {
+		*out = (gid_t)v;
+		return 0;
+	}
+	snprintf(err, errlen, "unknown group '%s'", name);
+	return -1;
+}
+
+int api_set_groups(struct api *a, const char *group, const char *read_group, char *err,
+		   size_t errlen)
+{
+	gid_t gid = getegid(), ro = 0;
+
+	if ((group && resolve_group(group, &gid, err, errlen)) ||
+	    (read_group && resolve_group(read_group, &ro, err, errlen)))
+		return -1;
+	if (a->path && (chown(a->path, (uid_t)-1, gid) < 0 ||
+			chmod(a->path, read_group ? 0666 : 0660) < 0)) {
+		snprintf(err, errlen, "%s: %s", a->path, strerror(errno));
+		return -1;
+	}
+	a->gid = gid;
+	a->ro_gid = ro;
+	a->has_ro = read_group != NULL;
+	return 0;
+}
+
+static int listen_unix(const char *path, gid_t gid, bool ro, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
@@ -613,7 +715,8 @@ static int listen_unix(const char *path, gid_t gid, char *err, size_t errlen)
 		slash = strrchr(dir, '/');
 		if (slash && slash != dir) {
 			*slash = 0;
-			if (mkdir(dir, 0750) == 0)
+			/* the read-only group is in no group of the directory: it must traverse */
+			if (mkdir(dir, ro ? 0755 : 0750) == 0)
 				(void)chown(dir, (uid_t)-1, gid);
 		}
 	}
@@ -656,23 +759,23 @@ int api_new(struct vcmad *d, struct api **out, char *err, size_t errlen)
 		return -1;
 	}
 	a->d = d;
-	a->gid = getegid();
-	if (d->cfg->api_group) {
-		struct group *g = getgrnam(d->cfg->api_group);
-
-		if (!g) {
-			snprintf(err, errlen, "unknown group '%s'", d->cfg->api_group);
-			free(a);
-			return -1;
-		}
-		a->gid = g->gr_gid;
+	if (api_set_groups(a, d->cfg->api_group, d->cfg->api_read_group, err, errlen)) {
+		free(a);
+		return -1;
 	}
-	fd = listen_unix(d->cfg->api_socket, a->gid, err, errlen);
+	fd = listen_unix(d->cfg->api_socket, a->gid, a->has_ro, err, errlen);
 	if (fd < 0) {
 		free(a);
 		return -1;
 	}
 	a->path = strdup(d->cfg->api_socket);
+	if (a->has_ro && a->path && chmod(a->path, 0666) < 0) {
+		snprintf(err, errlen, "%s: %s", a->path, strerror(errno));
+		close(fd);
+		free(a->path);
+		free(a);
+		return -1;
+	}
 	a->http = evhttp_new(d->base);
 	l = evconnlistener_new(d->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
 			       -1, fd);

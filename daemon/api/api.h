@@ -19,6 +19,12 @@ struct api;
 
 int api_new(struct vcmad *d, struct api **out, char *err, size_t errlen);
 void api_free(struct api *a);
+/*
+ * The API groups (names or gids; NULL = the daemon's gid / no read-only
+ * group), applied to the socket file too. At start and on SIGHUP. 0 or -1 with err.
+ */
+int api_set_groups(struct api *a, const char *group, const char *read_group, char *err,
+		   size_t errlen);
 /* Timers: answer POSTs that wait (wait_ms) once their reservations settled. */
 void api_tick(struct api *a, int64_t now_ms);
 

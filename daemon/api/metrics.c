@@ -54,8 +54,22 @@ void metrics_render(struct vcmad *d, FILE *f)
 		   "# TYPE vcmad_uptime_seconds gauge\nvcmad_uptime_seconds %.3f\n",
 		(double)(vcmad_now_ms() - d->started_ms) / 1000.0);
 
+	fprintf(f, "# HELP vcmad_store_save_errors_total Failed writes of a VM's state file.\n"
+		   "# TYPE vcmad_store_save_errors_total counter\nvcmad_store_save_errors_total %llu\n",
+		(unsigned long long)d->save_errors);
+	fprintf(f, "# HELP vcmad_store_save_failing 1 while the last state write failed.\n"
+		   "# TYPE vcmad_store_save_failing gauge\nvcmad_store_save_failing %d\n",
+		d->save_failing);
+	fprintf(f, "# HELP vcmad_config_reloads_total Configuration reloads (SIGHUP) by result.\n"
+		   "# TYPE vcmad_config_reloads_total counter\n"
+		   "vcmad_config_reloads_total{result=\"ok\"} %llu\n"
+		   "vcmad_config_reloads_total{result=\"error\"} %llu\n",
+		(unsigned long long)d->reloads, (unsigned long long)d->reload_errors);
 	PER_VM(f, d, "vcmad_vm_connected", "gauge", "1 when a guest agent completed HELLO.",
 	       vm_connected(vm));
+	PER_VM(f, d, "vcmad_vm_unmanaged", "gauge",
+	       "1 when vcmad leaves the VM alone (its state file was unusable).",
+	       vm->unmanaged[0] != 0);
 	PER_VM(f, d, "vcmad_vm_grants", "gauge", "Reservations granted by the guest.",
 	       granted(vm, false));
 	PER_VM(f, d, "vcmad_vm_grant_bytes", "gauge", "Bytes granted by the guest.",

@@ -34,6 +34,7 @@ void balloon_free(struct vcma_vm *vm)
 		return;
 	reclaim_free(vm->bal->rc);
 	free(vm->bal->chunks);
+	free(vm->bal->unpunched);
 	free(vm->bal->qmp_path);
 	free(vm->bal->pin_reason);
 	free(vm->bal->unshared_reason);
@@ -102,13 +103,16 @@ void balloon_session_reset(struct vcma_vm *vm, bool rebooted)
 	b->req_id = 0;
 	b->settled = false;
 	b->retry_at_ms = 0;
+	b->checked = b->exact = b->resync = false;
 	/* QEMU may be another process now: ask it again when needed. */
 	reclaim_free(b->rc);
 	b->rc = NULL;
 	if (rebooted) {
 		/* The new boot has no balloon: its memory is the guest's again (refaulted as zeros). */
 		b->nr_chunks = 0;
+		b->nr_unpunched = 0;
 		b->floor_hit = false;
+		vm->dirty = true;
 	}
 }
 
@@ -216,6 +220,10 @@ bool balloon_idle(const struct vcma_vm *vm)
 					     vm->guest.balloon_bytes == vm->balloon_target));
 }
 
+static void check_chunk_set(struct vcma_vm *vm);
+static void punch_pending(struct vcma_vm *vm, int64_t now_ms);
+static void resync_pump(struct vcma_vm *vm, int64_t now_ms);
+
 void balloon_pump(struct vcma_vm *vm, int64_t now_ms)
 {
 	struct vm_balloon *b = B(vm);
@@ -224,6 +232,14 @@ void balloon_pump(struct vcma_vm *vm, int64_t now_ms)
 
 	if (vm->conn != VM_READY || vm->drop || !(vm->caps & VCMA_CAP_BALLOON) || b->req_id)
 		return;
+	if (!b->checked)
+		check_chunk_set(vm);
+	if (b->exact && b->nr_unpunched)
+		punch_pending(vm, now_ms);
+	if (b->resync) {
+		resync_pump(vm, now_ms);
+		return;
+	}
 	if (b->settled && b->settled_target == vm->balloon_target)
 		return;
 	if (now_ms < b->retry_at_ms)
@@ -341,14 +357,152 @@ static int chunks_add(struct vm_balloon *b, const uint64_t *add, size_t n)
 	return 0;
 }
 
+/* Remove gpa from the sorted list v of *n; true if it was there. */
+static bool list_remove(uint64_t *v, size_t *n, uint64_t gpa)
+{
+	size_t lo = 0, hi = *n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid] < gpa)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == *n || v[lo] != gpa)
+		return false;
+	memmove(v + lo, v + lo + 1, (*n - lo - 1) * sizeof(*v));
+	(*n)--;
+	return true;
+}
+
 static void chunk_remove(struct vm_balloon *b, uint64_t gpa)
 {
-	size_t i = lower_bound(b, gpa);
+	list_remove(b->chunks, &b->nr_chunks, gpa);
+	list_remove(b->unpunched, &b->nr_unpunched, gpa);
+}
 
-	if (i < b->nr_chunks && b->chunks[i] == gpa) {
-		memmove(b->chunks + i, b->chunks + i + 1, (b->nr_chunks - i - 1) * sizeof(*b->chunks));
-		b->nr_chunks--;
+/* gpa (larger than every listed one: callers go in ascending order) is not punched yet. */
+static int unpunched_add(struct vm_balloon *b, uint64_t gpa)
+{
+	if (b->nr_unpunched == b->cap_unpunched) {
+		size_t cap = b->cap_unpunched ? 2 * b->cap_unpunched : 64;
+		uint64_t *n = realloc(b->unpunched, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		b->unpunched = n;
+		b->cap_unpunched = cap;
 	}
+	b->unpunched[b->nr_unpunched++] = gpa;
+	if (b->nr_unpunched > 1 && gpa < b->unpunched[b->nr_unpunched - 2])
+		qsort(b->unpunched, b->nr_unpunched, sizeof(*b->unpunched), cmp_u64);
+	return 0;
+}
+
+/* Punch one chunk the guest gave up; false when it stays in the backing. */
+static bool punch_chunk(struct vcma_vm *vm, struct reclaim *rc, uint64_t gpa, uint64_t len)
+{
+	struct vm_balloon *b = B(vm);
+	int e;
+
+	if (!rc || !rc->possible)
+		return false;
+	e = reclaim_punch(rc, gpa, len);
+	if (e) {
+		b->punch_errors++;
+		vlog_warn("vm %s: cannot punch chunk 0x%" PRIx64 ": %s", vm->name, gpa, strerror(-e));
+		return false;
+	}
+	b->punched_bytes += len;
+	return true;
+}
+
+/*
+ * The chunk set against the guest's own count (STATUS after HELLO): equal,
+ * it is exact; not, some reports were lost (vcmad stopped between a report
+ * and its save, or a report came from a session vcmad no longer knew).
+ */
+static void check_chunk_set(struct vcma_vm *vm)
+{
+	struct vm_balloon *b = B(vm);
+	uint64_t known = (uint64_t)b->nr_chunks * balloon_chunk_bytes(vm);
+
+	b->checked = true;
+	if (!vm->guest.valid) {
+		/* no STATUS: the guest's count is unknown; nothing old is punched */
+		b->exact = !b->nr_chunks;
+		return;
+	}
+	if (vm->guest.balloon_bytes == known) {
+		b->exact = true;
+		if (b->nr_chunks)
+			vlog_info("vm %s: the guest's balloon matches the %zu chunks known (%zu not "
+				  "punched yet)", vm->name, b->nr_chunks, b->nr_unpunched);
+		return;
+	}
+	b->exact = false;
+	b->resync = true;
+	vlog_warn("vm %s: the guest's balloon holds %" PRIu64 " MiB, the host knows %zu chunks "
+		  "(%" PRIu64 " MiB): deflating it to 0 to learn every chunk, then inflating to "
+		  "the target again; nothing is punched until then", vm->name,
+		  vm->guest.balloon_bytes >> 20, b->nr_chunks, known >> 20);
+}
+
+/* Chunks the guest gave up while no backing could be punched: punch them now. */
+static void punch_pending(struct vcma_vm *vm, int64_t now_ms)
+{
+	struct vm_balloon *b = B(vm);
+	struct reclaim *rc = ensure_reclaim(vm, now_ms);
+	uint64_t len = balloon_chunk_bytes(vm);
+	size_t kept = 0, n = b->nr_unpunched;
+
+	if (!rc || !rc->possible)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (!punch_chunk(vm, rc, b->unpunched[i], len))
+			b->unpunched[kept++] = b->unpunched[i];
+	b->nr_unpunched = kept;
+	if (kept != n) {
+		vm->dirty = true;
+		vlog_info("vm %s: punched %zu chunks the guest had given up before host reclaim "
+			  "was possible", vm->name, n - kept);
+	}
+}
+
+/* Resync: one BALLOON_SET of target 0 at a time until the guest's balloon is empty. */
+static void resync_pump(struct vcma_vm *vm, int64_t now_ms)
+{
+	struct vm_balloon *b = B(vm);
+	struct vcma_msg m;
+
+	if (now_ms < b->retry_at_ms)
+		return;
+	vcma_msg_init(&m, VCMA_MSG_BALLOON_SET, 0);
+	m.u.balloon_set.target_bytes = 0;
+	m.u.balloon_set.chunk_order = b->chunk_order;
+	if (vm_send_request(vm, &m, 2 * vm->lim->default_deadline_ms + 5000, now_ms,
+			    &b->req_id) < 0)
+		return;
+	b->req_target = 0;
+	b->sets_sent++;
+}
+
+/* The guest's balloon is empty: every chunk it held came back, the set is exact (empty). */
+static void resync_done(struct vcma_vm *vm)
+{
+	struct vm_balloon *b = B(vm);
+
+	b->resync = false;
+	b->exact = true;
+	b->nr_chunks = 0;
+	b->nr_unpunched = 0;
+	b->settled = false;
+	b->retry_at_ms = 0;
+	vm->dirty = true;
+	vlog_info("vm %s: balloon resynchronised (deflated to 0); inflating to the target again",
+		  vm->name);
 }
 
 static void take_inflated(struct vcma_vm *vm, const struct vcma_balloon_report_h *r,
@@ -391,17 +545,10 @@ static void take_inflated(struct vcma_vm *vm, const struct vcma_balloon_report_h
 		return;
 	}
 	b->chunks_inflated += r->nr_chunks;
-	for (i = 0; rc && rc->possible && i < r->nr_chunks; i++) {
-		int e = reclaim_punch(rc, sorted[i], len);
-
-		if (e) {
-			b->punch_errors++;
-			vlog_warn("vm %s: cannot punch chunk 0x%" PRIx64 ": %s", vm->name, sorted[i],
-				  strerror(-e));
-		} else {
-			b->punched_bytes += len;
-		}
-	}
+	vm->dirty = true;
+	for (i = 0; i < r->nr_chunks; i++)
+		if (!punch_chunk(vm, rc, sorted[i], len) && unpunched_add(b, sorted[i]))
+			vm_fatal(vm, "out of memory");
 	free(sorted);
 }
 
@@ -470,6 +617,7 @@ void balloon_on_report(struct vcma_vm *vm, const struct vcma_msg *m, bool solici
 		for (uint16_t i = 0; i < r->nr_chunks; i++)
 			chunk_remove(b, r->chunks[i]);
 		b->chunks_deflated += r->nr_chunks;
+		vm->dirty = vm->dirty || r->nr_chunks;
 	}
 	/* MemTotal shrinks by what the balloon takes (adjust_managed_page_count): keep the
 	 * guest's whole memory, mem_total + balloon, right between two STATUS answers. */
@@ -479,6 +627,13 @@ void balloon_on_report(struct vcma_vm *vm, const struct vcma_msg *m, bool solici
 	if (!current || !last)
 		return;
 	b->req_id = 0;
+	if (b->resync && !b->req_target) {
+		if (!r->actual_bytes && r->status == VCMA_OK)
+			resync_done(vm);
+		else
+			b->retry_at_ms = now_ms + BALLOON_BACKOFF_MS;
+		return;
+	}
 	if (r->status == VCMA_E_AGAIN && !r->nr_chunks)
 		b->retry_at_ms = now_ms + BALLOON_BACKOFF_MS;	/* no progress: do not spin */
 	else if (r->status != VCMA_E_AGAIN && r->status != VCMA_OK &&
@@ -563,6 +718,9 @@ json_object *balloon_json(struct vcma_vm *vm, int64_t now_ms)
 	json_object_object_add(o, "guest_mem_total_bytes", json_object_new_uint64(vm->guest.mem_total));
 	json_object_object_add(o, "chunk_bytes", json_object_new_uint64(balloon_chunk_bytes(vm)));
 	json_object_object_add(o, "chunks", json_object_new_uint64(b->nr_chunks));
+	json_object_object_add(o, "chunks_unpunched", json_object_new_uint64(b->nr_unpunched));
+	json_object_object_add(o, "chunk_set", json_object_new_string(
+		b->resync ? "resyncing" : b->exact ? "exact" : "unchecked"));
 	json_object_object_add(o, "floor_hit", json_object_new_boolean(b->floor_hit));
 	json_object_object_add(o, "floor_short_bytes", json_object_new_uint64(b->floor_short));
 	json_object_object_add(o, "last_status",

@@ -47,6 +47,16 @@ struct vm_balloon {
 
 	uint64_t *chunks;		/* inflated chunk GPAs the host knows, sorted */
 	size_t nr_chunks, cap_chunks;
+	uint64_t *unpunched;		/* of those, not punched yet (no backing known), sorted */
+	size_t nr_unpunched, cap_unpunched;
+	/*
+	 * After a (re)connect the chunk set (from the state store after a vcmad
+	 * restart) is compared with the guest's balloon once: checked. exact: it
+	 * matched, so unpunched chunks may be punched. resync: it did not, so
+	 * the guest is deflated to 0 (it reports every chunk it gives back) and
+	 * inflated again before anything is punched.
+	 */
+	bool checked, exact, resync;
 
 	char *qmp_path;			/* QEMU's QMP socket, NULL = unknown */
 	char *pin_reason;		/* memory pinned on the host: never punch; NULL = not known to be */

@@ -138,6 +138,8 @@ static void sink_attach(const struct vcma_lv_domain *dom, void *opaque)
 	/* Desired state goes in separately so that ids can be matched first. */
 	r = vcmad_vm_attach(lv->d, &(struct vcma_vm_attach){
 		.name = dom->name,
+		.uuid = dom->uuid,
+		.source_has_desired = dom->desired != NULL,
 		.channel_path = dom->channel_path,
 		.qmp_path = dom->qmp_path,
 		.pin_reason = dom->pin_reason,
@@ -171,10 +173,17 @@ static void sink_detach(const char *name, void *opaque)
 	vcmad_vm_detach(lv->d, name);
 }
 
+static void sink_undefined(const char *name, const char *uuid, void *opaque)
+{
+	struct vcma_libvirt *lv = opaque;
+
+	vcmad_vm_forget(lv->d, name, uuid);
+}
+
 int vcma_libvirt_new(struct vcmad *d, const struct vcma_libvirt_conf *c,
 		     struct vcma_libvirt **out)
 {
-	static const struct vcma_lv_sink sink = { sink_attach, sink_detach };
+	static const struct vcma_lv_sink sink = { sink_attach, sink_detach, sink_undefined };
 	struct vcma_libvirt *lv;
 	int r;
 

@@ -273,6 +273,23 @@ static int scan_all(struct vcma_lv_conn *c)
 	return 0;
 }
 
+/*
+ * Undefined while not running, or a transient domain that stopped (libvirt
+ * has forgotten it): its state has no use any more. A running domain that
+ * was undefined is transient now and goes when it stops.
+ */
+static bool gone_for_good(virDomainPtr dom, int event)
+{
+	int persistent;
+
+	if (event == VIR_DOMAIN_EVENT_UNDEFINED)
+		return virDomainIsActive(dom) == 0;
+	if (event != VIR_DOMAIN_EVENT_STOPPED)
+		return false;
+	persistent = virDomainIsPersistent(dom);
+	return persistent == 0 || (persistent < 0 && virGetLastErrorCode() == VIR_ERR_NO_DOMAIN);
+}
+
 static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail,
 			void *opaque)
 {
@@ -289,9 +306,11 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 	case VIR_DOMAIN_EVENT_STOPPED:
 	case VIR_DOMAIN_EVENT_CRASHED:
 	case VIR_DOMAIN_EVENT_UNDEFINED:
-		if (virDomainGetUUIDString(dom, uuid) == 0)
-			forget_uuid(c, uuid, event == VIR_DOMAIN_EVENT_CRASHED ? "crashed" :
-				    "stopped");
+		if (virDomainGetUUIDString(dom, uuid) < 0)
+			break;
+		forget_uuid(c, uuid, event == VIR_DOMAIN_EVENT_CRASHED ? "crashed" : "stopped");
+		if (c->sink.undefined && gone_for_good(dom, event))
+			c->sink.undefined(virDomainGetName(dom), uuid, c->opaque);
 		break;
 	default:
 		break;

@@ -42,6 +42,11 @@ struct vcma_lv_sink {
 	void (*attach)(const struct vcma_lv_domain *dom, void *opaque);
 	/* An attached domain stopped, crashed, migrated away or lost its channel. */
 	void (*detach)(const char *name, void *opaque);
+	/*
+	 * The domain is gone for good (undefined while stopped, or a transient
+	 * domain stopped), attached or not; may be NULL. After detach if both.
+	 */
+	void (*undefined)(const char *name, const char *uuid, void *opaque);
 };
 
 struct vcma_lv_conf {

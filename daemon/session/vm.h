@@ -98,6 +98,7 @@ typedef int (*vm_write_fn)(void *io, const void *buf, size_t len);
 
 struct vcma_vm {
 	char name[VCMA_VM_NAME_MAX + 1];
+	char uuid[VCMA_VM_UUID_LEN + 1];	/* libvirt's, "" for config VMs: the store key */
 	char *channel;
 	enum vcma_vm_source source;
 	const struct vcma_vm_hooks *hooks;
@@ -110,6 +111,8 @@ struct vcma_vm {
 	uint64_t next_id;
 	uint64_t balloon_target;
 	bool dirty;			/* persist me */
+	/* why vcmad does not manage it (its state file was unusable), "" = managed */
+	char unmanaged[256];
 	bool desired_changed;		/* tell the source (hooks) */
 
 	/* what the guest said */

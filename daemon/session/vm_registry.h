@@ -34,6 +34,7 @@ struct vcma_vm;		/* one served VM; owned by the registry */
 
 #define VCMA_VM_NAME_MAX	64	/* bytes, without the NUL; [A-Za-z0-9_.-] */
 #define VCMA_LABEL_MAX		32	/* same as VCMA_NAME_LEN on the wire */
+#define VCMA_VM_UUID_LEN	36	/* libvirt's UUID string */
 
 enum vcma_vm_source {
 	VCMA_VM_SRC_CONFIG	= 0,	/* vcmad.conf [vm.NAME] */
@@ -72,6 +73,11 @@ struct vcma_vm_hooks {
 
 struct vcma_vm_attach {
 	const char *name;		/* required */
+	/*
+	 * libvirt's UUID of the domain, or NULL (config VMs): keys its state
+	 * file, so that a renamed domain keeps its state.
+	 */
+	const char *uuid;
 	const char *channel_path;	/* unix socket QEMU listens on; required */
 	enum vcma_vm_source source;
 	/*
@@ -98,6 +104,12 @@ struct vcma_vm_attach {
 	 * balloon; otherwise the reason is what GET .../balloon shows.
 	 */
 	const char *unshared_reason;
+	/*
+	 * The source pushes desired state right after attaching (libvirt
+	 * metadata, through vcma_vm_set_desired): an unusable state file is then
+	 * set aside and the VM served from the source instead of left unmanaged.
+	 */
+	bool source_has_desired;
 };
 
 /*
@@ -116,6 +128,14 @@ int vcmad_vm_attach(struct vcmad *d, const struct vcma_vm_attach *a,
  * attach of the same name resumes. Returns 0 or -ENOENT.
  */
 int vcmad_vm_detach(struct vcmad *d, const char *name);
+
+/*
+ * The VM is gone for good (libvirt undefined the domain): stop serving it
+ * if it is served and remove its state file (by uuid, and by name for files
+ * from before UUID keys). -EPERM when name is a VM of the config or command
+ * line (another VM than the domain); 0 or -errno.
+ */
+int vcmad_vm_forget(struct vcmad *d, const char *name, const char *uuid);
 
 struct vcma_vm *vcmad_vm_lookup(struct vcmad *d, const char *name);
 size_t vcmad_vm_count(const struct vcmad *d);

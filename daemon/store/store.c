@@ -1,17 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 #include "store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "balloon.h"
 #include "vcma_size.h"
 
-#define STORE_FORMAT 1
+/* 2: the balloon's chunk set. Format 1 files load (no chunks known). */
+#define STORE_FORMAT 2
+#define LOCK_NAME ".vcmad.lock"
 
 int store_init(const char *dir)
 {
@@ -20,9 +26,130 @@ int store_init(const char *dir)
 	return 0;
 }
 
-static void path_of(char *buf, size_t len, const char *dir, const char *name, const char *sfx)
+int store_lock(const char *dir, char *err, size_t errlen)
 {
-	snprintf(buf, len, "%s/vm-%s.json%s", dir, name, sfx);
+	char path[4200], pid[32] = "";
+	int fd, n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, LOCK_NAME);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+
+		n = (int)pread(fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = 0;
+		pid[strcspn(pid, "\n")] = 0;
+		if (e == EWOULDBLOCK)
+			snprintf(err, errlen, "%s is in use by another vcmad (pid %s); one vcmad "
+				 "per state directory", dir, *pid ? pid : "unknown");
+		else
+			snprintf(err, errlen, "cannot lock %s: %s", path, strerror(e));
+		close(fd);
+		return e == EWOULDBLOCK ? -EBUSY : -e;
+	}
+	/* the pid is for the message above only; the lock is the flock */
+	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+		(void)0;	/* a missing pid only makes a second vcmad's message vaguer */
+	return fd;
+}
+
+const char *store_key(const struct vcma_vm *vm)
+{
+	return vm->uuid[0] ? vm->uuid : vm->name;
+}
+
+static void path_of(char *buf, size_t len, const char *dir, const char *key, const char *sfx)
+{
+	snprintf(buf, len, "%s/vm-%s.json%s", dir, key, sfx);
+}
+
+int store_adopt_legacy(const char *dir, const struct vcma_vm *vm)
+{
+	char from[4200], to[4200];
+
+	if (!vm->uuid[0])
+		return 0;
+	path_of(from, sizeof(from), dir, vm->name, "");
+	path_of(to, sizeof(to), dir, vm->uuid, "");
+	if (access(to, F_OK) == 0 || access(from, F_OK) < 0)
+		return 0;
+	if (rename(from, to) < 0)
+		return -errno;
+	return 1;
+}
+
+int store_set_aside(const char *dir, const struct vcma_vm *vm, char *out, size_t outlen)
+{
+	char path[4200], sfx[64];
+	struct tm tm;
+	time_t now = time(NULL);
+
+	gmtime_r(&now, &tm);
+	strftime(sfx, sizeof(sfx), ".corrupt-%Y%m%dT%H%M%SZ", &tm);
+	path_of(path, sizeof(path), dir, store_key(vm), "");
+	path_of(out, outlen, dir, store_key(vm), sfx);
+	/* never overwrite an earlier copy set aside in the same second */
+	for (int i = 1; access(out, F_OK) == 0 && i < 100; i++) {
+		char more[80];
+
+		snprintf(more, sizeof(more), "%s.%d", sfx, i);
+		path_of(out, outlen, dir, store_key(vm), more);
+	}
+	return rename(path, out) < 0 ? -errno : 0;
+}
+
+bool store_set_aside_exists(const char *dir, const char *key, char *out, size_t outlen)
+{
+	char prefix[256];
+	struct dirent *e;
+	bool found = false;
+	DIR *dh = opendir(dir);
+
+	if (!dh)
+		return false;
+	snprintf(prefix, sizeof(prefix), "vm-%s.json.corrupt-", key);
+	while (!found && (e = readdir(dh))) {
+		if (strncmp(e->d_name, prefix, strlen(prefix)))
+			continue;
+		snprintf(out, outlen, "%s/%s", dir, e->d_name);
+		found = true;
+	}
+	closedir(dh);
+	return found;
+}
+
+int store_remove(const char *dir, const char *key)
+{
+	char path[4200];
+
+	path_of(path, sizeof(path), dir, key, "");
+	if (unlink(path) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return 1;
+}
+
+static json_object *u64_array(const uint64_t *v, size_t n)
+{
+	json_object *a = json_object_new_array_ext((int)n);
+
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_uint64(v[i]));
+	return a;
+}
+
+static json_object *balloon_to_json(const struct vm_balloon *b)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "chunk_order", json_object_new_int(b->chunk_order));
+	json_object_object_add(o, "chunks", u64_array(b->chunks, b->nr_chunks));
+	json_object_object_add(o, "unpunched", u64_array(b->unpunched, b->nr_unpunched));
+	return o;
 }
 
 json_object *store_to_json(const struct vcma_vm *vm)
@@ -58,6 +185,8 @@ json_object *store_to_json(const struct vcma_vm *vm)
 		json_object_array_add(arr, e);
 	}
 	json_object_object_add(o, "reservations", arr);
+	if (vm->bal)
+		json_object_object_add(o, "balloon", balloon_to_json(vm->bal));
 	return o;
 }
 
@@ -137,6 +266,100 @@ static int rsv_from_json(struct rsv *r, json_object *e)
 	return 0;
 }
 
+/* A sorted list of distinct chunk GPAs, each aligned to chunk bytes; NULL on error. */
+static uint64_t *chunks_from_json(json_object *a, uint64_t chunk, uint64_t max_n, size_t *n)
+{
+	uint64_t *v;
+
+	if (!a || !json_object_is_type(a, json_type_array))
+		return NULL;
+	*n = json_object_array_length(a);
+	if (*n > max_n)
+		return NULL;
+	v = malloc((*n ? *n : 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < *n; i++) {
+		json_object *e = json_object_array_get_idx(a, i);
+
+		if (!json_object_is_type(e, json_type_int) || json_object_get_int64(e) < 0)
+			goto bad;
+		v[i] = json_object_get_uint64(e);
+		if (v[i] % chunk || v[i] + chunk < v[i] || (i && v[i] <= v[i - 1]))
+			goto bad;
+	}
+	return v;
+bad:
+	free(v);
+	return NULL;
+}
+
+static bool subset(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < na; i++) {
+		while (j < nb && b[j] < a[i])
+			j++;
+		if (j == nb || b[j] != a[i])
+			return false;
+	}
+	return true;
+}
+
+static int balloon_from_json(struct vcma_vm *vm, json_object *o, char *err, size_t errlen)
+{
+	struct vm_balloon *b = vm->bal;
+	json_object *v, *a, *u;
+	uint64_t *chunks = NULL, *unp = NULL, chunk, max_n;
+	size_t n = 0, nu = 0;
+	int order;
+
+	if (!json_object_object_get_ex(o, "balloon", &v)) {
+		if (b)
+			b->nr_chunks = b->nr_unpunched = 0;
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_object) ||
+	    !json_object_object_get_ex(v, "chunk_order", &a) ||
+	    !json_object_is_type(a, json_type_int)) {
+		snprintf(err, errlen, "balloon: not an object with a chunk_order");
+		return -EINVAL;
+	}
+	order = json_object_get_int(a);
+	if (order < 0 || order > 18) {
+		snprintf(err, errlen, "balloon: chunk_order %d out of range", order);
+		return -EINVAL;
+	}
+	chunk = 4096ull << order;
+	max_n = vm->lim->max_guest_mem / chunk;
+	json_object_object_get_ex(v, "chunks", &a);
+	json_object_object_get_ex(v, "unpunched", &u);
+	chunks = chunks_from_json(a, chunk, max_n, &n);
+	unp = chunks ? chunks_from_json(u, chunk, max_n, &nu) : NULL;
+	if (!chunks || !unp || !subset(unp, nu, chunks, n)) {
+		snprintf(err, errlen, "balloon: chunks or unpunched are not sorted, distinct, "
+			 "%llu KiB aligned lists of at most %llu chunks (unpunched within chunks)",
+			 (unsigned long long)(chunk >> 10), (unsigned long long)max_n);
+		free(chunks);
+		free(unp);
+		return -EINVAL;
+	}
+	if (!b || order != b->chunk_order) {
+		/* another chunk size than this build balloons with: no chunk is known */
+		free(chunks);
+		free(unp);
+		return 0;
+	}
+	free(b->chunks);
+	free(b->unpunched);
+	b->chunks = chunks;
+	b->nr_chunks = b->cap_chunks = n;
+	b->unpunched = unp;
+	b->nr_unpunched = b->cap_unpunched = nu;
+	return 0;
+}
+
 int store_from_json(struct vcma_vm *vm, json_object *o, char *err, size_t errlen)
 {
 	json_object *arr;
@@ -181,6 +404,10 @@ int store_from_json(struct vcma_vm *vm, json_object *o, char *err, size_t errlen
 			return -EINVAL;
 		}
 	}
+	if (balloon_from_json(vm, o, err, errlen)) {
+		vm->nr_rsv = 0;
+		return -EINVAL;
+	}
 	vm->next_id = next_id;
 	vm->balloon_target = balloon;
 	memcpy(vm->boot_id, boot_id, sizeof(boot_id));
@@ -193,7 +420,7 @@ int store_load(const char *dir, struct vcma_vm *vm, char *err, size_t errlen)
 	json_object *o;
 	int rc;
 
-	path_of(path, sizeof(path), dir, vm->name, "");
+	path_of(path, sizeof(path), dir, store_key(vm), "");
 	if (access(path, F_OK) < 0)
 		return -ENOENT;
 	o = json_object_from_file(path);
@@ -229,8 +456,8 @@ int store_save(const char *dir, const struct vcma_vm *vm, bool do_fsync)
 	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
 	int fd, rc;
 
-	path_of(path, sizeof(path), dir, vm->name, "");
-	path_of(tmp, sizeof(tmp), dir, vm->name, ".tmp");
+	path_of(path, sizeof(path), dir, store_key(vm), "");
+	path_of(tmp, sizeof(tmp), dir, store_key(vm), ".tmp");
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		rc = -errno;

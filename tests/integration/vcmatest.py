@@ -57,6 +57,7 @@ class Env:
         self.guest_procs = []
         self.vcmad_proc = None
         self.vcmad_args = None
+        self.vcmad_env = None
 
     # -- processes ------------------------------------------------------
     def guests(self, names, evil=None, delay_ms=0, foreign=0, mem_mb=1024, no_status=False):
@@ -87,15 +88,19 @@ class Env:
         self.wait(lambda: os.path.exists(path), 15)
         return p, {name: path}
 
-    def start(self, vms, extra=()):
-        args = [VCMAD, "--api-socket", self.sock, "--state-dir", self.state, "--no-fsync",
-                "--log-level", "debug"]
+    def start(self, vms, extra=(), env=None, prefix=()):
+        """vcmad serving vms ({name: channel}); env: more environment variables,
+        prefix: a command vcmad runs under (setpriv ...)."""
+        args = list(prefix) + [VCMAD, "--api-socket", self.sock, "--state-dir", self.state,
+                               "--no-fsync", "--log-level", "debug"]
         for name, path in vms.items():
             args += ["--vm", f"{name}={path}"]
         args += list(extra)
         self.vcmad_args = args
+        self.vcmad_env = dict(os.environ, **(env or {}))
         self.vcmad_log = open(self.logpath, "a")
-        self.vcmad_proc = subprocess.Popen(args, stdout=self.vcmad_log, stderr=self.vcmad_log)
+        self.vcmad_proc = subprocess.Popen(args, stdout=self.vcmad_log, stderr=self.vcmad_log,
+                                           env=self.vcmad_env)
         ok = self.wait(self.api_up, 10)
         if not ok:
             self.tap.diag("vcmad did not come up:\n" + self.log())
@@ -105,7 +110,7 @@ class Env:
         self.stop()
         self.vcmad_log = open(self.logpath, "a")
         self.vcmad_proc = subprocess.Popen(self.vcmad_args, stdout=self.vcmad_log,
-                                           stderr=self.vcmad_log)
+                                           stderr=self.vcmad_log, env=self.vcmad_env)
         return self.wait(self.api_up, 10)
 
     def stop(self, sig=signal.SIGTERM):

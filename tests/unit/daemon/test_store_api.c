@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "balloon.h"
 #include "store.h"
 #include "../../tap.h"
 
@@ -61,6 +62,71 @@ static void test_store(void)
 	}
 	ok(same, "reservations round-trip");
 
+	/* the balloon's chunk set: every chunk, and which are not punched yet */
+	{
+		static const uint64_t chunks[] = { 2 * M, 6 * M, 1ull << 32 };
+		struct vm_balloon *ab = a->bal;
+
+		ab->chunks = realloc(ab->chunks, sizeof(chunks));
+		memcpy(ab->chunks, chunks, sizeof(chunks));
+		ab->nr_chunks = ab->cap_chunks = 3;
+		ab->unpunched = realloc(ab->unpunched, sizeof(uint64_t));
+		ab->unpunched[0] = 6 * M;
+		ab->nr_unpunched = ab->cap_unpunched = 1;
+		ok(store_save(dir, a, false) == 0 && store_load(dir, b, err, sizeof(err)) == 0 &&
+		   b->bal->nr_chunks == 3 && !memcmp(b->bal->chunks, chunks, sizeof(chunks)) &&
+		   b->bal->nr_unpunched == 1 && b->bal->unpunched[0] == 6 * M,
+		   "balloon chunk set round-trips (%s)", err);
+	}
+	/* a file of format 1 has no chunk set: it loads with none known */
+	f = fopen(path, "w");
+	fputs("{\"format\": 1, \"next_id\": 2, \"reservations\": []}", f);
+	fclose(f);
+	ok(store_load(dir, b, err, sizeof(err)) == 0 && b->bal->nr_chunks == 0 &&
+	   b->bal->nr_unpunched == 0, "format 1 file: no chunks (%s)", err);
+
+	/* one vcmad per state directory */
+	{
+		char lerr[256] = "";
+		int fd = store_lock(dir, lerr, sizeof(lerr));
+		int again = store_lock(dir, lerr, sizeof(lerr));
+
+		/* flock locks belong to the open file: a second open is refused like a second process */
+		ok(fd >= 0 && again == -EBUSY && strstr(lerr, "in use by another vcmad"),
+		   "the state directory lock refuses a second holder: %s", lerr);
+		close(fd);
+		again = store_lock(dir, lerr, sizeof(lerr));
+		ok(again >= 0, "and is free once the holder closed it");
+		close(again);
+		snprintf(lerr, sizeof(lerr), "%s/.vcmad.lock", dir);
+		unlink(lerr);
+	}
+
+	/* files by UUID; a name-keyed file of an older vcmad is renamed */
+	{
+		struct vcma_vm *u = vm_new("vm-1", "/x", &lim);
+		char upath[300], aside[4200];
+
+		snprintf(u->uuid, sizeof(u->uuid), "%s", "6f1a4d3e-0c8b-4d2a-9a51-2f7d1c0e9b11");
+		ok(store_save(dir, a, false) == 0 && store_adopt_legacy(dir, u) == 1 &&
+		   access(path, F_OK) < 0, "vm-NAME.json renamed to vm-UUID.json");
+		snprintf(upath, sizeof(upath), "%s/vm-%s.json", dir, u->uuid);
+		ok(store_load(dir, u, err, sizeof(err)) == 0 && u->nr_rsv == 3,
+		   "and loads under the UUID (%s)", err);
+		ok(store_save(dir, a, false) == 0 && store_adopt_legacy(dir, u) == 0 &&
+		   access(path, F_OK) == 0, "an existing vm-UUID.json is never overwritten");
+		unlink(path);
+		ok(!store_set_aside_exists(dir, u->uuid, aside, sizeof(aside)) &&
+		   store_set_aside(dir, u, aside, sizeof(aside)) == 0 && access(upath, F_OK) < 0 &&
+		   access(aside, F_OK) == 0 && strstr(aside, ".corrupt-") &&
+		   store_set_aside_exists(dir, u->uuid, upath, sizeof(upath)),
+		   "set aside as %s", aside);
+		unlink(aside);
+		ok(store_save(dir, u, false) == 0 && store_remove(dir, u->uuid) == 1 &&
+		   store_remove(dir, u->uuid) == 0, "remove: 1, then 0 (nothing left)");
+		vm_free(u);
+	}
+
 	static const char *const bad[] = {
 		"{",
 		"[]",
@@ -74,6 +140,18 @@ static void test_store(void)
 		"{\"next_id\": 5, \"reservations\": [{\"id\": 2, \"size\": 4096}, {\"id\": 2, \"size\": 4096}]}",
 		"{\"next_id\": 5, \"reservations\": [{\"id\": 1, \"size\": 4096, \"align\": 3}]}",
 		"{\"next_id\": 5, \"reservations\": [{\"id\": 1, \"size\": \"4096\"}]}",
+		/* the balloon's chunk set, hand-edited or torn */
+		"{\"reservations\": [], \"balloon\": 5}",
+		"{\"reservations\": [], \"balloon\": {\"chunks\": []}}",
+		"{\"reservations\": [], \"balloon\": {\"chunk_order\": 40, \"chunks\": [], \"unpunched\": []}}",
+		"{\"reservations\": [], \"balloon\": {\"chunk_order\": 9, \"chunks\": [4096], \"unpunched\": []}}",
+		"{\"reservations\": [], \"balloon\": {\"chunk_order\": 9, \"chunks\": [4194304, 2097152], \"unpunched\": []}}",
+		"{\"reservations\": [], \"balloon\": {\"chunk_order\": 9, \"chunks\": [2097152, 2097152], \"unpunched\": []}}",
+		"{\"reservations\": [], \"balloon\": {\"chunk_order\": 9, \"chunks\": [-2097152], \"unpunched\": []}}",
+		"{\"reservations\": [], \"balloon\": {\"chunk_order\": 9, \"chunks\": [\"0x200000\"], \"unpunched\": []}}",
+		"{\"reservations\": [], \"balloon\": {\"chunk_order\": 9, \"chunks\": [2097152], \"unpunched\": [4194304]}}",
+		"{\"reservations\": [], \"balloon\": {\"chunk_order\": 9, \"chunks\": [18446744073707454464], \"unpunched\": []}}",
+		"{\"reservations\": [], \"balloon\": {\"chunk_order\": 9, \"chunks\": [2097152]}}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		f = fopen(path, "w");

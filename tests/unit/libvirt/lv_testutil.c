@@ -76,4 +76,4 @@ static void record_detach(const char *name, void *opaque)
 	snprintf(lv_seen.detached, sizeof(lv_seen.detached), "%s", name);
 }
 
-const struct vcma_lv_sink lv_recording_sink = { record_attach, record_detach };
+const struct vcma_lv_sink lv_recording_sink = { record_attach, record_detach, NULL };
