@@ -280,14 +280,16 @@ static int scan_all(struct vcma_lv_conn *c)
  */
 static bool gone_for_good(virDomainPtr dom, int event)
 {
-	int persistent;
+	int r;
 
+	/* either answer may be "no such domain" (-1): libvirt has forgotten it */
 	if (event == VIR_DOMAIN_EVENT_UNDEFINED)
-		return virDomainIsActive(dom) == 0;
-	if (event != VIR_DOMAIN_EVENT_STOPPED)
+		r = virDomainIsActive(dom);
+	else if (event == VIR_DOMAIN_EVENT_STOPPED)
+		r = virDomainIsPersistent(dom);
+	else
 		return false;
-	persistent = virDomainIsPersistent(dom);
-	return persistent == 0 || (persistent < 0 && virGetLastErrorCode() == VIR_ERR_NO_DOMAIN);
+	return r == 0 || (r < 0 && virGetLastErrorCode() == VIR_ERR_NO_DOMAIN);
 }
 
 static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail,

@@ -76,4 +76,12 @@ static void record_detach(const char *name, void *opaque)
 	snprintf(lv_seen.detached, sizeof(lv_seen.detached), "%s", name);
 }
 
-const struct vcma_lv_sink lv_recording_sink = { record_attach, record_detach, NULL };
+static void record_undefined(const char *name, const char *uuid, void *opaque)
+{
+	(void)opaque;
+	lv_seen.undefined++;
+	snprintf(lv_seen.undefined_name, sizeof(lv_seen.undefined_name), "%s", name ? name : "");
+	snprintf(lv_seen.undefined_uuid, sizeof(lv_seen.undefined_uuid), "%s", uuid);
+}
+
+const struct vcma_lv_sink lv_recording_sink = { record_attach, record_detach, record_undefined };

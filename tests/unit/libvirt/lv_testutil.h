@@ -21,8 +21,9 @@ void lv_run_for(struct event_base *base, int ms);
 
 /* The last attach and detach the connector reported, and how many. */
 struct lv_seen {
-	int attaches, detaches;
+	int attaches, detaches, undefined;
 	char name[128], path[VCMA_LV_PATHLEN], detached[128];
+	char undefined_name[128], undefined_uuid[64];
 	bool has_desired;
 	struct vcma_lv_desired desired;
 };

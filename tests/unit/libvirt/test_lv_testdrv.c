@@ -178,7 +178,12 @@ static void test_agentless(virConnectPtr admin)
 static void test_stop_start(virConnectPtr admin)
 {
 	virDomainPtr dom = virDomainLookupByName(admin, "vcma-td1");
-	int attaches = lv_seen.attaches;
+	int attaches, undefined;
+	char uuid[VIR_UUID_STRING_BUFLEN];
+
+	lv_run_for(base, 200);	/* the events of the domains before, delivered */
+	attaches = lv_seen.attaches;
+	undefined = lv_seen.undefined;
 
 	ok(virDomainDestroy(dom) == 0 && lv_run_until(base, &lv_seen.detaches, 1, 10000) &&
 	   strcmp(lv_seen.detached, "vcma-td1") == 0, "a stopped domain is detached (%s)",
@@ -187,7 +192,20 @@ static void test_stop_start(virConnectPtr admin)
 	   strcmp(lv_seen.name, "vcma-td1") == 0 && lv_seen.has_desired && lv_seen.desired.nr == 2,
 	   "started again, it is attached again with the desired state vcmad wrote");
 	ok(virDomainDestroy(dom) == 0 && lv_run_until(base, &lv_seen.detaches, 2, 10000), "and detached again");
-	virDomainUndefine(dom);
+	ok(lv_seen.undefined == undefined, "stopping a persistent domain does not forget it");
+	ok(virDomainGetUUIDString(dom, uuid) == 0 && virDomainUndefine(dom) == 0 &&
+	   lv_run_until(base, &lv_seen.undefined, undefined + 1, 10000) &&
+	   !strcmp(lv_seen.undefined_uuid, uuid) && !strcmp(lv_seen.undefined_name, "vcma-td1"),
+	   "undefining it while stopped: gone for good (%s)", lv_seen.undefined_uuid);
+	virDomainFree(dom);
+
+	/* undefined while running: transient now, gone when it stops */
+	dom = define(admin, "testdrv-domain.xml");
+	ok(dom && virDomainCreate(dom) == 0 && virDomainUndefine(dom) == 0, "running domain undefined");
+	lv_run_for(base, 300);
+	ok(lv_seen.undefined == undefined + 1, "not gone while it runs");
+	ok(virDomainDestroy(dom) == 0 && lv_run_until(base, &lv_seen.undefined, undefined + 2, 10000),
+	   "gone once the now transient domain stopped");
 	virDomainFree(dom);
 }
 
