@@ -1,6 +1,6 @@
 #!/bin/sh
 # run_fuzz.sh EXE SECONDS WORKDIR DICT SEEDS...: fuzz for SECONDS from the seeds
-# (a seed @DIR stands for the files in DIR).
+# (a seed dir:DIR stands for the files in DIR).
 set -e
 exe=$1 secs=$2 work=$3 dict=$4
 shift 4
@@ -10,7 +10,7 @@ i=0
 for s in "$@"; do
 	i=$((i + 1))
 	case $s in
-	@*) cp "${s#@}"/* "$work/corpus/" ;;
+	dir:*) cp "${s#dir:}"/* "$work/corpus/" ;;
 	*) printf '%s' "$s" >"$work/corpus/seed$i" ;;
 	esac
 done
