@@ -244,6 +244,45 @@ int vcma_lv_find_qmp(const char *domain_xml, char path[VCMA_LV_PATHLEN],
 	return ret;
 }
 
+/*
+ * What in <devices> keeps guest pages pinned on the host for a device's DMA,
+ * so that a punched page would leave the device on the old one: VFIO and
+ * mediated devices (<hostdev>, also as <interface type='hostdev'>) and vDPA
+ * (<interface type='vdpa'>, <disk type='vhostvdpa'>), whose kernel drivers
+ * pin all of guest RAM. The reason goes to why; NULL when none.
+ */
+static bool pinning_device(const xmlNode *devices, char why[VCMA_LV_ERRLEN])
+{
+	for (const xmlNode *c = devices ? devices->children : NULL; c; c = c->next) {
+		char *type;
+
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (name_is(c, "hostdev")) {
+			type = attr(c, "type");
+			set_err(why, "host reclaim refused: domain has a <hostdev%s%s%s> passthrough "
+				"device (%s pins guest memory)", type ? " type='" : "",
+				type ? type : "", type ? "'" : "",
+				type && strcmp(type, "mdev") == 0 ? "a mediated device" : "VFIO");
+			xmlFree(type);
+			return true;
+		}
+		if (name_is(c, "interface") && attr_is(c, "type", "hostdev")) {
+			set_err(why, "host reclaim refused: domain has an <interface type='hostdev'> "
+				"(an SR-IOV function passed through with VFIO pins guest memory)");
+			return true;
+		}
+		if ((name_is(c, "interface") && attr_is(c, "type", "vdpa")) ||
+		    (name_is(c, "disk") && attr_is(c, "type", "vhostvdpa"))) {
+			set_err(why, "host reclaim refused: domain has a vDPA device (<%s type='%s'>): "
+				"vhost-vdpa pins guest memory", name_is(c, "disk") ? "disk" : "interface",
+				name_is(c, "disk") ? "vhostvdpa" : "vdpa");
+			return true;
+		}
+	}
+	return false;
+}
+
 int vcma_lv_find_pinning(const char *domain_xml, char why[VCMA_LV_ERRLEN],
 			 char err[VCMA_LV_ERRLEN])
 {
@@ -256,13 +295,16 @@ int vcma_lv_find_pinning(const char *domain_xml, char why[VCMA_LV_ERRLEN],
 	if (!doc)
 		return -EINVAL;
 	root = xmlDocGetRootElement(doc);
-	if (first_child(first_child(root, "devices"), "hostdev")) {
-		set_err(why, "host reclaim refused: domain has a <hostdev> passthrough device "
-			"(VFIO pins guest memory)");
+	if (pinning_device(first_child(root, "devices"), why)) {
 		ret = 1;
 	} else if ((mb = first_child(root, "memoryBacking")) && first_child(mb, "locked")) {
 		set_err(why, "host reclaim refused: domain memory is locked "
 			"(<memoryBacking><locked/>): pinned on the host");
+		ret = 1;
+	} else if (first_child(root, "launchSecurity")) {
+		set_err(why, "host reclaim refused: domain is a confidential guest "
+			"(<launchSecurity>): its memory is encrypted and pinned, the host must "
+			"not take pages back behind it");
 		ret = 1;
 	}
 	xmlFreeDoc(doc);

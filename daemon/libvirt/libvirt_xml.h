@@ -75,7 +75,9 @@ int vcma_lv_find_qmp(const char *domain_xml, char path[VCMA_LV_PATHLEN],
 /*
  * Whether the domain's memory is pinned on the host, so that punching its
  * backing would leave a device (or mlock) on the old pages: a <hostdev> in
- * <devices> (VFIO passthrough) or <memoryBacking><locked/>. Returns 1 with
+ * <devices> (VFIO or mdev passthrough), <interface type='hostdev'>, a vDPA
+ * interface or disk, <memoryBacking><locked/> or a confidential guest
+ * (<launchSecurity>). Returns 1 with
  * the reason for the operator in why, 0 when neither, -EINVAL (message in
  * err) when the XML is malformed.
  */

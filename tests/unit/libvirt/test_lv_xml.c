@@ -113,9 +113,15 @@ static void run_finder(const char *what, xml_finder fn, const struct xml_case *c
 }
 
 static const struct xml_case pin_cases[] = {
-	{ "pin-hostdev.xml", 1, "host reclaim refused: domain has a <hostdev> passthrough device "
-	  "(VFIO pins guest memory)" },
+	{ "pin-hostdev.xml", 1, "host reclaim refused: domain has a <hostdev type='pci'> passthrough "
+	  "device (VFIO pins guest memory)" },
 	{ "pin-locked.xml", 1, "host reclaim refused: domain memory is locked (<memoryBacking><locked/>)" },
+	{ "pin-mdev.xml", 1, "<hostdev type='mdev'> passthrough device (a mediated device" },
+	{ "pin-interface-hostdev.xml", 1, "<interface type='hostdev'>" },
+	{ "pin-vdpa.xml", 1, "vDPA device (<interface type='vdpa'>)" },
+	{ "pin-disk-vdpa.xml", 1, "vDPA device (<disk type='vhostvdpa'>)" },
+	{ "pin-launchsec.xml", 1, "confidential guest (<launchSecurity>)" },
+	{ "pin-vhostuser.xml", 0, "" },		/* vhost-user maps, does not pin */
 	{ "pin-none.xml", 0, "" },
 	{ "channel-ok.xml", 0, "" },
 	{ "channel-malformed.xml", -EINVAL, "malformed XML" },
