@@ -43,7 +43,7 @@ static const struct type_info types[VCMA_MSG_TYPE_MAX + 1] = {
 		sizeof(struct vcma_reserve_result), 0, 0, false },
 	[VCMA_MSG_RELEASE] = { "RELEASE", sizeof(struct vcma_release), 0, 0, false },
 	[VCMA_MSG_RELEASE_RESULT] = { "RELEASE_RESULT",
-		sizeof(struct vcma_release_result), 0, 0, false },
+		VCMA_RELEASE_RESULT_BASE_LEN, 0, 0, false },
 	[VCMA_MSG_BALLOON_SET] = { "BALLOON_SET",
 		sizeof(struct vcma_balloon_set), 0, 0, false },
 	[VCMA_MSG_BALLOON_REPORT] = { "BALLOON_REPORT",
@@ -65,6 +65,8 @@ static const struct type_info types[VCMA_MSG_TYPE_MAX + 1] = {
  */
 static const uint32_t type_ext[VCMA_MSG_TYPE_MAX + 1] = {
 	[VCMA_MSG_RESERVE] = sizeof(struct vcma_reserve) - VCMA_RESERVE_BASE_LEN,
+	[VCMA_MSG_RELEASE_RESULT] = sizeof(struct vcma_release_result) -
+		VCMA_RELEASE_RESULT_BASE_LEN,
 };
 
 static const struct type_info *type_info(unsigned int type)
@@ -344,7 +346,25 @@ static int check_status_result(const struct vcma_status_result_h *s)
 		if (!g->grant_id || !range_ok(g->gpa, g->size) ||
 		    !str_ok(g->label, VCMA_NAME_LEN))
 			return VCMA_CERR_VALUE;
+		if (g->flags & ~VCMA_GRANT_F_KNOWN || !str_ok(g->holder, VCMA_HOLDER_LEN))
+			return VCMA_CERR_VALUE;
+		/* A holder is named exactly when something holds the grant. */
+		if (!g->flags != !g->holder[0])
+			return VCMA_CERR_VALUE;
+		/* The 64-byte entries have nowhere to carry either. */
+		if (!s->holders && g->flags)
+			return VCMA_CERR_VALUE;
 	}
+	return VCMA_CERR_OK;
+}
+
+/* E_CLAIMED names its holder (the 64-byte form); every other status does not. */
+static int check_release_result(const struct vcma_release_result_h *r)
+{
+	if (r->status > VCMA_STATUS_MAX || !str_ok(r->holder, VCMA_HOLDER_LEN))
+		return VCMA_CERR_VALUE;
+	if ((r->status == VCMA_E_CLAIMED) != (r->holder[0] != '\0'))
+		return VCMA_CERR_VALUE;
 	return VCMA_CERR_OK;
 }
 
@@ -383,8 +403,7 @@ static int msg_check(const struct vcma_msg *m)
 	case VCMA_MSG_RELEASE:
 		return m->u.release.grant_id ? VCMA_CERR_OK : VCMA_CERR_VALUE;
 	case VCMA_MSG_RELEASE_RESULT:
-		return m->u.release_result.status <= VCMA_STATUS_MAX ?
-			VCMA_CERR_OK : VCMA_CERR_VALUE;
+		return check_release_result(&m->u.release_result);
 	case VCMA_MSG_BALLOON_SET:
 		if (m->u.balloon_set.chunk_order > VCMA_ORDER_MAX ||
 		    m->u.balloon_set.target_bytes %
@@ -425,11 +444,22 @@ static uint32_t msg_count(const struct vcma_msg *m)
 	}
 }
 
+/* Bytes per array entry of m: STATUS_RESULT entries grow with the holders. */
+static uint32_t msg_entry(const struct vcma_msg *m)
+{
+	if (m->type == VCMA_MSG_STATUS_RESULT && m->u.status_result.holders)
+		return VCMA_GRANT_INFO_EXT_LEN;
+	return types[m->type].entry;
+}
+
 /* Bytes of the capability extension m carries (0 for the base form). */
 static uint32_t msg_ext(const struct vcma_msg *m)
 {
 	if (m->type == VCMA_MSG_RESERVE && m->u.reserve.max_addr)
 		return type_ext[VCMA_MSG_RESERVE];
+	if (m->type == VCMA_MSG_RELEASE_RESULT &&
+	    m->u.release_result.status == VCMA_E_CLAIMED)
+		return type_ext[VCMA_MSG_RELEASE_RESULT];
 	return 0;
 }
 
@@ -455,7 +485,7 @@ int vcma_encoded_size(const struct vcma_msg *m)
 		return VCMA_CERR_TYPE;
 	/* msg_check bounded the count, so this stays far below INT_MAX. */
 	return (int)(HDR_LEN + ti->fixed + msg_ext(m) +
-		     (uint64_t)msg_count(m) * ti->entry);
+		     (uint64_t)msg_count(m) * msg_entry(m));
 }
 
 static void enc_hello(struct wcur *w, const struct vcma_hello_h *h)
@@ -535,6 +565,8 @@ static void enc_payload(struct wcur *w, const struct vcma_msg *m)
 		put32(w, m->u.release_result.status);
 		put_zero(w, 4);
 		put64(w, m->u.release_result.grant_id);
+		if (m->u.release_result.status == VCMA_E_CLAIMED)
+			put_str(w, m->u.release_result.holder, VCMA_HOLDER_LEN);
 		break;
 	case VCMA_MSG_BALLOON_SET:
 		put64(w, m->u.balloon_set.target_bytes);
@@ -568,6 +600,11 @@ static void enc_payload(struct wcur *w, const struct vcma_msg *m)
 			put64(w, sr->grants[i].size);
 			put64(w, sr->grants[i].tag);
 			put_str(w, sr->grants[i].label, VCMA_NAME_LEN);
+			if (!sr->holders)
+				continue;
+			put32(w, sr->grants[i].flags);
+			put_zero(w, 4);
+			put_str(w, sr->grants[i].holder, VCMA_HOLDER_LEN);
 		}
 		break;
 	case VCMA_MSG_EVENT:
@@ -671,6 +708,28 @@ static int check_count(const struct type_info *ti, uint32_t payload_len,
 	return VCMA_CERR_OK;
 }
 
+/*
+ * STATUS_RESULT entries are 64 bytes, or 120 with holders: the count must
+ * fill the rest of the payload exactly with one of the two, which says
+ * which. Without grants there is nothing to tell apart.
+ */
+static int check_grant_count(size_t payload_len, struct vcma_status_result_h *sr)
+{
+	const struct type_info *ti = &types[VCMA_MSG_STATUS_RESULT];
+	uint64_t rest = (uint64_t)payload_len - ti->fixed;
+
+	if (sr->nr_grants > ti->max_entries)
+		return VCMA_CERR_COUNT;
+	sr->holders = 0;
+	if (rest == (uint64_t)sr->nr_grants * ti->entry)
+		return VCMA_CERR_OK;
+	if (rest == (uint64_t)sr->nr_grants * VCMA_GRANT_INFO_EXT_LEN) {
+		sr->holders = 1;
+		return VCMA_CERR_OK;
+	}
+	return VCMA_CERR_COUNT;
+}
+
 static void dec_hello(struct rcur *r, struct vcma_hello_h *h)
 {
 	h->proto_min = get16(r);
@@ -755,6 +814,12 @@ static void dec_payload(struct rcur *r, struct vcma_msg *m)
 		m->u.release_result.status = get32(r);
 		get_zero(r, 4);
 		m->u.release_result.grant_id = get64(r);
+		/* The long form is E_CLAIMED's and carries the holder; msg_check pairs the two. */
+		if (r->len > VCMA_RELEASE_RESULT_BASE_LEN) {
+			get_str(r, m->u.release_result.holder, VCMA_HOLDER_LEN);
+			if (m->u.release_result.status != VCMA_E_CLAIMED && !r->err)
+				r->err = VCMA_CERR_VALUE;
+		}
 		break;
 	case VCMA_MSG_BALLOON_SET:
 		m->u.balloon_set.target_bytes = get64(r);
@@ -786,14 +851,22 @@ static void dec_payload(struct rcur *r, struct vcma_msg *m)
 		sr->nr_grants = get32(r);
 		get_bytes(r, sr->boot_id, sizeof(sr->boot_id));
 		if (!r->err)
-			r->err = check_count(&types[VCMA_MSG_STATUS_RESULT],
-					     (uint32_t)r->len, sr->nr_grants);
+			r->err = check_grant_count(r->len, sr);
 		for (uint32_t i = 0; !r->err && i < sr->nr_grants; i++) {
-			sr->grants[i].grant_id = get64(r);
-			sr->grants[i].gpa = get64(r);
-			sr->grants[i].size = get64(r);
-			sr->grants[i].tag = get64(r);
-			get_str(r, sr->grants[i].label, VCMA_NAME_LEN);
+			struct vcma_grant_info_h *g = &sr->grants[i];
+
+			g->grant_id = get64(r);
+			g->gpa = get64(r);
+			g->size = get64(r);
+			g->tag = get64(r);
+			get_str(r, g->label, VCMA_NAME_LEN);
+			g->flags = 0;
+			g->holder[0] = '\0';
+			if (!sr->holders)
+				continue;
+			g->flags = get32(r);
+			get_zero(r, 4);
+			get_str(r, g->holder, VCMA_HOLDER_LEN);
 		}
 		break;
 	case VCMA_MSG_EVENT:
@@ -836,6 +909,8 @@ static void clear_fixed(struct vcma_msg *m)
 		n = sizeof(struct vcma_reserve_result_h);
 		if (n < sizeof(struct vcma_reserve_h))
 			n = sizeof(struct vcma_reserve_h);
+		if (n < sizeof(struct vcma_release_result_h))
+			n = sizeof(struct vcma_release_result_h);
 		if (n < sizeof(struct vcma_error_h))
 			n = sizeof(struct vcma_error_h);
 		break;
@@ -911,7 +986,7 @@ const char *vcma_status_name(unsigned int status)
 	static const char *const names[VCMA_STATUS_MAX + 1] = {
 		"OK", "E_INVAL", "E_NOSPC", "E_BUSY", "E_TIMEOUT", "E_FLOOR",
 		"E_NOENT", "E_PROTO", "E_UNSUPPORTED", "E_INTERNAL", "E_AGAIN",
-		"E_NODEV",
+		"E_NODEV", "E_CLAIMED",
 	};
 
 	return status <= VCMA_STATUS_MAX ? names[status] : "?";

@@ -85,6 +85,11 @@ struct vcma_release_h {
 struct vcma_release_result_h {
 	uint32_t status;
 	uint64_t grant_id;
+	/*
+	 * VCMA_E_CLAIMED only (and then non-empty): who holds the grant. The
+	 * status decides the form: E_CLAIMED is the 64-byte frame.
+	 */
+	char holder[VCMA_HOLDER_LEN + 1];
 };
 
 struct vcma_balloon_set_h {
@@ -103,6 +108,9 @@ struct vcma_balloon_report_h {
 struct vcma_grant_info_h {
 	uint64_t grant_id, gpa, size, tag;
 	char label[VCMA_NAME_LEN + 1];
+	/* Only in the 120-byte entries (holders set in the status result). */
+	uint32_t flags;				/* VCMA_GRANT_F_* */
+	char holder[VCMA_HOLDER_LEN + 1];	/* non-empty iff flags */
 };
 
 struct vcma_status_result_h {
@@ -110,6 +118,13 @@ struct vcma_status_result_h {
 	uint64_t reserve_ok, reserve_fail;
 	uint32_t floor_pages;
 	uint8_t boot_id[16];
+	/*
+	 * The entries carry flags and holder (120 bytes each, sent only when
+	 * VCMA_CAP_ADDR_LIMIT is common); 0: 64-byte entries, whose flags
+	 * must be 0 and holder empty. Decoding tells the two apart by the
+	 * payload length (a frame without grants decodes as 0).
+	 */
+	uint8_t holders;	/* 0 or 1 */
 	uint32_t nr_grants;
 	struct vcma_grant_info_h grants[VCMA_MAX_GRANTS_FRAME];
 };

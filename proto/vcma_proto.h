@@ -77,7 +77,8 @@ enum vcma_status {
 	VCMA_E_INTERNAL		= 9,	/* peer-internal failure */
 	VCMA_E_AGAIN		= 10,	/* transient; retry later */
 	VCMA_E_NODEV		= 11,	/* guest module not loaded */
-	VCMA_STATUS_MAX		= 11,
+	VCMA_E_CLAIMED		= 12,	/* grant held in the guest (VCMA_CAP_ADDR_LIMIT) */
+	VCMA_STATUS_MAX		= 12,
 };
 
 /*
@@ -107,13 +108,18 @@ enum vcma_cause {
 #define VCMA_CAP_EVENTS		(1ull << 3)
 #define VCMA_CAP_DMABUF		(1ull << 4)	/* grants exportable as dma-buf */
 #define VCMA_CAP_PRESSURE_DEFLATE (1ull << 5)
-#define VCMA_CAP_ADDR_LIMIT	(1ull << 6)	/* RESERVE may carry max_addr */
+/*
+ * Bit 6: RESERVE may carry max_addr; RELEASE of a grant a guest driver holds
+ * is answered E_CLAIMED naming the holder; STATUS_RESULT grants carry holders.
+ */
+#define VCMA_CAP_ADDR_LIMIT	(1ull << 6)
 #define VCMA_CAP_KNOWN		((1ull << 7) - 1)
 
 #define VCMA_ROLE_HOST		1
 #define VCMA_ROLE_GUEST		2
 
 #define VCMA_NAME_LEN		32	/* fixed, NUL-padded strings */
+#define VCMA_HOLDER_LEN		48	/* who holds a grant (VCMA_CAP_ADDR_LIMIT) */
 #define VCMA_MAX_MEM_RANGES	128	/* HELLO memory map entries */
 #define VCMA_MAX_GRANTS_FRAME	256	/* STATUS_RESULT entries per frame */
 #define VCMA_MAX_CHUNKS_FRAME	512	/* BALLOON_REPORT chunk GPAs per frame */
@@ -212,12 +218,20 @@ struct vcma_release {
 };
 VCMA_STATIC_ASSERT(sizeof(struct vcma_release) == 8, "vcma_release layout");
 
+/*
+ * A RELEASE_RESULT is 16 bytes (VCMA_RELEASE_RESULT_BASE_LEN), or 64 with
+ * the holder: the 64-byte form is the form of status VCMA_E_CLAIMED and of
+ * no other status; a guest sends it only when VCMA_CAP_ADDR_LIMIT is common.
+ */
 struct vcma_release_result {
 	__le32 status;
 	__le32 reserved;
 	__le64 grant_id;
+	/* VCMA_E_CLAIMED only: who holds the grant, non-empty. */
+	char   holder[VCMA_HOLDER_LEN];
 };
-VCMA_STATIC_ASSERT(sizeof(struct vcma_release_result) == 16, "vcma_release_result layout");
+VCMA_STATIC_ASSERT(sizeof(struct vcma_release_result) == 64, "vcma_release_result layout");
+#define VCMA_RELEASE_RESULT_BASE_LEN	16	/* without holder */
 
 /* BALLOON_SET: how much memory the balloon should hold. */
 struct vcma_balloon_set {
@@ -250,7 +264,28 @@ struct vcma_grant_info {
 };
 VCMA_STATIC_ASSERT(sizeof(struct vcma_grant_info) == 64, "vcma_grant_info layout");
 
-/* STATUS_RESULT: fixed part, followed by nr_grants struct vcma_grant_info. */
+/* struct vcma_grant_holders.flags: what keeps a grant from being released. */
+#define VCMA_GRANT_F_CLAIMED	(1u << 0)	/* a guest driver claimed it */
+#define VCMA_GRANT_F_EXPORTED	(1u << 1)	/* a dma-buf of it is alive */
+#define VCMA_GRANT_F_MAPPED	(1u << 2)	/* a guest process maps it */
+#define VCMA_GRANT_F_KNOWN	((1u << 3) - 1)
+
+/*
+ * With VCMA_CAP_ADDR_LIMIT common, each STATUS_RESULT grant entry is a
+ * struct vcma_grant_info followed by this (120 bytes in all); otherwise
+ * the entries are the 64-byte struct vcma_grant_info alone.
+ */
+struct vcma_grant_holders {
+	__le32 flags;		/* VCMA_GRANT_F_* */
+	__le32 reserved;
+	/* Non-empty iff flags is non-zero: the claim's owner, else the dma-buf's, else "mmap". */
+	char   holder[VCMA_HOLDER_LEN];
+};
+VCMA_STATIC_ASSERT(sizeof(struct vcma_grant_holders) == 56, "vcma_grant_holders layout");
+#define VCMA_GRANT_INFO_EXT_LEN	\
+	(sizeof(struct vcma_grant_info) + sizeof(struct vcma_grant_holders))
+
+/* STATUS_RESULT: fixed part, followed by nr_grants grant entries. */
 struct vcma_status_result {
 	__le64 mem_total;
 	__le64 mem_free;

@@ -148,6 +148,15 @@ static void release_result(struct vcma_msg *m)
 	m->u.release_result.grant_id = 17;
 }
 
+/* Bit 6: the grant is a guest driver's; its holder comes back instead of OK. */
+static void release_result_claimed(struct vcma_msg *m)
+{
+	vcma_msg_init(m, VCMA_MSG_RELEASE_RESULT, 4);
+	m->u.release_result.status = VCMA_E_CLAIMED;
+	m->u.release_result.grant_id = 17;
+	strcpy(m->u.release_result.holder, "edu-0000:00:03.0");
+}
+
 static void balloon_set(struct vcma_msg *m)
 {
 	vcma_msg_init(m, VCMA_MSG_BALLOON_SET, 5);
@@ -203,9 +212,20 @@ static void status_result(struct vcma_msg *m)
 	memcpy(s->boot_id, boot_id, sizeof(boot_id));
 	s->nr_grants = 2;
 	s->grants[0] = (struct vcma_grant_info_h){ 17, 0x140000000ull, 64 * MIB,
-						   0x1001, "gpu0-fb" };
+						   0x1001, "gpu0-fb", 0, "" };
 	s->grants[1] = (struct vcma_grant_info_h){ 18, 0x148000000ull, 16 * MIB,
-						   0x1003, "nic-rx" };
+						   0x1003, "nic-rx", 0, "" };
+}
+
+/* Bit 6: the same two grants in 120-byte entries, one claimed and exported. */
+static void status_result_holders(struct vcma_msg *m)
+{
+	struct vcma_status_result_h *s = &m->u.status_result;
+
+	status_result(m);
+	s->holders = 1;
+	s->grants[0].flags = VCMA_GRANT_F_CLAIMED | VCMA_GRANT_F_EXPORTED;
+	strcpy(s->grants[0].holder, "edu-0000:00:03.0");
 }
 
 static void event(struct vcma_msg *m)
@@ -255,6 +275,10 @@ const struct vcma_vector vcma_vectors[] = {
 	{ "reserve-result-busy", "RESERVE_RESULT id 3: E_BUSY, cause pinned, no grant",
 	  reserve_result_busy, .expect = VCMA_CERR_OK },
 	{ "release", "RELEASE id 4: grant 17", release, .expect = VCMA_CERR_OK },
+	{ "release-result-claimed", "RELEASE_RESULT id 4 in the 64-byte form (VCMA_CAP_ADDR_LIMIT): E_CLAIMED, grant 17 held by \"edu-0000:00:03.0\"",
+	  release_result_claimed, .expect = VCMA_CERR_OK },
+	{ "status-result-holders", "STATUS_RESULT id 6 with 120-byte entries (VCMA_CAP_ADDR_LIMIT): grant 17 claimed and exported by \"edu-0000:00:03.0\", grant 18 free",
+	  status_result_holders, .expect = VCMA_CERR_OK },
 	{ "release-result", "RELEASE_RESULT id 4: OK, grant 17", release_result,
 	  .expect = VCMA_CERR_OK },
 	{ "balloon-set", "BALLOON_SET id 5: target 512 MiB in 2 MiB chunks (order 9)",
@@ -308,8 +332,36 @@ const struct vcma_vector vcma_vectors[] = {
 	  VCMA_CERR_COUNT },
 	{ "payload-reserved", "RESERVE with its reserved word = 1", reserve,
 	  { P(PL(vcma_reserve, reserved), 1) }, 0, VCMA_CERR_RESERVED },
-	{ "bad-status", "RELEASE_RESULT with status 12 (past E_NODEV)", release_result,
-	  { P(PL(vcma_release_result, status), 12) }, 0, VCMA_CERR_VALUE },
+	{ "bad-status", "RELEASE_RESULT with status 13 (past E_CLAIMED)", release_result,
+	  { P(PL(vcma_release_result, status), 13) }, 0, VCMA_CERR_VALUE },
+	{ "claimed-short", "16-byte RELEASE_RESULT with status E_CLAIMED: E_CLAIMED names its holder",
+	  release_result, { P(PL(vcma_release_result, status), 12) }, 0, VCMA_CERR_VALUE },
+	{ "claimed-no-holder", "64-byte RELEASE_RESULT E_CLAIMED whose holder is empty",
+	  release_result_claimed, { P(PL(vcma_release_result, holder), 0, 0, 0, 0, 0, 0, 0, 0),
+				    P(PL(vcma_release_result, holder) + 8, 0, 0, 0, 0, 0, 0, 0, 0) }, 0,
+	  VCMA_CERR_VALUE },
+	{ "holder-with-ok", "64-byte RELEASE_RESULT with status OK: only E_CLAIMED has the long form",
+	  release_result_claimed, { P(PL(vcma_release_result, status), 0) }, 0,
+	  VCMA_CERR_VALUE },
+	{ "release-result-40", "RELEASE_RESULT with payload_len 40: neither the 16- nor the 64-byte form",
+	  release_result_claimed, { P(8, 40) }, HDR + 40, VCMA_CERR_LENGTH },
+	{ "grant-flag-unknown", "STATUS_RESULT with holders whose first grant has flag bit 3",
+	  status_result_holders,
+	  { P(HDR + sizeof(struct vcma_status_result) + sizeof(struct vcma_grant_info), 0x0b) },
+	  0, VCMA_CERR_VALUE },
+	{ "grant-flag-no-holder", "STATUS_RESULT with holders whose second grant is CLAIMED but names no holder",
+	  status_result_holders,
+	  { P(HDR + sizeof(struct vcma_status_result) + VCMA_GRANT_INFO_EXT_LEN +
+	      sizeof(struct vcma_grant_info), 1) }, 0, VCMA_CERR_VALUE },
+	{ "grant-holder-reserved", "STATUS_RESULT with holders whose first grant has its reserved word = 1",
+	  status_result_holders,
+	  { P(HDR + sizeof(struct vcma_status_result) + sizeof(struct vcma_grant_info) +
+	      offsetof(struct vcma_grant_holders, reserved), 1) }, 0, VCMA_CERR_RESERVED },
+	{ "grants-neither-size", "STATUS_RESULT of two grants with 120-byte entries cut by 8 bytes: fits neither entry size",
+	  status_result_holders, { P(8, LE32(sizeof(struct vcma_status_result) +
+					      2 * VCMA_GRANT_INFO_EXT_LEN - 8)) },
+	  HDR + sizeof(struct vcma_status_result) + 2 * VCMA_GRANT_INFO_EXT_LEN - 8,
+	  VCMA_CERR_COUNT },
 	{ "bad-cause", "RESERVE_RESULT with cause 255 (unknown)", reserve_result_busy,
 	  { P(PL(vcma_reserve_result, ev.cause), 255) }, 0, VCMA_CERR_VALUE },
 	{ "reserve-below-zero", "80-byte RESERVE whose max_addr is 0: the long form exists only to carry a limit",

@@ -85,7 +85,7 @@ static void build_status(struct vcma_msg *m)
 	s->nr_grants = VCMA_MAX_GRANTS_FRAME;
 	for (unsigned int i = 0; i < VCMA_MAX_GRANTS_FRAME; i++) {
 		s->grants[i] = (struct vcma_grant_info_h){ i + 1, (uint64_t)(i + 1) << 24,
-							   1u << 24, 1000 + i, "" };
+							   1u << 24, 1000 + i, "", 0, "" };
 		snprintf(s->grants[i].label, sizeof(s->grants[i].label), "grant-%u", i);
 	}
 }

@@ -285,7 +285,7 @@ static void do_evil(struct guest *g)
 
 		vcma_msg_init(s, VCMA_MSG_STATUS_RESULT, 99);
 		s->u.status_result.nr_grants = 1;
-		s->u.status_result.grants[0] = (struct vcma_grant_info_h){ 1, BASE_GPA, 4096, 0, "" };
+		s->u.status_result.grants[0] = (struct vcma_grant_info_h){ 1, BASE_GPA, 4096, 0, "", 0, "" };
 		n = vcma_encode(s, buf, sizeof(buf));
 		free(s);
 		/* nr_grants (fixed part offset 60) claims 200 entries, the payload holds one */

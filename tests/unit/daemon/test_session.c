@@ -275,11 +275,11 @@ static void test_sync(void)
 	vm_session_start(vm, 0);
 	guest_hello(vm, 1, 1024 * M, 0);
 	const struct vcma_grant_info_h grants[] = {
-		{ 100, BASE, 2 * M, 1, "" },			/* rsv 1: still there */
-		{ 102, BASE + 2 * M, 2 * M, 3, "" },		/* rsv 3: to release */
-		{ 103, BASE + 4 * M, 2 * M, 0, "mine" },	/* guest-local */
-		{ 104, BASE + 6 * M, 2 * M, 7, "" },		/* ours, no longer desired */
-		{ 105, BASE + 8 * M, 2 * M, 500, "" },		/* tag we never issued */
+		{ 100, BASE, 2 * M, 1, "", 0, "" },			/* rsv 1: still there */
+		{ 102, BASE + 2 * M, 2 * M, 3, "", 0, "" },		/* rsv 3: to release */
+		{ 103, BASE + 4 * M, 2 * M, 0, "mine", 0, "" },	/* guest-local */
+		{ 104, BASE + 6 * M, 2 * M, 7, "", 0, "" },		/* ours, no longer desired */
+		{ 105, BASE + 8 * M, 2 * M, 500, "", 0, "" },		/* tag we never issued */
 	};
 	guest_status(vm, &w, grants, 5, 10);
 	ok(vm->conn == VM_READY, "ready after sync");
@@ -432,7 +432,7 @@ static void test_hostile(void)
 
 	/* a STATUS answer that cannot be true is not believed at all */
 	const struct vcma_grant_info_h twice[] = {
-		{ 7, BASE, 2 * M, 0, "" }, { 7, BASE + 2 * M, 2 * M, 0, "" },
+		{ 7, BASE, 2 * M, 0, "", 0, "" }, { 7, BASE + 2 * M, 2 * M, 0, "", 0, "" },
 	};
 	bool hello_ok;
 
@@ -441,7 +441,7 @@ static void test_hostile(void)
 	   "duplicate grant ids in STATUS: %s", vm->drop_reason);
 	vm_free(vm);
 	const struct vcma_grant_info_h huge[] = {
-		{ 1, BASE, 1024 * M, 0, "" }, { 2, BASE, 1024 * M, 0, "" },
+		{ 1, BASE, 1024 * M, 0, "", 0, "" }, { 2, BASE, 1024 * M, 0, "", 0, "" },
 	};
 	vm = synced_vm(&w, huge, 2, &hello_ok);
 	ok(vm->drop && strstr(vm->drop_reason, "more than the guest"),

@@ -274,6 +274,9 @@ static void test_payload_reserved(void)
 		{ "reserve-result-ok", PL(vcma_reserve_result, reserved), 4 },
 		{ "reserve-result-ok", PL(vcma_reserve_result, ev.reserved), 4 },
 		{ "release-result", PL(vcma_release_result, reserved), 4 },
+		{ "release-result-claimed", PL(vcma_release_result, reserved), 4 },
+		{ "status-result-holders", HDR + sizeof(struct vcma_status_result) +
+		  sizeof(struct vcma_grant_info) + offsetof(struct vcma_grant_holders, reserved), 4 },
 		{ "balloon-set", PL(vcma_balloon_set, reserved), 7 },
 		{ "event", PL(vcma_event, reserved), 4 },
 		{ "error", PL(vcma_error, reserved), 3 },
@@ -445,7 +448,7 @@ static void test_rules(void)
 	RULE("reserve-result-busy", rr->status = VCMA_STATUS_MAX, OK);
 
 	RULE("release", m->u.release.grant_id = 0, VALUE);
-	RULE("release-result", m->u.release_result.status = VCMA_STATUS_MAX, OK);
+	RULE("release-result", m->u.release_result.status = VCMA_E_NODEV, OK);
 	RULE("release-result", m->u.release_result.status = VCMA_STATUS_MAX + 1, VALUE);
 	RULE("release-result", m->u.release_result.status = UINT32_MAX, VALUE);
 
@@ -473,8 +476,37 @@ static void test_rules(void)
 	vec("status-result")->build(m);
 	sr->nr_grants = VCMA_MAX_GRANTS_FRAME;
 	for (unsigned int i = 0; i < VCMA_MAX_GRANTS_FRAME; i++)
-		sr->grants[i] = (struct vcma_grant_info_h){ i + 1, (uint64_t)i << 24, 1 << 24, i, "g" };
+		sr->grants[i] = (struct vcma_grant_info_h){ i + 1, (uint64_t)i << 24, 1 << 24, i, "g",
+							    0, "" };
 	rule("status-result with 256 grants", OK);
+	sr->holders = 1;
+	for (unsigned int i = 0; i < VCMA_MAX_GRANTS_FRAME; i++) {
+		sr->grants[i].flags = VCMA_GRANT_F_KNOWN;
+		fill(sr->grants[i].holder, VCMA_HOLDER_LEN, 'h');
+	}
+	rule("status-result with 256 grants and holders of 48 characters", OK);
+
+	/* Holders: named exactly when flagged, and only in the 120-byte entries. */
+	RULE("status-result-holders", sr->grants[1].flags = VCMA_GRANT_F_MAPPED, VALUE);
+	RULE("status-result-holders", strcpy(sr->grants[1].holder, "mmap"), VALUE);
+	RULE("status-result-holders", (sr->grants[1].flags = VCMA_GRANT_F_MAPPED,
+				       strcpy(sr->grants[1].holder, "mmap")), OK);
+	RULE("status-result-holders", sr->grants[0].flags = VCMA_GRANT_F_KNOWN + 1, VALUE);
+	RULE("status-result-holders", sr->grants[0].holder[3] = 0x01, VALUE);
+	RULE("status-result-holders", fill(sr->grants[0].holder, VCMA_HOLDER_LEN + 1, 'x'), VALUE);
+	RULE("status-result-holders", sr->holders = 0, VALUE);
+	RULE("status-result-holders", (sr->holders = 0, sr->grants[0].flags = 0,
+				       sr->grants[0].holder[0] = 0), OK);
+	RULE("status-result", strcpy(sr->grants[0].holder, "x"), VALUE);
+
+	RULE("release-result-claimed", m->u.release_result.holder[0] = 0, VALUE);
+	RULE("release-result-claimed", m->u.release_result.status = VCMA_E_BUSY, VALUE);
+	RULE("release-result-claimed", fill(m->u.release_result.holder, VCMA_HOLDER_LEN, '~'), OK);
+	RULE("release-result-claimed", fill(m->u.release_result.holder, VCMA_HOLDER_LEN + 1, '~'),
+	     VALUE);
+	RULE("release-result-claimed", m->u.release_result.holder[1] = '\t', VALUE);
+	RULE("release-result", strcpy(m->u.release_result.holder, "x"), VALUE);
+	RULE("release-result", m->u.release_result.status = VCMA_E_CLAIMED, VALUE);
 
 	RULE("event", m->u.event.kind = 0, VALUE);
 	RULE("event", m->u.event.kind = VCMA_EV_MAX, OK);
@@ -558,10 +590,13 @@ static size_t wire_payload(const struct vcma_msg *x, uint8_t *p)
 	case VCMA_MSG_RELEASE_RESULT: {
 		struct vcma_release_result w = {
 			htole32(x->u.release_result.status), 0,
-			htole64(x->u.release_result.grant_id),
+			htole64(x->u.release_result.grant_id), { 0 },
 		};
+		pad_str(w.holder, x->u.release_result.holder, VCMA_HOLDER_LEN);
 		memcpy(p, &w, sizeof(w));
-		return sizeof(w);
+		/* Only E_CLAIMED carries the holder. */
+		return x->u.release_result.status == VCMA_E_CLAIMED ? sizeof(w)
+								  : VCMA_RELEASE_RESULT_BASE_LEN;
 	}
 	case VCMA_MSG_BALLOON_SET: {
 		struct vcma_balloon_set w = {
@@ -596,16 +631,23 @@ static size_t wire_payload(const struct vcma_msg *x, uint8_t *p)
 		};
 		memcpy(w.boot_id, s->boot_id, 16);
 		memcpy(p, &w, sizeof(w));
+		size_t entry = s->holders ? VCMA_GRANT_INFO_EXT_LEN : sizeof(struct vcma_grant_info);
+
 		for (uint32_t i = 0; i < s->nr_grants; i++) {
 			const struct vcma_grant_info_h *g = &s->grants[i];
 			struct vcma_grant_info gw = {
 				htole64(g->grant_id), htole64(g->gpa),
 				htole64(g->size), htole64(g->tag), { 0 },
 			};
+			struct vcma_grant_holders hw = { htole32(g->flags), 0, { 0 } };
+
 			pad_str(gw.label, g->label, VCMA_NAME_LEN);
-			memcpy(p + sizeof(w) + i * sizeof(gw), &gw, sizeof(gw));
+			pad_str(hw.holder, g->holder, VCMA_HOLDER_LEN);
+			memcpy(p + sizeof(w) + i * entry, &gw, sizeof(gw));
+			if (s->holders)
+				memcpy(p + sizeof(w) + i * entry + sizeof(gw), &hw, sizeof(hw));
 		}
-		return sizeof(w) + s->nr_grants * sizeof(struct vcma_grant_info);
+		return sizeof(w) + s->nr_grants * entry;
 	}
 	case VCMA_MSG_EVENT: {
 		struct vcma_event w = {
