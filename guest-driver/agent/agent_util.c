@@ -135,3 +135,62 @@ uint32_t vcma_status_from_errno(int neg_errno, uint32_t cause)
 		return VCMA_E_INTERNAL;
 	}
 }
+
+/* Copy one word of a holders line, printable, truncated to fit. */
+static void copy_word(char *dst, size_t len, const char *src, size_t n)
+{
+	size_t i;
+
+	if (!len)
+		return;
+	for (i = 0; i < n && i + 1 < len; i++)
+		dst[i] = src[i] > ' ' && src[i] < 0x7f ? src[i] : '_';
+	dst[i] = '\0';
+}
+
+void agent_parse_holders(const char *text, uint32_t *flags, char *holder, size_t len)
+{
+	const char *export_name = NULL, *claim_name = NULL;
+	size_t export_len = 0, claim_len = 0;
+	const char *line = text;
+
+	*flags = 0;
+	if (len)
+		holder[0] = '\0';
+	while (line && *line) {
+		const char *end = strchr(line, '\n');
+		size_t n = end ? (size_t)(end - line) : strlen(line);
+		const char *sp = memchr(line, ' ', n);
+		size_t kind = sp ? (size_t)(sp - line) : n;
+		const char *name = sp ? sp + 1 : line + n;
+		size_t name_len = n - (size_t)(name - line);
+
+		if (kind == 4 && !strncmp(line, "mmap", 4)) {
+			*flags |= VCMA_GRANT_F_MAPPED;
+		} else if ((kind == 6 && !strncmp(line, "export", 6)) ||
+			   (kind == 4 && !strncmp(line, "hold", 4))) {
+			*flags |= VCMA_GRANT_F_EXPORTED;
+			if (!export_name && name_len) {
+				export_name = name;
+				export_len = name_len;
+			}
+		} else if (n) {
+			*flags |= VCMA_GRANT_F_CLAIMED;
+			if (!claim_name) {
+				/* An unknown kind names itself when it has no owner. */
+				claim_name = name_len ? name : line;
+				claim_len = name_len ? name_len : kind;
+			}
+		}
+		line = end ? end + 1 : NULL;
+	}
+	if (claim_name)
+		copy_word(holder, len, claim_name, claim_len);
+	else if (export_name)
+		copy_word(holder, len, export_name, export_len);
+	else if (*flags) {
+		const char *what = *flags & VCMA_GRANT_F_EXPORTED ? "dma-buf" : "mmap";
+
+		copy_word(holder, len, what, strlen(what));
+	}
+}

@@ -36,4 +36,14 @@ void vcma_log(enum vcma_log_level level, const char *fmt, ...)
  */
 uint32_t vcma_status_from_errno(int neg_errno, uint32_t cause);
 
+/*
+ * What /sys/kernel/vcma/grants/<id>/holders says (lines "claim OWNER",
+ * "export OWNER" or the older "hold OWNER" for a live dma-buf, "mmap N"):
+ * VCMA_GRANT_F_* into *flags and, when any is set, the holder a RELEASE
+ * names into holder[len] (the first claim's owner, else the first dma-buf's,
+ * else "mmap"). A line of a kind this build does not know counts as a
+ * claim: whatever it is, it keeps the grant. Unprintable bytes become '_'.
+ */
+void agent_parse_holders(const char *text, uint32_t *flags, char *holder, size_t len);
+
 #endif /* VCMA_AGENT_UTIL_H */

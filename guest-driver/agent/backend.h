@@ -12,6 +12,7 @@
 #ifndef VCMA_AGENT_BACKEND_H
 #define VCMA_AGENT_BACKEND_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vcma_codec.h"
@@ -55,6 +56,13 @@ struct agent_backend_ops {
 	 * grant_id set by the caller, fd and size filled); NULL = none.
 	 */
 	int (*export_dmabuf)(void *priv, struct vcma_ioc_export *io);
+	/*
+	 * Optional: what keeps grant_id from release (VCMA_GRANT_F_* and the
+	 * holder a RELEASE names, see agent_parse_holders); NULL = the backend
+	 * knows no holders. 0, or -ENOENT for an unknown grant.
+	 */
+	int (*holders)(void *priv, uint64_t grant_id, uint32_t *flags, char *holder,
+		       size_t len);
 };
 
 struct agent_backend {

@@ -9,16 +9,19 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "agent_util.h"
 #include "backend.h"
 #include "devnode.h"
 
 struct dev_backend {
 	char *path;
+	const char *sysfs_root;		/* /sys/kernel/vcma */
 	int fd;
 };
 
@@ -124,6 +127,30 @@ static int dev_export(void *priv, struct vcma_ioc_export *io)
 	return dev_ioctl(priv, VCMA_IOC_EXPORT, io);
 }
 
+/* The kernel's list of who holds a grant: grants/<id>/holders in sysfs. */
+static int dev_holders(void *priv, uint64_t grant_id, uint32_t *flags, char *holder,
+		       size_t len)
+{
+	struct dev_backend *d = priv;
+	char path[256], text[1024];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/grants/%llu/holders", d->sysfs_root,
+		 (unsigned long long)grant_id);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ENOENT : -errno;
+	/* At most VCMA_MAX_HOLDERS short lines: one read gets them all. */
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	text[n] = '\0';
+	agent_parse_holders(text, flags, holder, len);
+	return 0;
+}
+
 static void dev_free(void *priv)
 {
 	struct dev_backend *d = priv;
@@ -147,6 +174,7 @@ static const struct agent_backend_ops dev_ops = {
 	.boot_id = dev_boot_id,
 	.free = dev_free,
 	.balloon = dev_balloon,
+	.holders = dev_holders,
 };
 
 int agent_backend_dev_new(const char *path, struct agent_backend *out)
@@ -156,6 +184,7 @@ int agent_backend_dev_new(const char *path, struct agent_backend *out)
 	if (!d)
 		return -ENOMEM;
 	d->fd = -1;
+	d->sysfs_root = "/sys/kernel/vcma";
 	d->path = strdup(path ? path : VCMA_DEV_PATH);
 	if (!d->path) {
 		free(d);
@@ -163,6 +192,8 @@ int agent_backend_dev_new(const char *path, struct agent_backend *out)
 	}
 	out->ops = &dev_ops;
 	out->priv = d;
-	out->caps = VCMA_CAP_RESERVE | VCMA_CAP_STATUS | VCMA_CAP_BALLOON | VCMA_CAP_EVENTS;
+	/* Bit 6 covers claims too: RELEASE of a held grant names its holder. */
+	out->caps = VCMA_CAP_RESERVE | VCMA_CAP_STATUS | VCMA_CAP_BALLOON | VCMA_CAP_EVENTS |
+		    VCMA_CAP_ADDR_LIMIT;
 	return 0;
 }

@@ -25,6 +25,7 @@
 
 struct agent_handler {
 	struct agent_backend *be;
+	uint64_t host_caps;		/* from the host's last HELLO, 0 before one */
 	char software[VCMA_NAME_LEN + 1];
 	struct vcma_msg *reply;		/* scratch, too large for a stack */
 	struct agent_grant_list list;	/* scratch for LIST */
@@ -226,6 +227,10 @@ static int handle_reserve(struct agent_handler *h, const struct vcma_msg *in,
 	why = reserve_invalid(r, ver.page_size);
 	if (why)
 		return agent_reply_error(in->id, in->type, VCMA_E_INVAL, why, out);
+	/* Bit 6 is offered for claims; a limit the ioctl cannot carry is refused, never dropped. */
+	if (r->max_addr)
+		return agent_reply_error(in->id, in->type, VCMA_E_UNSUPPORTED,
+					 "address limits not supported by this agent", out);
 
 	vcma_msg_init(h->reply, VCMA_MSG_RESERVE_RESULT, in->id);
 	res = &h->reply->u.reserve_result;
@@ -285,10 +290,34 @@ static int handle_reserve(struct agent_handler *h, const struct vcma_msg *in,
 	return agent_out_append(out, h->reply);
 }
 
+/* Claims travel to the host only when it reads them (bit 6 common). */
+static bool host_reads_holders(const struct agent_handler *h)
+{
+	return vcma_caps_common(h->be->caps, h->host_caps) & VCMA_CAP_ADDR_LIMIT;
+}
+
+/* Who holds grant_id, into flags and holder; false if the backend cannot tell. */
+static bool grant_holders(struct agent_handler *h, uint64_t grant_id, uint32_t *flags,
+			  char *holder, size_t len)
+{
+	*flags = 0;
+	holder[0] = '\0';
+	if (!h->be->ops->holders ||
+	    h->be->ops->holders(h->be->priv, grant_id, flags, holder, len))
+		return false;
+	/* The wire pairs them: no holder without a flag, no flag without a holder. */
+	if (*flags && !holder[0])
+		snprintf(holder, len, "unknown");
+	else if (!*flags)
+		holder[0] = '\0';
+	return true;
+}
+
 static int handle_release(struct agent_handler *h, const struct vcma_msg *in,
 			  struct agent_out *out)
 {
 	struct vcma_release_result_h *res;
+	uint32_t flags;
 	int ret;
 
 	ret = h->be->ops->release(h->be->priv, in->u.release.grant_id);
@@ -296,8 +325,16 @@ static int handle_release(struct agent_handler *h, const struct vcma_msg *in,
 	res = &h->reply->u.release_result;
 	res->grant_id = in->u.release.grant_id;
 	res->status = vcma_status_from_errno(ret, 0);
-	log_info("RELEASE id %llu grant %llu: %s", (unsigned long long)in->id,
-		 (unsigned long long)res->grant_id, vcma_status_name(res->status));
+	/* The module refuses to release a held grant: say who holds it. */
+	if (ret == -EBUSY && host_reads_holders(h)) {
+		res->status = VCMA_E_CLAIMED;
+		if (!grant_holders(h, res->grant_id, &flags, res->holder, sizeof(res->holder)) ||
+		    !res->holder[0])
+			snprintf(res->holder, sizeof(res->holder), "unknown");
+	}
+	log_info("RELEASE id %llu grant %llu: %s%s%s", (unsigned long long)in->id,
+		 (unsigned long long)res->grant_id, vcma_status_name(res->status),
+		 res->holder[0] ? ", held by " : "", res->holder);
 	return agent_out_append(out, h->reply);
 }
 
@@ -310,6 +347,7 @@ static int handle_status(struct agent_handler *h, const struct vcma_msg *in,
 	uint8_t boot_id[16];
 	struct vcma_ioc_grant *grants;
 	uint32_t i, nres = 0, sent = 0;
+	bool holders = host_reads_holders(h);
 	int ret;
 
 	ret = h->be->ops->stats(h->be->priv, &st);
@@ -345,6 +383,7 @@ static int handle_status(struct agent_handler *h, const struct vcma_msg *in,
 		sr->floor_pages = st.floor_pages > UINT32_MAX ? UINT32_MAX
 							      : (uint32_t)st.floor_pages;
 		memcpy(sr->boot_id, boot_id, sizeof(boot_id));
+		sr->holders = holders;
 		sr->nr_grants = chunk;
 		for (i = 0; i < chunk; i++) {
 			const struct vcma_ioc_grant *g = &grants[sent + i];
@@ -356,6 +395,9 @@ static int handle_status(struct agent_handler *h, const struct vcma_msg *in,
 			gi->tag = g->tag;
 			memcpy(gi->label, g->label, VCMA_LABEL_LEN);
 			gi->label[VCMA_LABEL_LEN - 1] = '\0';
+			if (holders)
+				grant_holders(h, g->grant_id, &gi->flags, gi->holder,
+					      sizeof(gi->holder));
 		}
 		sent += chunk;
 		if (sent < nres)
@@ -388,6 +430,7 @@ static int handle_hello(struct agent_handler *h, const struct vcma_msg *in,
 					 "no common protocol version", out);
 	log_info("host says hello: %s, protocol %u..%u, using %d", he->software,
 		 he->proto_min, he->proto_max, version);
+	h->host_caps = he->caps;
 	return agent_handler_hello(h, in->id, out);
 }
 

@@ -63,6 +63,40 @@ static void test_status_from_errno(void **state)
 	assert_int_equal(vcma_status_from_errno(-EIO, 0), VCMA_E_INTERNAL);
 }
 
+static void test_parse_holders(void **state)
+{
+	char holder[VCMA_HOLDER_LEN + 1];
+	uint32_t flags;
+
+	(void)state;
+	agent_parse_holders("", &flags, holder, sizeof(holder));
+	assert_int_equal(flags, 0);
+	assert_string_equal(holder, "");
+	/* A claim is named before a dma-buf, a dma-buf before a mapping. */
+	agent_parse_holders("export dma-buf:app[42]\nclaim nic0\nmmap 2\n", &flags, holder,
+			    sizeof(holder));
+	assert_int_equal(flags, VCMA_GRANT_F_CLAIMED | VCMA_GRANT_F_EXPORTED | VCMA_GRANT_F_MAPPED);
+	assert_string_equal(holder, "nic0");
+	agent_parse_holders("hold dma-buf:app[42]\nmmap 1\n", &flags, holder, sizeof(holder));
+	assert_int_equal(flags, VCMA_GRANT_F_EXPORTED | VCMA_GRANT_F_MAPPED);
+	assert_string_equal(holder, "dma-buf:app[42]");
+	agent_parse_holders("mmap 3", &flags, holder, sizeof(holder));
+	assert_int_equal(flags, VCMA_GRANT_F_MAPPED);
+	assert_string_equal(holder, "mmap");
+	/* Unknown kinds hold the grant too; odd bytes and long names are tamed. */
+	agent_parse_holders("pin\n", &flags, holder, sizeof(holder));
+	assert_int_equal(flags, VCMA_GRANT_F_CLAIMED);
+	assert_string_equal(holder, "pin");
+	agent_parse_holders("claim a\tb\x01", &flags, holder, sizeof(holder));
+	assert_string_equal(holder, "a_b_");
+	agent_parse_holders("claim 0123456789012345678901234567890123456789012345678901234567",
+			    &flags, holder, sizeof(holder));
+	assert_int_equal(strlen(holder), VCMA_HOLDER_LEN);
+	agent_parse_holders("\n\nexport\n", &flags, holder, sizeof(holder));
+	assert_int_equal(flags, VCMA_GRANT_F_EXPORTED);
+	assert_string_equal(holder, "dma-buf");
+}
+
 static void test_uuid(void **state)
 {
 	static const uint8_t want[16] = {
@@ -174,6 +208,7 @@ int main(void)
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_copy_label),
 		cmocka_unit_test(test_status_from_errno),
+		cmocka_unit_test(test_parse_holders),
 		cmocka_unit_test(test_uuid),
 		cmocka_unit_test(test_read_meminfo_real),
 		cmocka_unit_test(test_find_port),

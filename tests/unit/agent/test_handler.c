@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "agent_util.h"
 #include "backend.h"
 #include "handler.h"
 
@@ -379,6 +380,89 @@ static void test_tick_keeps_grants(void **state)
 	assert_int_equal(release(f, a), VCMA_OK);
 }
 
+/*
+ * A backend whose one grant a "driver" holds: the sim backend underneath,
+ * with release refusing that grant (EBUSY, as vcma.ko does) and holders
+ * reporting it the way the dev backend reads grants/<id>/holders.
+ */
+static uint64_t held_grant;
+static const struct agent_backend_ops *sim_ops;
+
+static int held_release(void *priv, uint64_t grant_id)
+{
+	return grant_id == held_grant ? -EBUSY : sim_ops->release(priv, grant_id);
+}
+
+static int held_holders(void *priv, uint64_t grant_id, uint32_t *flags, char *holder,
+			size_t len)
+{
+	(void)priv;
+	agent_parse_holders(grant_id == held_grant ? "claim edu-0000:00:03.0\nmmap 1\n" : "",
+			    flags, holder, len);
+	return 0;
+}
+
+static void host_hello(struct fixture *f, uint64_t caps)
+{
+	struct vcma_msg *m = new_req(f, VCMA_MSG_HELLO);
+
+	m->u.hello.role = VCMA_ROLE_HOST;
+	m->u.hello.proto_min = 1;
+	m->u.hello.proto_max = 1;
+	m->u.hello.caps = caps;
+	assert_int_equal(handle(f), 1);
+	assert_int_equal(f->rep[0]->type, VCMA_MSG_HELLO);
+}
+
+static void test_claimed_release(void **state)
+{
+	struct fixture *f = *state;
+	static struct agent_backend_ops ops;
+	const struct vcma_status_result_h *sr;
+	uint64_t a, b;
+
+	sim_ops = f->be.ops;
+	ops = *sim_ops;
+	ops.release = held_release;
+	ops.holders = held_holders;
+	f->be.ops = &ops;
+	f->be.caps |= VCMA_CAP_ADDR_LIMIT;
+	a = reserve_ok(f, 4ull << 20, 21, "edu0");
+	b = reserve_ok(f, 2ull << 20, 22, "free");
+	held_grant = a;
+
+	/* A host without bit 6 gets the old answer and the old entries. */
+	host_hello(f, VCMA_CAP_RESERVE | VCMA_CAP_STATUS);
+	assert_int_equal(release(f, a), VCMA_E_BUSY);
+	assert_string_equal(f->rep[0]->u.release_result.holder, "");
+	new_req(f, VCMA_MSG_STATUS);
+	assert_int_equal(handle(f), 1);
+	assert_int_equal(f->rep[0]->u.status_result.holders, 0);
+	assert_int_equal(f->rep[0]->u.status_result.grants[0].flags, 0);
+
+	/* With bit 6: E_CLAIMED naming the claim's owner, and flags per grant. */
+	host_hello(f, VCMA_CAP_RESERVE | VCMA_CAP_STATUS | VCMA_CAP_ADDR_LIMIT);
+	assert_int_equal(release(f, a), VCMA_E_CLAIMED);
+	assert_string_equal(f->rep[0]->u.release_result.holder, "edu-0000:00:03.0");
+	new_req(f, VCMA_MSG_STATUS);
+	assert_int_equal(handle(f), 1);
+	sr = &f->rep[0]->u.status_result;
+	assert_int_equal(sr->holders, 1);
+	assert_int_equal(sr->nr_grants, 2);
+	assert_true(sr->grants[0].grant_id == a);
+	assert_int_equal(sr->grants[0].flags, VCMA_GRANT_F_CLAIMED | VCMA_GRANT_F_MAPPED);
+	assert_string_equal(sr->grants[0].holder, "edu-0000:00:03.0");
+	assert_true(sr->grants[1].grant_id == b);
+	assert_int_equal(sr->grants[1].flags, 0);
+	assert_string_equal(sr->grants[1].holder, "");
+
+	/* The holder let go: the same release now succeeds. */
+	held_grant = 0;
+	assert_int_equal(release(f, a), VCMA_OK);
+	assert_int_equal(release(f, b), VCMA_OK);
+	f->be.ops = sim_ops;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +472,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_status_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tick_keeps_grants, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claimed_release, setup, teardown),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
