@@ -208,16 +208,21 @@ static void print_rsv_table(json_object *arr)
 		json_object *r = json_object_array_get_idx(arr, i);
 		const char *detail = jstr(r, "detail");
 		const char *gpa = jstr(r, "gpa");
-		char grant[24] = "-";
+		const char *holder = jstr(r, "claimed_by");
+		char grant[24] = "-", claimed[96] = "";
 
 		if (ju64(r, "grant_id"))
 			snprintf(grant, sizeof(grant), "%llu", (unsigned long long)ju64(r, "grant_id"));
-		printf("%-6llu %-10s %-8s %-8s %-18s %-10s %s%s%s\n",
+		/* A refused release says who in its detail already. */
+		if (*holder && !strstr(detail, "claimed by"))
+			snprintf(claimed, sizeof(claimed), "%sclaimed by %s",
+				 *jstr(r, "label") || *detail ? " / " : "", holder);
+		printf("%-6llu %-10s %-8s %-8s %-18s %-10s %s%s%s%s\n",
 		       (unsigned long long)ju64(r, "id"), jstr(r, "state"),
 		       human(ju64(r, "size"), b1, sizeof(b1)),
 		       ju64(r, "align") ? human(ju64(r, "align"), b2, sizeof(b2)) : "-",
 		       *gpa ? gpa : "-", grant, jstr(r, "label"),
-		       *detail ? (*jstr(r, "label") ? " / " : "") : "", detail);
+		       *detail ? (*jstr(r, "label") ? " / " : "") : "", detail, claimed);
 	}
 }
 
@@ -291,10 +296,11 @@ static int cmd_status(const struct ctl *c, const char *vm)
 		for (size_t i = 0; i < json_object_array_length(arr); i++) {
 			json_object *e = json_object_array_get_idx(arr, i);
 
-			printf("  grant %llu at %s, %s, tag %llu %s\n",
+			printf("  grant %llu at %s, %s, tag %llu %s%s%s\n",
 			       (unsigned long long)ju64(e, "grant_id"), jstr(e, "gpa"),
 			       human(ju64(e, "size"), b1, sizeof(b1)),
-			       (unsigned long long)ju64(e, "tag"), jstr(e, "label"));
+			       (unsigned long long)ju64(e, "tag"), jstr(e, "label"),
+			       *jstr(e, "claimed_by") ? ", claimed by " : "", jstr(e, "claimed_by"));
 		}
 	}
 	http_reply_free(&r);
@@ -344,10 +350,17 @@ static int wait_for(const struct ctl *c, const char *vm, const uint64_t *ids, si
 			}
 			const char *st = jstr(found, "state");
 
-			if (!releasing && !strcmp(st, "granted"))
+			if (!releasing && !strcmp(st, "granted")) {
 				done++;
-			else if (!strcmp(st, "failed"))
+			} else if (!strcmp(st, "failed")) {
 				done++, failed++;
+			} else if (releasing && !strcmp(st, "granted")) {
+				/* the guest refused: something there holds the grant */
+				fprintf(stderr, "vcmactl: reservation %llu: busy: claimed by %s\n",
+					(unsigned long long)ids[k],
+					*jstr(found, "claimed_by") ? jstr(found, "claimed_by") : "?");
+				done++, failed++;
+			}
 		}
 		if (done != last_done && !c->json) {
 			fprintf(stderr, "%s%s: %zu/%zu %s%s", tty ? "\r" : "", vm, done, n,
@@ -543,7 +556,9 @@ static int cmd_release(const struct ctl *c, int argc, char **argv)
 	};
 	static const char *const usage =
 		"Usage: vcmactl release VM ID [--wait [--wait-timeout S]]\n"
-		"Give reservation ID of VM back to the guest and forget it.\n"
+		"Give reservation ID of VM back to the guest and forget it. When the guest\n"
+		"keeps the grant because a driver there holds it, prints \"busy: claimed by X\"\n"
+		"and exits 1; the reservation stays granted, release it again later.\n"
 		"  --wait         wait until the guest confirmed the release\n"
 		"  --wait-timeout S  give up waiting after S seconds (default 120; exit 4)\n";
 	double wait_s = 120;
@@ -583,6 +598,17 @@ static int cmd_release(const struct ctl *c, int argc, char **argv)
 	rc = http_call(c, "DELETE", path, NULL, &r);
 	if (rc)
 		return rc;
+	if (r.code == 409 && r.body && json_object_object_get_ex(r.body, "claimed_by", NULL)) {
+		const char *holder = jstr(r.body, "claimed_by");
+
+		/* The guest keeps the grant, and so does vcmad: release again once it is free. */
+		if (c->json)
+			print_json(r.body);
+		fprintf(stderr, "vcmactl: release of reservation %llu of %s refused: busy: claimed by %s\n",
+			(unsigned long long)id, argv[optind], *holder ? holder : "a guest user");
+		http_reply_free(&r);
+		return EXIT_FAILED;
+	}
 	if ((r.code != 200 && r.code != 202) || !r.body) {
 		rc = report_error(c, &r);
 		http_reply_free(&r);

@@ -38,7 +38,11 @@
 
 #define MAX_BODY 65536
 
-/* A POST with wait_ms: its reply waits until its reservations settled. */
+/*
+ * A POST with wait_ms: its reply waits until its reservations settled. A
+ * DELETE (release) of a granted reservation: its reply waits for the
+ * guest's answer, since only the guest knows whether the grant is held.
+ */
 struct waiter {
 	struct api *a;
 	struct evhttp_request *req;
@@ -46,6 +50,7 @@ struct waiter {
 	char vm[VCMA_VM_NAME_MAX + 1];
 	uint64_t first, last;
 	int64_t expire_ms;
+	bool release;
 	struct waiter *next;
 };
 
@@ -212,12 +217,55 @@ static void waiter_closed(struct evhttp_connection *con, void *arg)
  * 504 a guest deadline passed or wait_ms ran out (they stay desired state),
  * 409 the guest refused. Returns true when answered.
  */
+static json_object *released_json(const char *vm, uint64_t id)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_uint64(id));
+	json_object_object_add(o, "vm", json_object_new_string(vm));
+	json_object_object_add(o, "state", json_object_new_string("released"));
+	return o;
+}
+
+/*
+ * Answer a release waiter once the guest answered: 200 released (the
+ * reservation is gone), 409 the guest keeps the grant because something
+ * there holds it (granted again, with claimed_by), 202 still releasing when
+ * the guest went away or took too long (vcmad asks again when it is back).
+ */
+static bool release_waiter_try(struct waiter *w, int64_t now_ms)
+{
+	struct vcma_vm *vm = vcmad_vm_lookup(w->a->d, w->vm);
+	struct rsv *r = vm ? vm_find_rsv(vm, w->first) : NULL;
+	json_object *o;
+
+	if (r && r->state == RSV_RELEASING && vm_connected(vm) && now_ms < w->expire_ms)
+		return false;
+	evhttp_connection_set_closecb(w->con, NULL, NULL);
+	if (!r) {
+		reply_json(w->req, HTTP_OK, released_json(w->vm, w->first));
+		return true;
+	}
+	o = api_rsv_json(vm, r);
+	if (r->state == RSV_RELEASING) {
+		reply_json(w->req, 202, o);
+		return true;
+	}
+	json_object_object_add(o, "error", json_object_new_string(
+		r->status == VCMA_E_CLAIMED ? "claimed" : "busy"));
+	json_object_object_add(o, "claimed_by", json_object_new_string(r->claimed_by));
+	reply_json(w->req, 409, o);
+	return true;
+}
+
 static bool waiter_try(struct waiter *w, int64_t now_ms)
 {
 	struct vcma_vm *vm = vcmad_vm_lookup(w->a->d, w->vm);
 	size_t n = 0, granted = 0, deadline = 0, failed = 0;
 	int code;
 
+	if (w->release)
+		return release_waiter_try(w, now_ms);
 	for (size_t i = 0; vm && i < vm->nr_rsv; i++) {
 		const struct rsv *r = &vm->rsv[i];
 
@@ -275,6 +323,25 @@ void api_tick(struct api *a, int64_t now_ms)
 	}
 }
 
+/* Hold req's reply in a waiter; false (answer now) if there is no memory for one. */
+static bool add_waiter(struct api *a, struct vcma_vm *vm, struct evhttp_request *req,
+		       uint64_t first, uint64_t last, uint32_t wait_ms, bool release)
+{
+	struct waiter *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return false;
+	*w = (struct waiter){ .a = a, .req = req, .con = evhttp_request_get_connection(req),
+			      .first = first, .last = last,
+			      .expire_ms = vcmad_now_ms() + wait_ms, .release = release,
+			      .next = a->waiters };
+	snprintf(w->vm, sizeof(w->vm), "%s", vm->name);
+	/* the client may hang up first: then evhttp frees req, we only forget it */
+	evhttp_connection_set_closecb(w->con, waiter_closed, w);
+	a->waiters = w;
+	return true;
+}
+
 static void handle_reserve(struct api *a, struct vcma_vm *vm, struct evhttp_request *req)
 {
 	struct rsv_spec s;
@@ -320,22 +387,8 @@ static void handle_reserve(struct api *a, struct vcma_vm *vm, struct evhttp_requ
 	vm_pump(vm, vcmad_now_ms());
 	if (reply_unsaved(a, req, vcmad_commit(a->d, vm, true)))
 		return;
-	if (s.wait_ms) {
-		struct waiter *w = calloc(1, sizeof(*w));
-
-		if (w) {
-			*w = (struct waiter){ .a = a, .req = req,
-					      .con = evhttp_request_get_connection(req),
-					      .first = first, .last = first + s.count - 1,
-					      .expire_ms = vcmad_now_ms() + s.wait_ms,
-					      .next = a->waiters };
-			snprintf(w->vm, sizeof(w->vm), "%s", vm->name);
-			/* the client may hang up first: then evhttp frees req, we only forget it */
-			evhttp_connection_set_closecb(w->con, waiter_closed, w);
-			a->waiters = w;
-			return;
-		}
-	}
+	if (s.wait_ms && add_waiter(a, vm, req, first, first + s.count - 1, s.wait_ms, false))
+		return;
 	reply_json(req, 202, rsv_list(vm, first, first + s.count - 1));
 }
 
@@ -355,15 +408,17 @@ static void handle_release(struct api *a, struct vcma_vm *vm, uint64_t id,
 		return;
 	r = vm_find_rsv(vm, id);
 	if (!r) {
-		json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "id", json_object_new_uint64(id));
-		json_object_object_add(o, "vm", json_object_new_string(vm->name));
-		json_object_object_add(o, "state", json_object_new_string("released"));
-		reply_json(req, HTTP_OK, o);
+		reply_json(req, HTTP_OK, released_json(vm->name, id));
 		return;
 	}
-	/* releasing: the guest has not answered yet (or is not connected) */
+	/*
+	 * Releasing, and the guest is there to answer: wait for it, the guest
+	 * may refuse (claimed). Without a guest: 202, released once it is back.
+	 */
+	if (vm_connected(vm) &&
+	    add_waiter(a, vm, req, id, id,
+		       vm->lim->default_deadline_ms + vm->lim->deadline_grace_ms, true))
+		return;
 	reply_json(req, 202, api_rsv_json(vm, r));
 }
 

@@ -274,6 +274,22 @@ static json_object *hex64(uint64_t v)
 	return json_object_new_string(buf);
 }
 
+/* What holds a grant in the guest: flags by name, and who a release would name. */
+static void add_holders(json_object *o, uint32_t flags, const char *holder)
+{
+	static const char *const names[] = { "claimed", "exported", "mapped" };
+	json_object *a;
+
+	if (!flags && !holder[0])
+		return;
+	a = json_object_new_array();
+	for (unsigned int i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (flags & (1u << i))
+			json_object_array_add(a, json_object_new_string(names[i]));
+	json_object_object_add(o, "held", a);
+	json_object_object_add(o, "claimed_by", json_object_new_string(holder));
+}
+
 json_object *api_rsv_json(const struct vcma_vm *vm, const struct rsv *r)
 {
 	json_object *o = json_object_new_object();
@@ -291,6 +307,7 @@ json_object *api_rsv_json(const struct vcma_vm *vm, const struct rsv *r)
 		json_object_object_add(o, "grant_id", json_object_new_uint64(r->grant_id));
 		json_object_object_add(o, "gpa", hex64(r->gpa));
 		json_object_object_add(o, "granted_size", json_object_new_uint64(r->granted_size));
+		add_holders(o, r->holder_flags, r->claimed_by);
 	}
 	if (r->state == RSV_FAILED || r->detail[0]) {
 		json_object_object_add(o, "status", json_object_new_string(vcma_status_name(r->status)));
@@ -316,7 +333,7 @@ json_object *api_rsv_json(const struct vcma_vm *vm, const struct rsv *r)
 static json_object *caps_json(uint64_t caps)
 {
 	static const char *const names[] = { "reserve", "balloon", "status", "events", "dmabuf",
-					     "pressure_deflate" };
+					     "pressure_deflate", "addr_limit" };
 	json_object *a = json_object_new_array();
 
 	for (unsigned int i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -393,6 +410,7 @@ json_object *api_vm_json(const struct vcma_vm *vm, int detail)
 		json_object_object_add(e, "size", json_object_new_uint64(g->size));
 		json_object_object_add(e, "tag", json_object_new_uint64(g->tag));
 		json_object_object_add(e, "label", json_object_new_string(g->label));
+		add_holders(e, g->flags, g->holder);
 		json_object_array_add(fs, e);
 	}
 	/* grants the guest holds that vcmad did not ask for: shown, never touched */

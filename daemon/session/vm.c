@@ -21,7 +21,9 @@
 #include "log.h"
 #include "vcma_size.h"
 
-#define HOST_CAPS (VCMA_CAP_RESERVE | VCMA_CAP_STATUS | VCMA_CAP_EVENTS | VCMA_CAP_BALLOON)
+/* Bit 6 (VCMA_CAP_ADDR_LIMIT): vcmad reads E_CLAIMED and the holders in STATUS_RESULT. */
+#define HOST_CAPS (VCMA_CAP_RESERVE | VCMA_CAP_STATUS | VCMA_CAP_EVENTS | VCMA_CAP_BALLOON | \
+		   VCMA_CAP_ADDR_LIMIT)
 #define AGAIN_BACKOFF_MS 1000
 #define MAX_AGAIN_ATTEMPTS 8
 #define EXPIRED_KEEP_MS 60000
@@ -462,6 +464,8 @@ void vm_pump(struct vcma_vm *vm, int64_t now_ms)
 				i--;
 				continue;
 			}
+			if (now_ms < r->retry_at_ms)
+				continue;
 			if (send_release(vm, r->id, r->grant_id, now_ms) < 0)
 				return;
 			r->inflight_req = vm->infl[vm->nr_infl - 1].req_id;
@@ -805,6 +809,8 @@ static void finish_sync(struct vcma_vm *vm, int64_t now_ms)
 			r->grant_id = g->grant_id;
 			r->gpa = g->gpa;
 			r->granted_size = g->size;
+			r->holder_flags = g->flags;
+			snprintf(r->claimed_by, sizeof(r->claimed_by), "%s", g->holder);
 			continue;
 		}
 		if (r || (g->tag && g->tag < vm->next_id)) {
@@ -849,6 +855,8 @@ static void handle_status_result(struct vcma_vm *vm, const struct vcma_msg *m,
 {
 	const struct vcma_status_result_h *s = &m->u.status_result;
 
+	if (s->holders && !(vm->caps & VCMA_CAP_ADDR_LIMIT))
+		vm_violation(vm, "STATUS_RESULT with holders without capability bit 6");
 	if (vm->nr_sync + s->nr_grants > vm->lim->max_status_grants) {
 		vm_fatal(vm, "STATUS_RESULT lists more than %u grants", vm->lim->max_status_grants);
 		return;
@@ -976,8 +984,27 @@ static void handle_reserve_result(struct vcma_vm *vm, const struct vcma_msg *m,
 	vm->dirty = true;
 }
 
+/*
+ * The guest keeps a grant something there holds: so do we. The reservation
+ * is granted again (the operator's release was refused, not queued), its
+ * holder recorded for GET and vcmactl, and the desired state says so again.
+ */
+static void release_refused_held(struct vcma_vm *vm, struct rsv *r, const char *holder)
+{
+	r->state = RSV_GRANTED;
+	r->inflight_req = 0;
+	r->retry_at_ms = 0;
+	r->status = holder[0] ? VCMA_E_CLAIMED : VCMA_E_BUSY;
+	r->cause = VCMA_CAUSE_NONE;
+	if (holder[0])
+		snprintf(r->claimed_by, sizeof(r->claimed_by), "%s", holder);
+	snprintf(r->detail, sizeof(r->detail), "release refused: busy, claimed by %s",
+		 r->claimed_by[0] ? r->claimed_by : "a guest user (the guest did not say who)");
+	vm->dirty = vm->desired_changed = true;
+}
+
 static void handle_release_result(struct vcma_vm *vm, const struct vcma_msg *m,
-				  const struct inflight *f)
+				  const struct inflight *f, int64_t now_ms)
 {
 	const struct vcma_release_result_h *res = &m->u.release_result;
 	struct rsv *r = f->rsv_id ? vm_find_rsv(vm, f->rsv_id) : NULL;
@@ -990,9 +1017,15 @@ static void handle_release_result(struct vcma_vm *vm, const struct vcma_msg *m,
 			r->inflight_req = 0;	/* ask again */
 		return;
 	}
+	if (res->status == VCMA_E_CLAIMED && !(vm->caps & VCMA_CAP_ADDR_LIMIT))
+		vm_violation(vm, "RELEASE_RESULT E_CLAIMED without capability bit 6");
 	/* E_NOENT: already gone (guest rebooted or released it), which is what we want. */
 	if (res->status == VCMA_OK || res->status == VCMA_E_NOENT) {
 		vm->st.req[VM_REQ_RELEASE][VM_RES_OK]++;
+		if (r) {
+			r->holder_flags = 0;
+			r->claimed_by[0] = '\0';
+		}
 		if (r && r->state == RSV_RELEASING) {
 			vlog_info("vm %s: reservation %llu released (grant %llu)", vm->name,
 				  (unsigned long long)r->id, (unsigned long long)grant_id);
@@ -1001,14 +1034,21 @@ static void handle_release_result(struct vcma_vm *vm, const struct vcma_msg *m,
 		return;
 	}
 	vm->st.req[VM_REQ_RELEASE][VM_RES_FAILED]++;
-	vlog_warn("vm %s: guest refused to release grant %llu: %s", vm->name,
-		  (unsigned long long)grant_id, vcma_status_name(res->status));
-	if (r) {
-		r->inflight_req = 0;
-		r->retry_at_ms = 0;
-		snprintf(r->detail, sizeof(r->detail), "release refused: %s",
-			 vcma_status_name(res->status));
+	vlog_warn("vm %s: guest refused to release grant %llu: %s%s%s", vm->name,
+		  (unsigned long long)grant_id, vcma_status_name(res->status),
+		  res->holder[0] ? ", claimed by " : "", res->holder);
+	if (!r)
+		return;	/* a stale grant: the next sync queues it again */
+	if (res->status == VCMA_E_CLAIMED || res->status == VCMA_E_BUSY) {
+		if (r->state == RSV_RELEASING)
+			release_refused_held(vm, r, res->holder);
+		return;
 	}
+	/* Anything else may pass: ask again, but not at once. */
+	r->inflight_req = 0;
+	r->retry_at_ms = now_ms + AGAIN_BACKOFF_MS;
+	snprintf(r->detail, sizeof(r->detail), "release refused: %s",
+		 vcma_status_name(res->status));
 }
 
 static void handle_error(struct vcma_vm *vm, const struct vcma_msg *m,
@@ -1176,7 +1216,7 @@ void vm_handle_frame(struct vcma_vm *vm, const struct vcma_msg *m, int64_t now_m
 	else if (m->type == VCMA_MSG_RESERVE_RESULT)
 		handle_reserve_result(vm, m, &req, now_ms);
 	else if (m->type == VCMA_MSG_RELEASE_RESULT)
-		handle_release_result(vm, m, &req);
+		handle_release_result(vm, m, &req, now_ms);
 	else if (m->type == VCMA_MSG_BALLOON_REPORT)
 		balloon_on_report(vm, m, true, now_ms);
 	else

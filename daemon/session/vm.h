@@ -19,6 +19,10 @@
  * FAILED (terminal, with status/cause/detail; the operator deletes it),
  * RELEASING (operator deleted it; RELEASE not yet answered). The RESERVE tag
  * is the reservation id, so re-sending after a reconnect is idempotent.
+ * A RELEASE the guest refuses because something there holds the grant
+ * (E_CLAIMED "busy, claimed by X", or E_BUSY from a guest without bit 6)
+ * puts the reservation back to GRANTED with claimed_by set: the grant is
+ * kept, never forgotten, and a later release asks again.
  */
 #ifndef VCMA_DAEMON_VM_H
 #define VCMA_DAEMON_VM_H
@@ -42,6 +46,9 @@ struct rsv {
 	uint32_t cause;			/* enum vcma_cause */
 	char detail[128];		/* why it failed, for people */
 	uint64_t grant_id, gpa, granted_size;
+	/* What the guest last said holds the grant (STATUS sync, refused RELEASE). */
+	uint32_t holder_flags;		/* VCMA_GRANT_F_* */
+	char claimed_by[VCMA_HOLDER_LEN + 1];	/* "" = nothing known to hold it */
 	struct vcma_evidence_h ev;
 	int64_t created;		/* unix seconds */
 	uint32_t attempts;		/* RESERVE frames sent */

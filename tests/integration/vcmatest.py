@@ -60,7 +60,8 @@ class Env:
         self.vcmad_env = None
 
     # -- processes ------------------------------------------------------
-    def guests(self, names, evil=None, delay_ms=0, foreign=0, mem_mb=1024, no_status=False):
+    def guests(self, names, evil=None, delay_ms=0, foreign=0, mem_mb=1024, no_status=False,
+               claimed=None):
         paths = {n: os.path.join(self.dir, n + ".sock") for n in names}
         args = [FAKEGUEST, "--mem", str(mem_mb)]
         for p in paths.values():
@@ -73,6 +74,8 @@ class Env:
             args += ["--foreign", str(foreign)]
         if no_status:
             args += ["--no-status"]
+        if claimed:
+            args += ["--claimed", claimed]
         log = open(os.path.join(self.dir, "fakeguest.log"), "a")
         p = subprocess.Popen(args, stdout=log, stderr=log)
         self.guest_procs.append(p)

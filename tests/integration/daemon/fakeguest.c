@@ -7,7 +7,13 @@
  * misbehave on command (--evil MODE) to exercise vcmad's defences.
  *
  * Signals: SIGUSR1 = guest reboot (grants gone, new boot id, channel
- * reconnects), SIGUSR2 = agent restart (channel drops, grants kept).
+ * reconnects), SIGUSR2 = agent restart (channel drops, grants kept),
+ * SIGHUP = every guest driver lets go of its claims (--claimed).
+ *
+ * --claimed OWNER: grants whose label starts with "claim" are held by a
+ * guest driver named OWNER, as vcma.ko's claim API holds them: RELEASE is
+ * refused (E_CLAIMED naming OWNER with capability bit 6 common, E_BUSY
+ * without) and STATUS_RESULT reports them claimed, until SIGHUP.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -43,6 +49,7 @@ static const char *const evil_names[] = {
 struct grant {
 	uint64_t id, gpa, size, tag;
 	char label[VCMA_NAME_LEN + 1];
+	bool claimed;
 };
 
 struct guest {
@@ -58,6 +65,7 @@ struct guest {
 	bool evil_done;
 	bool dead;
 	uint64_t session;	/* counts accepted connections */
+	uint64_t host_caps;	/* from the host's HELLO in this session */
 	uint64_t reserves, releases;
 };
 
@@ -70,8 +78,21 @@ static struct {
 	enum evil evil;
 	unsigned int foreign;
 	bool no_status;
+	const char *claimed_by;	/* --claimed OWNER, NULL = no claims */
 	struct vcma_msg *msg;
 } G;
+
+static uint64_t our_caps(void)
+{
+	return VCMA_CAP_RESERVE | VCMA_CAP_EVENTS | (G.no_status ? 0 : VCMA_CAP_STATUS) |
+	       (G.claimed_by ? VCMA_CAP_ADDR_LIMIT : 0);
+}
+
+/* Claims reach the host only in the forms of bit 6, when it is common. */
+static bool host_reads_claims(const struct guest *g)
+{
+	return vcma_caps_common(our_caps(), g->host_caps) & VCMA_CAP_ADDR_LIMIT;
+}
 
 static void new_boot_id(struct guest *g)
 {
@@ -109,7 +130,7 @@ static void send_hello(struct guest *g, uint64_t id, bool absurd)
 	m->u.hello.role = VCMA_ROLE_GUEST;
 	m->u.hello.pageblock_order = 9;
 	m->u.hello.max_order = 10;
-	m->u.hello.caps = VCMA_CAP_RESERVE | VCMA_CAP_EVENTS | (G.no_status ? 0 : VCMA_CAP_STATUS);
+	m->u.hello.caps = our_caps();
 	m->u.hello.page_size = 4096;
 	memcpy(m->u.hello.boot_id, g->boot_id, 16);
 	m->u.hello.mem_total = absurd ? (1ull << 62) : G.mem;
@@ -153,7 +174,8 @@ static struct grant *add_grant(struct guest *g, uint64_t gpa, uint64_t size, uin
 {
 	struct grant *x = &g->grants[g->nr_grants++];
 
-	*x = (struct grant){ .id = g->next_grant++, .gpa = gpa, .size = size, .tag = tag };
+	*x = (struct grant){ .id = g->next_grant++, .gpa = gpa, .size = size, .tag = tag,
+			     .claimed = G.claimed_by && !strncmp(label, "claim", 5) };
 	snprintf(x->label, sizeof(x->label), "%s", label);
 	return x;
 }
@@ -207,11 +229,19 @@ static void answer_release(struct guest *g, uint64_t req_id, uint64_t grant_id)
 	m.u.release_result.grant_id = grant_id;
 	m.u.release_result.status = VCMA_E_NOENT;
 	for (size_t i = 0; i < g->nr_grants; i++) {
-		if (g->grants[i].id == grant_id) {
+		if (g->grants[i].id != grant_id)
+			continue;
+		if (g->grants[i].claimed && host_reads_claims(g)) {
+			m.u.release_result.status = VCMA_E_CLAIMED;
+			snprintf(m.u.release_result.holder, sizeof(m.u.release_result.holder), "%s",
+				 G.claimed_by);
+		} else if (g->grants[i].claimed) {
+			m.u.release_result.status = VCMA_E_BUSY;
+		} else {
 			g->grants[i] = g->grants[--g->nr_grants];
 			m.u.release_result.status = VCMA_OK;
-			break;
 		}
+		break;
 	}
 	send_msg(g, &m);
 }
@@ -231,6 +261,7 @@ static void answer_status(struct guest *g, uint64_t req_id)
 		m->u.status_result.mem_free = G.mem / 2;
 		m->u.status_result.mem_available = G.mem / 2;
 		memcpy(m->u.status_result.boot_id, g->boot_id, 16);
+		m->u.status_result.holders = host_reads_claims(g);
 		m->u.status_result.nr_grants = (uint32_t)chunk;
 		for (size_t i = 0; i < chunk; i++) {
 			const struct grant *x = &g->grants[sent + i];
@@ -241,6 +272,10 @@ static void answer_status(struct guest *g, uint64_t req_id)
 			gi->size = x->size;
 			gi->tag = x->tag;
 			snprintf(gi->label, sizeof(gi->label), "%s", x->label);
+			if (x->claimed && m->u.status_result.holders) {
+				gi->flags = VCMA_GRANT_F_CLAIMED;
+				snprintf(gi->holder, sizeof(gi->holder), "%s", G.claimed_by);
+			}
 			m->u.status_result.grant_bytes += x->size;
 		}
 		sent += chunk;
@@ -382,6 +417,7 @@ static void handle(struct guest *g, const struct vcma_msg *m)
 	switch (m->type) {
 	case VCMA_MSG_HELLO:
 		/* we said HELLO on connect; the agent answers a host HELLO under its id */
+		g->host_caps = m->u.hello.caps;
 		send_hello(g, m->id, G.evil == EVIL_ABSURD_HELLO);
 		break;
 	case VCMA_MSG_PING:
@@ -462,6 +498,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	g->bev = bufferevent_socket_new(G.base, fd, BEV_OPT_CLOSE_ON_FREE);
 	g->reasm = vcma_reasm_new(4 * (VCMA_MAX_PAYLOAD + 24));
 	g->synced = g->evil_done = g->dead = false;
+	g->host_caps = 0;
 	g->session++;
 	bufferevent_setcb(g->bev, on_read, NULL, on_event, g);
 	bufferevent_enable(g->bev, EV_READ | EV_WRITE);
@@ -479,6 +516,11 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	for (size_t i = 0; i < G.n; i++) {
 		struct guest *g = &G.g[i];
 
+		if (sig == SIGHUP) {
+			for (size_t k = 0; k < g->nr_grants; k++)
+				g->grants[k].claimed = false;
+			continue;
+		}
 		if (sig == SIGUSR1) {
 			g->nr_grants = 0;
 			new_boot_id(g);
@@ -507,11 +549,12 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: fakeguest (--listen PATH ... | --dir DIR --count N [--prefix P])\n"
 		   "                 [--mem SIZE_MB] [--delay-ms N] [--foreign N] [--no-status]\n"
-		   "                 [--evil MODE]\n"
+		   "                 [--claimed OWNER] [--evil MODE]\n"
 		   "  MODE: ");
 	for (size_t i = 0; i < sizeof(evil_names) / sizeof(evil_names[0]); i++)
 		fprintf(f, "%s%s", i ? ", " : "", evil_names[i]);
-	fprintf(f, "\nSIGUSR1 reboots every guest, SIGUSR2 restarts their agents.\n");
+	fprintf(f, "\n--claimed OWNER: grants labelled claim* are held by OWNER until SIGHUP.\n"
+		   "SIGUSR1 reboots every guest, SIGUSR2 restarts their agents.\n");
 }
 
 int main(int argc, char **argv)
@@ -526,6 +569,7 @@ int main(int argc, char **argv)
 		{ "foreign", required_argument, NULL, 'f' },
 		{ "evil", required_argument, NULL, 'e' },
 		{ "no-status", no_argument, NULL, 'S' },
+		{ "claimed", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -533,8 +577,8 @@ int main(int argc, char **argv)
 	char **paths = calloc((size_t)argc, sizeof(char *));
 	size_t npaths = 0, count = 0;
 	int o, status = 1;
-	struct event *sigs[4];
-	const int signums[4] = { SIGTERM, SIGINT, SIGUSR1, SIGUSR2 };
+	struct event *sigs[5];
+	const int signums[5] = { SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGHUP };
 
 	G.mem = 1ull << 30;
 	srandom((unsigned int)getpid());
@@ -558,6 +602,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'S': G.no_status = true; break;
+		case 'c': G.claimed_by = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -590,14 +635,14 @@ int main(int argc, char **argv)
 		if (listen_on(g))
 			goto out;
 	}
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		sigs[i] = evsignal_new(G.base, signums[i], on_signal, NULL);
 		event_add(sigs[i], NULL);
 	}
 	printf("fakeguest: serving %zu channels\n", G.n);
 	fflush(stdout);
 	event_base_dispatch(G.base);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		event_free(sigs[i]);
 	status = 0;
 out:

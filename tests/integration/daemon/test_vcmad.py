@@ -403,10 +403,66 @@ def t_agent(env, tap):
     tap.ok(env.stop() == 0, "vcmad exits 0")
 
 
+def t_claimed(env, tap):
+    owner = "edu-0000:00:03.0"
+    g, paths = env.guests(["vm0"], claimed=owner)
+    env.start(paths)
+    env.ready("vm0")
+    rc, out, err = env.ctl("reserve", "vm0", "16M", "--label", "claim-nic", "--wait",
+                           "--wait-timeout", "20")
+    rc2, out2, err2 = env.ctl("reserve", "vm0", "8M", "--label", "free", "--wait",
+                              "--wait-timeout", "20")
+    tap.ok(rc == 0 and rc2 == 0, "two reservations granted", out + err + out2 + err2)
+    held = next(r for r in env.rsvs("vm0") if r["label"] == "claim-nic")
+    free = next(r for r in env.rsvs("vm0") if r["label"] == "free")
+    caps = env.vm("vm0")["guest"]["caps"]
+    tap.ok("addr_limit" in caps, "bit 6 is common with a guest that has claims", caps)
+    # an agent restart re-syncs: STATUS_RESULT says who holds what
+    g.send_signal(signal.SIGUSR2)
+    tap.ok(env.wait(lambda: env.vm("vm0")["stats"]["sessions"] >= 2 and
+                    env.vm("vm0")["state"] == "ready", 20), "re-synced after an agent restart")
+    code, doc = env.api("GET", f"/v1/vms/vm0/reservations/{held['id']}")
+    tap.ok(code == 200 and doc.get("claimed_by") == owner and doc.get("held") == ["claimed"],
+           "GET: claimed_by and held from the guest's STATUS", doc)
+    code, doc = env.api("GET", f"/v1/vms/vm0/reservations/{free['id']}")
+    tap.ok(code == 200 and "claimed_by" not in doc, "the free grant is not claimed", doc)
+
+    code, doc = env.api("DELETE", f"/v1/vms/vm0/reservations/{held['id']}")
+    tap.ok(code == 409 and doc.get("error") == "claimed" and doc.get("claimed_by") == owner,
+           "DELETE of a claimed grant: 409 with claimed_by (after the guest answered)", doc)
+    code, doc = env.api("GET", f"/v1/vms/vm0/reservations/{held['id']}")
+    tap.ok(code == 200 and doc["state"] == "granted" and doc["grant_id"] == held["grant_id"] and
+           "busy, claimed by " + owner in doc.get("detail", ""),
+           "the grant is kept: still granted, same grant, detail says who", doc)
+    rc, out, err = env.ctl("release", "vm0", str(held["id"]))
+    tap.ok(rc == 1 and "busy: claimed by " + owner in err, "vcmactl release: busy: claimed by X, exit 1",
+           out + err)
+    rc, out, err = env.ctl("release", "vm0", str(held["id"]), "--wait", "--wait-timeout", "20")
+    tap.ok(rc == 1 and "busy: claimed by " + owner in err, "vcmactl release --wait: exit 1 too",
+           out + err)
+    rc, out, err = env.ctl("status", "vm0")
+    tap.ok(rc == 0 and "claimed by " + owner in out, "vcmactl status shows the holder", out)
+    refused = env.metric("vcmad_vm_requests_total", vm="vm0", type="release", result="failed")
+    tap.ok(refused == 3, "three refused releases counted, none repeated on its own", refused)
+    tap.ok(env.stop(signal.SIGKILL) is not None and env.restart() and env.ready("vm0") and
+           any(r["id"] == held["id"] and r["state"] == "granted" for r in env.rsvs("vm0")),
+           "after a vcmad restart the claimed reservation is still there, granted")
+
+    code, doc = env.api("DELETE", f"/v1/vms/vm0/reservations/{free['id']}")
+    tap.ok(code == 200 and doc.get("state") == "released",
+           "DELETE of an unclaimed grant: 200 released once the guest answered", doc)
+    g.send_signal(signal.SIGHUP)    # the guest driver lets go
+    time.sleep(0.3)
+    rc, out, err = env.ctl("release", "vm0", str(held["id"]))
+    tap.ok(rc == 0 and "released" in out, "released once the holder let go", out + err)
+    tap.ok(env.rsvs("vm0") == [], "no reservations left", env.rsvs("vm0"))
+    tap.ok(env.stop() == 0, "vcmad exits 0")
+
+
 SCENARIOS = {
     "basic": t_basic, "errors": t_errors, "many": t_many, "restart": t_restart,
     "reboot": t_reboot, "retry": t_retry, "deadline": t_deadline, "stale": t_stale,
-    "hostile": t_hostile, "agent": t_agent,
+    "hostile": t_hostile, "agent": t_agent, "claimed": t_claimed,
 }
 
 

@@ -79,6 +79,9 @@ static struct vcma_msg *msg(uint8_t type, uint64_t id)
 	return m;
 }
 
+/* What the simulated guest offers in HELLO. */
+static uint64_t guest_caps = VCMA_CAP_RESERVE | VCMA_CAP_STATUS;
+
 /* A guest HELLO under id: 0 when unsolicited, else answering one of ours. */
 static void guest_hello_id(struct vcma_vm *vm, uint64_t id, uint8_t boot, uint64_t mem,
 			   int64_t now)
@@ -87,7 +90,7 @@ static void guest_hello_id(struct vcma_vm *vm, uint64_t id, uint8_t boot, uint64
 
 	m->u.hello = (struct vcma_hello_h){
 		.proto_min = 1, .proto_max = 1, .role = VCMA_ROLE_GUEST, .pageblock_order = 9,
-		.max_order = 10, .caps = VCMA_CAP_RESERVE | VCMA_CAP_STATUS, .page_size = 4096,
+		.max_order = 10, .caps = guest_caps, .page_size = 4096,
 		.mem_total = mem, .mem_free = mem / 2, .nr_ranges = 1,
 	};
 	memset(m->u.hello.boot_id, boot, 16);
@@ -115,8 +118,10 @@ static void guest_status(struct vcma_vm *vm, struct wire *w, const struct vcma_g
 	m = msg(VCMA_MSG_STATUS_RESULT, got.id);
 	m->u.status_result.mem_total = 1024 * M;
 	m->u.status_result.nr_grants = n;
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < n; i++) {
 		m->u.status_result.grants[i] = g[i];
+		m->u.status_result.holders |= g[i].flags != 0;
+	}
 	feed(vm, m, now);
 }
 
@@ -589,6 +594,105 @@ static void test_pinned(void)
 	vm_free(vm);
 }
 
+static void release_result(struct vcma_vm *vm, uint64_t req, uint64_t grant, uint32_t status,
+			   const char *holder, int64_t now)
+{
+	struct vcma_msg *m = msg(VCMA_MSG_RELEASE_RESULT, req);
+
+	m->u.release_result.status = status;
+	m->u.release_result.grant_id = grant;
+	snprintf(m->u.release_result.holder, sizeof(m->u.release_result.holder), "%s", holder);
+	feed(vm, m, now);
+}
+
+/* A grant a guest driver holds: the guest keeps it, so does vcmad, until it is let go. */
+static void test_claimed_release(void)
+{
+	struct wire w;
+	struct vcma_vm *vm = vm_new("t", "/nowhere", &lim);
+	struct rsv_spec s = { .size = 2 * M, .count = 2 };
+	struct vcma_msg got;
+	uint64_t first;
+	bool again = false;
+
+	guest_caps |= VCMA_CAP_ADDR_LIMIT;
+	vm_reserve(vm, &s, 0, &first);
+	vm->rsv[0].state = vm->rsv[1].state = RSV_GRANTED;
+	vm->rsv[0].grant_id = 100;
+	vm->rsv[1].grant_id = 101;
+	memset(&w, 0, sizeof(w));
+	vm->write = capture;
+	vm->io = &w;
+	vm_session_start(vm, 0);
+	ok(sent(&w, &got) && got.type == VCMA_MSG_HELLO && (got.u.hello.caps & VCMA_CAP_ADDR_LIMIT),
+	   "vcmad offers bit 6 (claims)");
+	guest_hello(vm, 1, 1024 * M, 0);
+	const struct vcma_grant_info_h grants[] = {
+		{ 100, BASE, 2 * M, 1, "", VCMA_GRANT_F_CLAIMED | VCMA_GRANT_F_EXPORTED, "drv0" },
+		{ 101, BASE + 2 * M, 2 * M, 2, "", 0, "" },
+	};
+	guest_status(vm, &w, grants, 2, 10);
+	ok(vm->conn == VM_READY && vm->st.protocol_errors == 0 &&
+	   !strcmp(vm->rsv[0].claimed_by, "drv0") &&
+	   vm->rsv[0].holder_flags == (VCMA_GRANT_F_CLAIMED | VCMA_GRANT_F_EXPORTED) &&
+	   !vm->rsv[1].claimed_by[0], "STATUS with holders: reservation 1 claimed by drv0");
+
+	ok(vm_release(vm, 1, 20) == 1, "release of the claimed reservation: releasing");
+	vm_pump(vm, 20);
+	ok(sent_type(&w, &got, VCMA_MSG_RELEASE) && got.u.release.grant_id == 100, "RELEASE sent");
+	release_result(vm, got.id, 100, VCMA_E_CLAIMED, "drv0", 30);
+	ok(vm->nr_rsv == 2 && vm->rsv[0].state == RSV_GRANTED && vm->rsv[0].grant_id == 100 &&
+	   vm->rsv[0].status == VCMA_E_CLAIMED && !strcmp(vm->rsv[0].claimed_by, "drv0") &&
+	   strstr(vm->rsv[0].detail, "busy, claimed by drv0"),
+	   "E_CLAIMED: granted again, grant kept, claimed by drv0 (%s)", vm->rsv[0].detail);
+	vm_tick(vm, 5000);
+	while (sent(&w, &got))
+		again |= got.type == VCMA_MSG_RELEASE;
+	ok(!again, "no RELEASE is repeated on its own");
+
+	/* the driver let go: the operator's next release goes through */
+	ok(vm_release(vm, 1, 6000) == 1, "release again");
+	vm_pump(vm, 6000);
+	ok(sent_type(&w, &got, VCMA_MSG_RELEASE) && got.u.release.grant_id == 100, "RELEASE again");
+	release_result(vm, got.id, 100, VCMA_OK, "", 6010);
+	ok(vm->nr_rsv == 1 && vm->rsv[0].id == 2, "released once the holder let go");
+
+	/* a refusal that may pass is retried after a backoff, not in a loop */
+	ok(vm_release(vm, 2, 7000) == 1, "release of reservation 2");
+	vm_pump(vm, 7000);
+	ok(sent_type(&w, &got, VCMA_MSG_RELEASE) && got.u.release.grant_id == 101, "RELEASE sent");
+	release_result(vm, got.id, 101, VCMA_E_INTERNAL, "", 7010);
+	ok(vm->rsv[0].state == RSV_RELEASING && !sent_type(&w, &got, VCMA_MSG_RELEASE),
+	   "E_INTERNAL: still releasing, not asked again at once");
+	vm_tick(vm, 8100);
+	ok(sent_type(&w, &got, VCMA_MSG_RELEASE) && got.u.release.grant_id == 101,
+	   "asked again after the backoff");
+	release_result(vm, got.id, 101, VCMA_OK, "", 8110);
+	ok(vm->nr_rsv == 0, "released");
+	vm_free(vm);
+
+	/* a guest without bit 6 must not send the claimed forms */
+	guest_caps &= ~VCMA_CAP_ADDR_LIMIT;
+	s.count = 1;
+	vm = ready_vm(&w, NULL, 0);
+	vm_reserve(vm, &s, 0, &first);
+	vm->rsv[0].state = RSV_GRANTED;
+	vm->rsv[0].grant_id = 200;
+	vm_release(vm, first, 100);
+	vm_pump(vm, 100);
+	ok(sent_type(&w, &got, VCMA_MSG_RELEASE), "RELEASE to a guest without bit 6");
+	release_result(vm, got.id, 200, VCMA_E_CLAIMED, "x", 110);
+	ok(vm->st.protocol_errors == 1 && vm->rsv[0].state == RSV_GRANTED,
+	   "E_CLAIMED without bit 6: a violation, the grant still kept");
+	vm_release(vm, first, 200);
+	vm_pump(vm, 200);
+	ok(sent_type(&w, &got, VCMA_MSG_RELEASE), "RELEASE again");
+	release_result(vm, got.id, 200, VCMA_E_BUSY, "", 210);
+	ok(vm->rsv[0].state == RSV_GRANTED && vm->rsv[0].status == VCMA_E_BUSY &&
+	   strstr(vm->rsv[0].detail, "busy"), "E_BUSY from an older guest: kept as well");
+	vm_free(vm);
+}
+
 int main(void)
 {
 	vm_limits_default(&lim);
@@ -601,5 +705,6 @@ int main(void)
 	test_again_and_lost();
 	test_hello_rules();
 	test_pinned();
+	test_claimed_release();
 	return tap_done();
 }
