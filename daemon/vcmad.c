@@ -432,6 +432,11 @@ int vcmad_vm_detach(struct vcmad *d, const char *name)
 	return -ENOENT;
 }
 
+void vcma_vm_set_suspended(struct vcma_vm *vm, bool suspended)
+{
+	vm_set_suspended(vm, suspended, vcmad_now_ms());
+}
+
 int vcmad_vm_forget(struct vcmad *d, const char *name, const char *uuid)
 {
 	struct vcma_vm *vm = name ? vcmad_vm_lookup(d, name) : NULL;

@@ -359,6 +359,7 @@ json_object *api_vm_json(const struct vcma_vm *vm, int detail)
 		json_object_object_add(o, "unmanaged_reason", json_object_new_string(vm->unmanaged));
 	if (vm->uuid[0])
 		json_object_object_add(o, "uuid", json_object_new_string(vm->uuid));
+	json_object_object_add(o, "suspended", json_object_new_boolean(vm->suspended));
 	json_object_object_add(o, "connected", json_object_new_boolean(info.connected));
 	json_object_object_add(o, "granted", json_object_new_uint64(info.nr_granted));
 	json_object_object_add(o, "pending", json_object_new_uint64(info.nr_pending));

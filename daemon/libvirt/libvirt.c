@@ -152,6 +152,7 @@ static void sink_attach(const struct vcma_lv_domain *dom, void *opaque)
 		vlog_err("libvirt: domain '%s': cannot attach: %s", dom->name, strerror(-r));
 		return;
 	}
+	vcma_vm_set_suspended(vm, dom->paused);
 	if (!dom->desired)
 		return;
 	r = vcma_vm_get_desired(vm, &cur);

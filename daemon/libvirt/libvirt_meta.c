@@ -50,6 +50,7 @@ struct tracked {
 	char pin[VCMA_LV_ERRLEN];	/* why host reclaim is refused, "" = not pinned */
 	char unshared[VCMA_LV_ERRLEN];	/* why host reclaim is impossible, "" = shared RAM */
 	bool has_desired;
+	bool paused;		/* paused or suspended to RAM */
 	bool seen;		/* found by the scan in progress */
 	struct vcma_lv_desired desired;
 };
@@ -164,10 +165,10 @@ static void refresh_domain(struct vcma_lv_conn *c, virDomainPtr dom)
 	char qmp[VCMA_LV_PATHLEN], pin[VCMA_LV_ERRLEN], unshared[VCMA_LV_ERRLEN];
 	const char *name = virDomainGetName(dom);
 	struct vcma_lv_desired desired;
-	bool has_desired = false;
+	bool has_desired = false, paused = false;
 	struct tracked *t;
 	char *xml = NULL;
-	int r;
+	int r, state;
 
 	if (!name || virDomainGetUUIDString(dom, uuid) < 0)
 		return;
@@ -209,13 +210,15 @@ static void refresh_domain(struct vcma_lv_conn *c, virDomainPtr dom)
 			 "domain's memory is pinned");
 	if (vcma_lv_find_unshared(xml, unshared, err) < 0)
 		unshared[0] = '\0';	/* malformed was refused by the channel lookup already */
+	if (virDomainGetState(dom, &state, NULL, 0) == 0)
+		paused = state == VIR_DOMAIN_PAUSED || state == VIR_DOMAIN_PMSUSPENDED;
 
 	t = find_tracked(c, uuid);
 	if (t) {
 		t->seen = true;
 		if (strcmp(t->path, path) == 0 && strcmp(t->name, name) == 0 &&
 		    strcmp(t->qmp, qmp) == 0 && strcmp(t->pin, pin) == 0 &&
-		    strcmp(t->unshared, unshared) == 0 &&
+		    strcmp(t->unshared, unshared) == 0 && t->paused == paused &&
 		    t->has_desired == has_desired &&
 		    (!has_desired || vcma_lv_desired_equal(&t->desired, &desired)))
 			goto out;
@@ -234,6 +237,7 @@ static void refresh_domain(struct vcma_lv_conn *c, virDomainPtr dom)
 	memcpy(t->unshared, unshared, sizeof(t->unshared));
 	t->has_desired = has_desired;
 	t->desired = desired;
+	t->paused = paused;
 	vlog_info("libvirt: domain '%s' has channel %s%s%s%s: attaching%s%s", name, path,
 		  has_desired ? " and vcma metadata" : "", qmp[0] ? ", QMP " : "", qmp,
 		  pin[0] ? "; " : "", pin);
@@ -245,6 +249,7 @@ static void refresh_domain(struct vcma_lv_conn *c, virDomainPtr dom)
 		.desired = has_desired ? &t->desired : NULL,
 		.pin_reason = t->pin[0] ? t->pin : NULL,
 		.unshared_reason = t->unshared[0] ? t->unshared : NULL,
+		.paused = t->paused,
 	}, c->opaque);
 out:
 	free(xml);
@@ -303,6 +308,8 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 	switch (event) {
 	case VIR_DOMAIN_EVENT_STARTED:
 	case VIR_DOMAIN_EVENT_RESUMED:
+	case VIR_DOMAIN_EVENT_SUSPENDED:
+	case VIR_DOMAIN_EVENT_PMSUSPENDED:
 		refresh_domain(c, dom);
 		break;
 	case VIR_DOMAIN_EVENT_STOPPED:

@@ -35,6 +35,8 @@ struct vcma_lv_domain {
 	const char *pin_reason;
 	/* Why its RAM cannot be punched (not a shared backend), or NULL. */
 	const char *unshared_reason;
+	/* Paused or suspended to RAM: the guest cannot answer (attach is called again on resume). */
+	bool paused;
 };
 
 struct vcma_lv_sink {

@@ -1285,9 +1285,34 @@ void vm_feed(struct vcma_vm *vm, const void *data, size_t len, int64_t now_ms)
 		vm->partial_since_ms = now_ms;
 }
 
+void vm_set_suspended(struct vcma_vm *vm, bool suspended, int64_t now_ms)
+{
+	int64_t d;
+
+	if (suspended == vm->suspended)
+		return;
+	vm->suspended = suspended;
+	if (suspended) {
+		vm->suspended_at_ms = now_ms;
+		vlog_info("vm %s: domain paused: its timers stop until it resumes", vm->name);
+		return;
+	}
+	d = now_ms - vm->suspended_at_ms;
+	vm->last_rx_ms += d;
+	vm->last_ping_ms += d;
+	if (vm->partial_since_ms)
+		vm->partial_since_ms += d;
+	for (size_t i = 0; i < vm->nr_infl; i++) {
+		vm->infl[i].sent_ms += d;
+		vm->infl[i].deadline_ms += d;
+	}
+	vlog_info("vm %s: domain resumed after %lld ms: keepalive and deadlines moved on by that",
+		  vm->name, (long long)d);
+}
+
 void vm_tick(struct vcma_vm *vm, int64_t now_ms)
 {
-	if (vm->conn == VM_DISCONNECTED || vm->drop)
+	if (vm->conn == VM_DISCONNECTED || vm->drop || vm->suspended)
 		return;
 	if (vm->partial_since_ms && now_ms - vm->partial_since_ms >= vm->lim->frame_timeout_ms) {
 		vm_fatal(vm, "partial frame (%zu bytes) stalled for %u ms",

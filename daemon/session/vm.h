@@ -156,6 +156,8 @@ struct vcma_vm {
 	uint32_t violations;
 	uint64_t discarded_seen;
 	bool drop;			/* the IO layer must disconnect */
+	bool suspended;			/* the domain is paused: no timer runs (vm_set_suspended) */
+	int64_t suspended_at_ms;
 	char drop_reason[192];
 
 	vm_write_fn write;
@@ -178,6 +180,12 @@ void vm_session_end(struct vcma_vm *vm, const char *why);
 void vm_feed(struct vcma_vm *vm, const void *data, size_t len, int64_t now_ms);
 /* One validated frame from the guest (vm_feed calls this). */
 void vm_handle_frame(struct vcma_vm *vm, const struct vcma_msg *m, int64_t now_ms);
+/*
+ * The domain was paused (true) or resumed (false), as its VM source says: a
+ * paused guest cannot answer, so while it is paused no keepalive, deadline
+ * or partial-frame timer runs, and on resume each is moved on by the pause.
+ */
+void vm_set_suspended(struct vcma_vm *vm, bool suspended, int64_t now_ms);
 /* Timers: keepalive, deadlines, stalled partial frames, E_AGAIN retries. */
 void vm_tick(struct vcma_vm *vm, int64_t now_ms);
 /* Send what is queued (pending reservations, releases) as far as bounds allow. */

@@ -165,6 +165,9 @@ int vcma_vm_get_desired(const struct vcma_vm *vm, struct vcma_desired *out);
  */
 int vcma_vm_set_desired(struct vcma_vm *vm, const struct vcma_desired *d);
 
+/* The domain is paused (or suspended to RAM): its timers stop; false = running again. */
+void vcma_vm_set_suspended(struct vcma_vm *vm, bool suspended);
+
 /* Store the balloon target (bytes). Calls no hook. 0 or -EINVAL. */
 int vcma_vm_set_balloon_target(struct vcma_vm *vm, uint64_t bytes);
 

@@ -388,6 +388,38 @@ static void test_timers(void)
 	vm_free(vm);
 }
 
+/* A paused domain's guest cannot answer: nothing times out until it runs again. */
+static void test_suspended(void)
+{
+	struct wire w;
+	struct vcma_vm *vm = ready_vm(&w, NULL, 0);
+	struct rsv_spec s = { .size = 2 * M, .count = 1, .deadline_ms = 500 };
+	struct vcma_msg got, q;
+	uint64_t first;
+	int64_t t = 100000, pause = 10 * (int64_t)lim.keepalive_timeout_ms;
+
+	vm->last_rx_ms = t;
+	vm_reserve(vm, &s, t, &first);
+	vm_pump(vm, t);
+	ok(sent_type(&w, &q, VCMA_MSG_RESERVE), "RESERVE sent");
+	vm_set_suspended(vm, true, t + 100);
+	while (sent(&w, &got))
+		;
+	vm_tick(vm, t + 100 + pause);
+	ok(!vm->drop && vm->rsv[0].state == RSV_PENDING && !sent(&w, &got),
+	   "paused for 10 keepalive timeouts: no PING, no drop, the RESERVE not failed");
+	vm_set_suspended(vm, false, t + 100 + pause);
+	vm_tick(vm, t + 100 + pause + 1);
+	ok(!vm->drop && vm->rsv[0].state == RSV_PENDING, "resumed: the pause does not count");
+	reserve_result(vm, q.id, first, VCMA_OK, 60, BASE, 2 * M, t + 200 + pause);
+	ok(vm->rsv[0].state == RSV_GRANTED && vm->st.protocol_errors == 0,
+	   "the answer after the resume is taken (the request was still in flight)");
+	vm_tick(vm, t + 200 + pause + lim.keepalive_timeout_ms);
+	ok(vm->drop && strstr(vm->drop_reason, "keepalive"),
+	   "running again, a silent guest is dropped as before: %s", vm->drop_reason);
+	vm_free(vm);
+}
+
 static void test_hostile(void)
 {
 	struct wire w;
@@ -701,6 +733,7 @@ int main(void)
 	test_validation();
 	test_sync();
 	test_timers();
+	test_suspended();
 	test_hostile();
 	test_again_and_lost();
 	test_hello_rules();

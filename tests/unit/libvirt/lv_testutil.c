@@ -65,6 +65,7 @@ static void record_attach(const struct vcma_lv_domain *dom, void *opaque)
 	snprintf(lv_seen.name, sizeof(lv_seen.name), "%s", dom->name);
 	snprintf(lv_seen.path, sizeof(lv_seen.path), "%s", dom->channel_path);
 	lv_seen.has_desired = dom->desired != NULL;
+	lv_seen.paused = dom->paused;
 	if (dom->desired)
 		lv_seen.desired = *dom->desired;
 }

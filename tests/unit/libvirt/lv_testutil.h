@@ -24,7 +24,7 @@ struct lv_seen {
 	int attaches, detaches, undefined;
 	char name[128], path[VCMA_LV_PATHLEN], detached[128];
 	char undefined_name[128], undefined_uuid[64];
-	bool has_desired;
+	bool has_desired, paused;
 	struct vcma_lv_desired desired;
 };
 extern struct lv_seen lv_seen;

@@ -191,6 +191,11 @@ static void test_stop_start(virConnectPtr admin)
 	ok(virDomainCreate(dom) == 0 && lv_run_until(base, &lv_seen.attaches, attaches + 1, 10000) &&
 	   strcmp(lv_seen.name, "vcma-td1") == 0 && lv_seen.has_desired && lv_seen.desired.nr == 2,
 	   "started again, it is attached again with the desired state vcmad wrote");
+	attaches = lv_seen.attaches;
+	ok(virDomainSuspend(dom) == 0 && lv_run_until(base, &lv_seen.attaches, attaches + 1, 10000) &&
+	   lv_seen.paused, "paused: attached again saying so (its timers stop)");
+	ok(virDomainResume(dom) == 0 && lv_run_until(base, &lv_seen.attaches, attaches + 2, 10000) &&
+	   !lv_seen.paused, "resumed: attached again running");
 	ok(virDomainDestroy(dom) == 0 && lv_run_until(base, &lv_seen.detaches, 2, 10000), "and detached again");
 	ok(lv_seen.undefined == undefined, "stopping a persistent domain does not forget it");
 	ok(virDomainGetUUIDString(dom, uuid) == 0 && virDomainUndefine(dom) == 0 &&
