@@ -133,6 +133,15 @@ static struct reclaim *ensure_reclaim(struct vcma_vm *vm, int64_t now_ms)
 			b->rc->possible = false;
 			snprintf(b->rc->why, sizeof(b->rc->why), "%s", refusal(b));
 		}
+		/* a punch frees whole huge pages only: never part of one */
+		if (b->rc && b->rc->possible && b->rc->align > balloon_chunk_bytes(vm)) {
+			b->rc->possible = false;
+			snprintf(b->rc->why, sizeof(b->rc->why), "host reclaim off: the %s backing's "
+				 "huge pages are %" PRIu64 " MiB, larger than the balloon's %" PRIu64
+				 " MiB chunk; a chunk cannot be punched without the rest of its huge "
+				 "page (the guest still shrinks)", reclaim_kind_name(b->rc->kind),
+				 b->rc->align >> 20, balloon_chunk_bytes(vm) >> 20);
+		}
 		if (b->rc)
 			vlog_info("vm %s: host reclaim %s: %s", vm->name,
 				  b->rc->possible ? "on" : "off", b->rc->why);

@@ -29,7 +29,18 @@ hugetlb)
 	ram_args=(--qemu -object --qemu "memory-backend-memfd,id=hp0,size=1024M,share=on,hugetlb=on,hugetlbsize=2M"
 		  --qemu -machine --qemu memory-backend=hp0)
 	want_kind=hugetlbfs ;;
-*) echo "BACKING: memfd or hugetlb" >&2; exit 2 ;;
+hugetlb1g)
+	# 1 GiB huge pages: larger than the 2 MiB chunk, so vcmad must not punch
+	# (a punch frees whole huge pages only); the guest still shrinks.
+	hp1g=/sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages
+	if [ "$(cat $hp1g 2>/dev/null || echo 0)" -lt 1 ]; then
+		echo "1..0 # SKIP host has no free 1 GiB huge page (echo 1 > ${hp1g%free_hugepages}nr_hugepages)"
+		exit 0
+	fi
+	ram_args=(--qemu -object --qemu "memory-backend-memfd,id=hp0,size=1024M,share=on,hugetlb=on,hugetlbsize=1G"
+		  --qemu -machine --qemu memory-backend=hp0)
+	want_kind=none ;;
+*) echo "BACKING: memfd, hugetlb or hugetlb1g" >&2; exit 2 ;;
 esac
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=../harness/lib-vcmad.sh
@@ -70,9 +81,15 @@ start_vcmad ",qmp=$work/qmp.sock"
 wait_until 300 connected || bail "guest agent never said HELLO to vcmad"
 "$vcmactl" --json balloon vm1 >"$work/b0.json" || bail "vcmactl balloon vm1"
 json 'h=d["host"]; print("# host reclaim:", h["reclaim_possible"], h["backend"], h["reason"])' <"$work/b0.json"
-json "sys.exit(0 if d['host']['reclaim_possible'] and d['host']['backend'] == '$want_kind' else 1)" \
-	<"$work/b0.json" || bail "vcmad cannot reclaim from the $want_kind memfd (see the reason above)"
-ok "vcmad found the guest's $want_kind memfd and RAM layout through QMP"
+if [ "$backing" = hugetlb1g ]; then
+	json "sys.exit(0 if not d['host']['reclaim_possible'] and '1024 MiB' in d['host']['reason'] and 'huge page' in d['host']['reason'] else 1)" \
+		<"$work/b0.json" || bail "1 GiB huge pages: want host reclaim off with the huge page size as the reason"
+	ok "1 GiB huge pages: host reclaim off, the reason names the page size"
+else
+	json "sys.exit(0 if d['host']['reclaim_possible'] and d['host']['backend'] == '$want_kind' else 1)" \
+		<"$work/b0.json" || bail "vcmad cannot reclaim from the $want_kind memfd (see the reason above)"
+	ok "vcmad found the guest's $want_kind memfd and RAM layout through QMP"
+fi
 
 before=$(memfd fill)
 [ -n "$before" ] || bail "no memfd of 1 GiB in QEMU $(qemu_pid)"
@@ -87,8 +104,14 @@ chunks=$(json 'print(d["chunks"])' <"$work/b1.json")
 freed=$(( (before - after) >> 20 ))
 echo "# memfd allocated: before $((before >> 20)) MiB, after $((after >> 20)) MiB: $freed MiB freed; $chunks chunks in $(python3 -c "print(f'{$t1 - $t0:.1f}')") s"
 [ "$chunks" = 128 ] || bail "want 128 chunks of 2 MiB, vcmad has $chunks"
-[ "$freed" -ge 255 ] || bail "the memfd's allocation dropped by only $freed MiB (want >= 255)"
-ok "inflate 256 MiB in 128 chunks of 2 MiB: the memfd's allocated blocks dropped by $freed MiB"
+if [ "$backing" = hugetlb1g ]; then
+	json 'h=d["host"]; sys.exit(0 if h["punched_bytes"] == 0 and h["punch_errors"] == 0 else 1)' <"$work/b1.json" &&
+		[ "$freed" = 0 ] || bail "1 GiB huge pages: something was punched ($freed MiB freed)"
+	ok "inflate 256 MiB in 128 chunks of 2 MiB: nothing punched out of the 1 GiB huge page"
+else
+	[ "$freed" -ge 255 ] || bail "the memfd's allocation dropped by only $freed MiB (want >= 255)"
+	ok "inflate 256 MiB in 128 chunks of 2 MiB: the memfd's allocated blocks dropped by $freed MiB"
+fi
 
 wait_until 300 guest_says GUEST-INFLATED || bail "guest never saw MemTotal shrink"
 bail_if_guest_failed
