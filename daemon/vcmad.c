@@ -341,6 +341,12 @@ int vcmad_vm_attach(struct vcmad *d, const struct vcma_vm_attach *a, struct vcma
 		return -EINVAL;
 	if (vm) {
 		io = vm->io;
+		if (vm->unmanaged[0] && (a->desired || a->source_has_desired)) {
+			/* its source now has desired state to serve it from */
+			vlog_info("vm %s: managed again, from its source's desired state", vm->name);
+			vm->unmanaged[0] = 0;
+			event_active(io->retry, EV_TIMEOUT, 0);
+		}
 		if (strcmp(vm->channel, a->channel_path)) {
 			if (vm_set_channel(vm, a->channel_path))
 				return -ENOMEM;

@@ -184,6 +184,67 @@ def t_savefail(env, tap):
     tap.ok(env.stop() == 0, "vcmad exits 0")
 
 
+UUID = "6f1a4d3e-0c8b-4d2a-9a51-2f7d1c0e9b11"
+NODE = """<node>
+  <domain type='test'>
+    <name>vcma-d1</name>
+    <uuid>{uuid}</uuid>
+    <memory unit='MiB'>1024</memory>
+    <currentMemory unit='MiB'>1024</currentMemory>
+    <vcpu>1</vcpu>
+    <os><type arch='x86_64'>hvm</type></os>
+    <metadata>
+      <vcma:config xmlns:vcma='https://vcma.invalid/xmlns/vcma/1'>
+        <vcma:reservation size='8M' count='2'/>
+      </vcma:config>
+    </metadata>
+    <devices>
+      <channel type='unix'>
+        <source mode='bind' path='{channel}'/>
+        <target type='virtio' name='org.vcma.0'/>
+      </channel>
+    </devices>
+  </domain>
+</node>
+"""
+
+
+def t_libvirt_state(env, tap):
+    """A libvirt domain (the test driver, in vcmad) keyed by UUID; corrupt state served from metadata."""
+    _, paths = env.guests(["vcma-d1"])
+    node = os.path.join(env.dir, "node.xml")
+    with open(node, "w") as f:
+        f.write(NODE.format(uuid=UUID, channel=paths["vcma-d1"]))
+    os.makedirs(env.state)
+    legacy = {"format": 1, "vm": "vcma-d1", "next_id": 3, "balloon_target": 0, "reservations": [
+        {"id": i, "size": 8 * M, "align": 0, "label": "", "state": "pending"} for i in (1, 2)]}
+    with open(state_file(env, "vcma-d1"), "w") as f:
+        json.dump(legacy, f)
+    tap.ok(env.start({}, ["--connect", f"test://{node}"]) and env.ready("vcma-d1") and
+           env.settled("vcma-d1", 2), "vcmad serves the test driver's domain from libvirt")
+    v = env.vm("vcma-d1")
+    tap.ok(v["uuid"] == UUID and v["source"] == "libvirt", "GET shows its libvirt UUID", v)
+    tap.ok(not os.path.exists(state_file(env, "vcma-d1")) and
+           read_state(env, UUID)["vm"] == "vcma-d1", "the name-keyed file of an older vcmad "
+           "is now vm-UUID.json")
+    tap.ok(sorted(r["id"] for r in env.rsvs("vcma-d1")) == [1, 2],
+           "its reservations kept their ids (matched to the metadata by shape)", env.rsvs("vcma-d1"))
+    env.stop()
+    with open(state_file(env, UUID), "w") as f:
+        f.write('{"format": 2, "reservations": [')
+    tap.ok(env.restart() and env.ready("vcma-d1") and env.settled("vcma-d1", 2),
+           "corrupt state file: the domain is still served, from its libvirt metadata")
+    tap.ok(len(glob.glob(state_file(env, UUID) + ".corrupt-*")) == 1, "the file is set aside")
+    tap.ok("serving the VM from its desired state in libvirt metadata" in env.log(),
+           "the log says so")
+    tap.ok(all(r["state"] == "granted" and r["size"] == 8 * M for r in env.rsvs("vcma-d1")),
+           "the metadata's two 8 MiB reservations are granted", env.rsvs("vcma-d1"))
+    tap.ok(env.wait(lambda: os.path.exists(state_file(env, UUID)) and
+                    len(read_state(env, UUID)["reservations"]) == 2, 5),
+           "and written to a new vm-UUID.json")
+    tap.ok(env.stop() == 0, "vcmad exits 0")
+
+
 # ---- the balloon's chunk set across restarts (real agent on the model, fakeqemu) ----------
 
 def balloon(env, vm="g"):
@@ -466,7 +527,7 @@ def t_journal(env, tap):
 SCENARIOS = {"lock": t_lock, "corrupt": t_corrupt, "savefail": t_savefail,
              "unpunched": t_unpunched, "lost_reports": t_lost_reports,
              "kill_balloon": t_kill_balloon, "readonly": t_readonly, "sighup": t_sighup,
-             "notify": t_notify, "journal": t_journal}
+             "notify": t_notify, "journal": t_journal, "libvirt_state": t_libvirt_state}
 
 if __name__ == "__main__":
     sys.exit(main(SCENARIOS))
