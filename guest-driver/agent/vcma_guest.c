@@ -614,8 +614,7 @@ static int export_candidates(struct agent_backend *be, const char *arg,
 	}
 	for (i = 0; i < list->nr && n < max; i++)
 		if (list->grants[i].kind != AGENT_GRANT_BALLOON &&
-		    !strncmp(list->grants[i].label, arg, VCMA_LABEL_LEN) &&
-		    strlen(arg) < VCMA_LABEL_LEN)
+		    !strncmp(list->grants[i].label, arg, VCMA_LABEL_LEN))
 			idx[n++] = i;
 	return (int)n;
 }
@@ -762,6 +761,11 @@ static int cmd_export(struct agent_backend *be, int argc, char **argv)
 	if (!target || (!sock && !prog)) {
 		fprintf(stderr, "vcma-guest: export needs ID|LABEL and one of --exec PROG "
 			"[ARGS...] or --socket PATH (see --help)\n");
+		return EXIT_USAGE;
+	}
+	if (strlen(target) >= VCMA_LABEL_LEN) {
+		fprintf(stderr, "vcma-guest: export: '%s' is neither a grant id nor a label "
+			"(at most %d bytes)\n", target, VCMA_LABEL_LEN - 1);
 		return EXIT_USAGE;
 	}
 	if (!be->ops->export_dmabuf)

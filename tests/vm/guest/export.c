@@ -293,6 +293,8 @@ static void error_checks(const struct vcma_ioc_reserve *a)
 		{ "export --exec true", 2, "one of --exec PROG" },
 		{ "export exp0 --socket /tmp/x --exec true", 2, "exclude each other" },
 		{ "export exp0 --bogus --exec true", 2, "bad option" },
+		{ "export abcdefghijklmnopqrstuvwxyz0123456 --exec true", 2,
+		  "neither a grant id nor a label" },
 	};
 	char out[1024];
 	size_t i;
