@@ -386,6 +386,16 @@ static bool list_remove(uint64_t *v, size_t *n, uint64_t gpa)
 	return true;
 }
 
+bool balloon_holds_range(const struct vcma_vm *vm, uint64_t gpa, uint64_t len)
+{
+	const struct vm_balloon *b = B(vm);
+	uint64_t clen = balloon_chunk_bytes(vm);
+	/* the first chunk that could reach into the range starts after gpa - clen */
+	size_t i = lower_bound(b, gpa >= clen ? gpa - clen + 1 : 0);
+
+	return i < b->nr_chunks && overlaps(gpa, len, b->chunks[i], clen);
+}
+
 static void chunk_remove(struct vm_balloon *b, uint64_t gpa)
 {
 	list_remove(b->chunks, &b->nr_chunks, gpa);

@@ -90,6 +90,8 @@ int balloon_set_unshared(struct vcma_vm *vm, const char *reason);
 /* Operator: new target in bytes. -EINVAL when not a multiple of the chunk size. */
 int balloon_set_target(struct vcma_vm *vm, uint64_t target, int64_t now_ms);
 uint64_t balloon_chunk_bytes(const struct vcma_vm *vm);
+/* Whether any chunk of the host's balloon chunk set lies in [gpa, gpa + len). */
+bool balloon_holds_range(const struct vcma_vm *vm, uint64_t gpa, uint64_t len);
 /*
  * Whether the host can back what lowering the balloon to target hands back
  * to the guest: on a hugetlbfs backing each punched huge page must come from

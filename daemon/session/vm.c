@@ -912,6 +912,32 @@ static void fail_rsv(struct vcma_vm *vm, struct rsv *r, uint32_t status, uint32_
 	vlog_info("vm %s: reservation %llu failed: %s", vm->name, (unsigned long long)r->id, detail);
 }
 
+/*
+ * What a new grant [gpa, gpa + size) of reservation r overlaps, or NULL: a
+ * range the guest hands out once is never in two grants, nor in the balloon
+ * whose chunks the host may have punched.
+ */
+static const char *grant_overlap(const struct vcma_vm *vm, const struct rsv *r, uint64_t grant_id,
+				 uint64_t gpa, uint64_t size)
+{
+	for (size_t i = 0; i < vm->nr_rsv; i++) {
+		const struct rsv *o = &vm->rsv[i];
+
+		if (o != r && o->grant_id && o->granted_size && gpa < o->gpa + o->granted_size &&
+		    o->gpa < gpa + size)
+			return "another reservation's grant";
+	}
+	for (size_t i = 0; i < vm->nr_foreign; i++) {
+		const struct vcma_grant_info_h *f = &vm->foreign[i];
+
+		if (f->grant_id != grant_id && gpa < f->gpa + f->size && f->gpa < gpa + size)
+			return "a grant the guest already holds";
+	}
+	if (balloon_holds_range(vm, gpa, size))
+		return "balloon chunks";
+	return NULL;
+}
+
 static void handle_reserve_result(struct vcma_vm *vm, const struct vcma_msg *m,
 				  const struct inflight *f, int64_t now_ms)
 {
@@ -968,6 +994,17 @@ static void handle_reserve_result(struct vcma_vm *vm, const struct vcma_msg *m,
 		vm_violation(vm, "RESERVE_RESULT grant id %llu already belongs to reservation %llu",
 			     (unsigned long long)res->grant_id, (unsigned long long)other->id);
 		fail_rsv(vm, r, VCMA_E_PROTO, VCMA_CAUSE_NONE, "guest reused a grant id");
+		return;
+	}
+	const char *clash = grant_overlap(vm, r, res->grant_id, res->gpa, res->size);
+
+	if (clash) {
+		vm_violation(vm, "RESERVE_RESULT grant %llu at 0x%llx size %llu overlaps %s",
+			     (unsigned long long)res->grant_id, (unsigned long long)res->gpa,
+			     (unsigned long long)res->size, clash);
+		fail_rsv(vm, r, VCMA_E_PROTO, VCMA_CAUSE_NONE,
+			 "guest granted a range that overlaps another grant or the balloon");
+		queue_orphan(vm, res->grant_id, "overlapping grant");
 		return;
 	}
 	vm->st.req[VM_REQ_RESERVE][VM_RES_OK]++;

@@ -257,6 +257,47 @@ static void test_validation(void)
 	vm_free(vm);
 }
 
+/* A grant that overlaps another grant, a guest-held grant or balloon chunks is refused. */
+static void test_overlap(void)
+{
+	const struct vcma_grant_info_h held[] = {
+		{ .grant_id = 40, .gpa = BASE + 64 * M, .size = 4 * M },
+	};
+	struct wire w;
+	struct vcma_vm *vm = ready_vm(&w, held, 1);
+	struct rsv_spec s = { .size = 4 * M, .align = 2 * M, .count = 4 };
+	struct vm_balloon *b = vm->bal;
+	struct vcma_msg q[4], rel;
+	uint64_t first;
+
+	b->chunks = realloc(b->chunks, sizeof(uint64_t));
+	b->chunks[0] = BASE + 128 * M;		/* one 2 MiB chunk in the balloon */
+	b->nr_chunks = b->cap_chunks = 1;
+	vm_reserve(vm, &s, 0, &first);
+	vm_pump(vm, 0);
+	for (int i = 0; i < 4; i++)
+		sent(&w, &q[i]);
+	reserve_result(vm, q[0].id, 1, VCMA_OK, 5, BASE, 4 * M, 1);
+	ok(vm->rsv[0].state == RSV_GRANTED, "a grant of its own range");
+	reserve_result(vm, q[1].id, 2, VCMA_OK, 6, BASE + 2 * M, 4 * M, 1);
+	ok(vm->rsv[1].state == RSV_FAILED && strstr(vm->rsv[1].detail, "overlaps") &&
+	   sent_type(&w, &rel, VCMA_MSG_RELEASE) && rel.u.release.grant_id == 6,
+	   "a grant overlapping another reservation's is refused and given back (%s)",
+	   vm->rsv[1].detail);
+	reserve_result(vm, q[2].id, 3, VCMA_OK, 7, BASE + 66 * M, 4 * M, 1);
+	ok(vm->rsv[2].state == RSV_FAILED && strstr(vm->rsv[2].detail, "overlaps"),
+	   "a grant overlapping one the guest already holds is refused");
+	reserve_result(vm, q[3].id, 4, VCMA_OK, 8, BASE + 126 * M, 4 * M, 1);
+	ok(vm->rsv[3].state == RSV_FAILED && strstr(vm->rsv[3].detail, "balloon"),
+	   "a grant overlapping a balloon chunk is refused (%s)", vm->rsv[3].detail);
+	ok(vm->st.protocol_errors == 3, "three violations counted (%llu)",
+	   (unsigned long long)vm->st.protocol_errors);
+	ok(balloon_holds_range(vm, BASE + 129 * M, 4096) && !balloon_holds_range(vm, BASE + 130 * M, M) &&
+	   balloon_holds_range(vm, BASE + 127 * M, M + 1) && !balloon_holds_range(vm, BASE + 127 * M, M),
+	   "balloon_holds_range: inside, after, reaching in, ending at the chunk");
+	vm_free(vm);
+}
+
 static void test_sync(void)
 {
 	struct wire w;
@@ -731,6 +772,7 @@ int main(void)
 	lim.max_frames_per_sec = 200;
 	test_reserve_flow();
 	test_validation();
+	test_overlap();
 	test_sync();
 	test_timers();
 	test_suspended();
