@@ -115,6 +115,7 @@ uint32_t vcma_status_from_errno(int neg_errno, uint32_t cause)
 		return VCMA_E_INVAL;
 	case ENOSPC:
 	case ENOMEM:
+	case EADDRNOTAVAIL:	/* no window below max_addr (cause addr_limit) */
 		return VCMA_E_NOSPC;
 	case EBUSY:
 		return VCMA_E_BUSY;

@@ -63,6 +63,12 @@ struct agent_backend_ops {
 	 */
 	int (*holders)(void *priv, uint64_t grant_id, uint32_t *flags, char *holder,
 		       size_t len);
+	/*
+	 * Optional: VCMA_CAP_* beyond agent_backend.caps that the backend can
+	 * serve now (the module may have come, gone or changed since); called
+	 * after version(). NULL = none.
+	 */
+	uint64_t (*extra_caps)(void *priv);
 };
 
 struct agent_backend {
@@ -102,6 +108,12 @@ int agent_backend_sim_new(const struct agent_sim_opts *opts, struct agent_backen
 
 /* Whether this build has the sim backend. */
 int agent_backend_sim_available(void);
+
+/* What this backend can serve now: what HELLO offers the host. */
+static inline uint64_t agent_backend_caps(const struct agent_backend *be)
+{
+	return be->caps | (be->ops->extra_caps ? be->ops->extra_caps(be->priv) : 0);
+}
 
 static inline void agent_backend_free(struct agent_backend *be)
 {

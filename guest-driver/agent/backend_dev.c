@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,14 +20,20 @@
 #include "backend.h"
 #include "devnode.h"
 
+_Static_assert(offsetof(struct vcma_ioc_reserve, max_addr) == VCMA_IOC_RESERVE_V1_SIZE,
+	       "ABI 1 RESERVE is the struct without max_addr");
+
 struct dev_backend {
 	char *path;
 	const char *sysfs_root;		/* /sys/kernel/vcma */
 	int fd;
+	uint64_t features;	/* VCMA_FEAT_* of the module behind fd */
 };
 
 static int dev_open(struct dev_backend *d)
 {
+	struct vcma_ioc_features f = { .argsz = sizeof(f) };
+
 	if (d->fd >= 0)
 		return 0;
 	d->fd = open(d->path, O_RDWR | O_CLOEXEC);
@@ -35,6 +42,8 @@ static int dev_open(struct dev_backend *d)
 		d->fd = open(d->path, O_RDWR | O_CLOEXEC);
 	if (d->fd < 0)
 		return errno == ENOENT || errno == ENXIO ? -ENODEV : -errno;
+	/* A module older than the features ioctl answers ENOTTY: ABI 1 only. */
+	d->features = ioctl(d->fd, VCMA_IOC_FEATURES, &f) == 0 ? f.features : 0;
 	return 0;
 }
 
@@ -63,10 +72,27 @@ static int dev_version(void *priv, struct vcma_ioc_version *out)
 	return dev_ioctl(priv, VCMA_IOC_VERSION, out);
 }
 
+/*
+ * A module without VCMA_FEAT_ADDR_LIMIT gets ABI 1's RESERVE; a limit it
+ * cannot carry is refused (EOPNOTSUPP), never dropped.
+ */
 static int dev_reserve(void *priv, struct vcma_ioc_reserve *io)
 {
+	struct dev_backend *d = priv;
+	int ret = dev_open(d);
+
+	if (ret)
+		return ret;
+	if (d->features & VCMA_FEAT_ADDR_LIMIT) {
+		io->argsz = sizeof(*io);
+		return dev_ioctl(d, VCMA_IOC_RESERVE, io);
+	}
+	if (io->max_addr)
+		return -EOPNOTSUPP;
+	io->argsz = VCMA_IOC_RESERVE_V1_SIZE;
+	ret = dev_ioctl(d, VCMA_IOC_RESERVE_V1, io);
 	io->argsz = sizeof(*io);
-	return dev_ioctl(priv, VCMA_IOC_RESERVE, io);
+	return ret;
 }
 
 static int dev_release(void *priv, uint64_t grant_id)
@@ -151,6 +177,17 @@ static int dev_holders(void *priv, uint64_t grant_id, uint32_t *flags, char *hol
 	return 0;
 }
 
+/* Bit 6 stands for address limits and claims: both must be in the module. */
+static uint64_t dev_extra_caps(void *priv)
+{
+	struct dev_backend *d = priv;
+	uint64_t need = VCMA_FEAT_ADDR_LIMIT | VCMA_FEAT_CLAIMS;
+
+	if (dev_open(d))
+		return 0;
+	return (d->features & need) == need ? VCMA_CAP_ADDR_LIMIT : 0;
+}
+
 static void dev_free(void *priv)
 {
 	struct dev_backend *d = priv;
@@ -175,6 +212,7 @@ static const struct agent_backend_ops dev_ops = {
 	.free = dev_free,
 	.balloon = dev_balloon,
 	.holders = dev_holders,
+	.extra_caps = dev_extra_caps,
 };
 
 int agent_backend_dev_new(const char *path, struct agent_backend *out)
@@ -192,8 +230,7 @@ int agent_backend_dev_new(const char *path, struct agent_backend *out)
 	}
 	out->ops = &dev_ops;
 	out->priv = d;
-	/* Bit 6 covers claims too: RELEASE of a held grant names its holder. */
-	out->caps = VCMA_CAP_RESERVE | VCMA_CAP_STATUS | VCMA_CAP_BALLOON | VCMA_CAP_EVENTS |
-		    VCMA_CAP_ADDR_LIMIT;
+	/* Bit 6 (limits and claims) only with a module that has both: dev_extra_caps. */
+	out->caps = VCMA_CAP_RESERVE | VCMA_CAP_STATUS | VCMA_CAP_BALLOON | VCMA_CAP_EVENTS;
 	return 0;
 }

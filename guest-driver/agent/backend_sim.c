@@ -72,7 +72,7 @@ static int sim_reserve(void *priv, struct vcma_ioc_reserve *io)
 	vcma_ioc_to_core_request(io, &req);
 	memset(&ev, 0, sizeof(ev));
 	memset(&g, 0, sizeof(g));
-	ret = vcma_core_reserve(s->core, &req, &g, &ev);
+	ret = vcma_ioc_reserve_errno(vcma_core_reserve(s->core, &req, &g, &ev), &ev);
 	vcma_core_to_ioc_evidence(&ev, &io->ev);
 	vcma_core_to_ioc_evac(&ev, (uint64_t)(req.deadline_ms ? req.deadline_ms :
 					      SIM_DEFAULT_DEADLINE_MS) * 1000, &s->evac);
@@ -305,7 +305,8 @@ int agent_backend_sim_new(const struct agent_sim_opts *opts, struct agent_backen
 	s->last_tick_us = real_now_us();
 	out->ops = &sim_ops;
 	out->priv = s;
-	out->caps = VCMA_CAP_RESERVE | VCMA_CAP_STATUS | VCMA_CAP_BALLOON | VCMA_CAP_EVENTS;
+	out->caps = VCMA_CAP_RESERVE | VCMA_CAP_STATUS | VCMA_CAP_BALLOON | VCMA_CAP_EVENTS |
+		    VCMA_CAP_ADDR_LIMIT;
 	return 0;
 }
 

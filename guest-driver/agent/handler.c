@@ -152,7 +152,6 @@ int agent_handler_hello(struct agent_handler *h, uint64_t id, struct agent_out *
 	he->proto_min = VCMA_PROTO_MIN;
 	he->proto_max = VCMA_PROTO_MAX;
 	he->role = VCMA_ROLE_GUEST;
-	he->caps = h->be->caps;
 	/* Without the module the agent still says hello: the host then learns
 	 * VCMA_E_NODEV per request instead of waiting for a guest that never talks. */
 	if (h->be->ops->version(h->be->priv, &ver)) {
@@ -160,6 +159,7 @@ int agent_handler_hello(struct agent_handler *h, uint64_t id, struct agent_out *
 		ver.pageblock_order = 9;
 		ver.max_order = 11;
 	}
+	he->caps = agent_backend_caps(h->be);
 	he->page_size = ver.page_size;
 	he->pageblock_order = (uint8_t)ver.pageblock_order;
 	he->max_order = (uint8_t)ver.max_order;
@@ -206,6 +206,8 @@ static const char *reserve_invalid(const struct vcma_reserve_h *r, uint32_t page
 		return "unknown reserve flags";
 	if (strlen(r->label) >= VCMA_LABEL_LEN)
 		return "label longer than 31 bytes";
+	if (r->max_addr && (r->max_addr % page_size || r->max_addr < r->size))
+		return "max_addr must be a multiple of the page size and at least the size";
 	return NULL;
 }
 
@@ -227,10 +229,10 @@ static int handle_reserve(struct agent_handler *h, const struct vcma_msg *in,
 	why = reserve_invalid(r, ver.page_size);
 	if (why)
 		return agent_reply_error(in->id, in->type, VCMA_E_INVAL, why, out);
-	/* Bit 6 is offered for claims; a limit the ioctl cannot carry is refused, never dropped. */
-	if (r->max_addr)
+	/* A limit is refused, never dropped, when the module cannot honour it. */
+	if (r->max_addr && !(agent_backend_caps(h->be) & VCMA_CAP_ADDR_LIMIT))
 		return agent_reply_error(in->id, in->type, VCMA_E_UNSUPPORTED,
-					 "address limits not supported by this agent", out);
+					 "the guest's vcma module takes no address limit", out);
 
 	vcma_msg_init(h->reply, VCMA_MSG_RESERVE_RESULT, in->id);
 	res = &h->reply->u.reserve_result;
@@ -251,6 +253,11 @@ static int handle_reserve(struct agent_handler *h, const struct vcma_msg *in,
 				return agent_reply_error(in->id, in->type, VCMA_E_INVAL,
 							 "tag already holds a smaller grant",
 							 out);
+			if (r->max_addr && (g->phys_addr > r->max_addr ||
+					    g->size > r->max_addr - g->phys_addr))
+				return agent_reply_error(in->id, in->type, VCMA_E_INVAL,
+							 "tag already holds a grant above max_addr",
+							 out);
 			log_debug("RESERVE tag %llu: already granted as %llu",
 				  (unsigned long long)r->tag, (unsigned long long)g->grant_id);
 			res->status = VCMA_OK;
@@ -269,6 +276,7 @@ static int handle_reserve(struct agent_handler *h, const struct vcma_msg *in,
 	io.tag = r->tag;
 	io.node = r->node;
 	io.deadline_ms = r->deadline_ms;
+	io.max_addr = r->max_addr;
 	memcpy(io.label, r->label, sizeof(io.label));
 	io.label[sizeof(io.label) - 1] = '\0';
 	ret = h->be->ops->reserve(h->be->priv, &io);
@@ -283,8 +291,9 @@ static int handle_reserve(struct agent_handler *h, const struct vcma_msg *in,
 		/* A refused attempt always names a cause; the backend did not. */
 		res->ev.cause = ret == -ETIMEDOUT ? VCMA_CAUSE_DEADLINE : VCMA_CAUSE_MIGRATE;
 	}
-	log_info("RESERVE id %llu size %llu tag %llu: %s (grant %llu, cause %s)",
+	log_info("RESERVE id %llu size %llu below %#llx tag %llu: %s (grant %llu, cause %s)",
 		 (unsigned long long)in->id, (unsigned long long)r->size,
+		 (unsigned long long)r->max_addr,
 		 (unsigned long long)r->tag, vcma_status_name(res->status),
 		 (unsigned long long)res->grant_id, vcma_cause_name(res->ev.cause));
 	return agent_out_append(out, h->reply);
@@ -293,7 +302,7 @@ static int handle_reserve(struct agent_handler *h, const struct vcma_msg *in,
 /* Claims travel to the host only when it reads them (bit 6 common). */
 static bool host_reads_holders(const struct agent_handler *h)
 {
-	return vcma_caps_common(h->be->caps, h->host_caps) & VCMA_CAP_ADDR_LIMIT;
+	return vcma_caps_common(agent_backend_caps(h->be), h->host_caps) & VCMA_CAP_ADDR_LIMIT;
 }
 
 /* Who holds grant_id, into flags and holder; false if the backend cannot tell. */

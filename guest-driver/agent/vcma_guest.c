@@ -46,8 +46,9 @@ static void usage(FILE *f)
 "\n"
 "Commands:\n"
 "  status [--json]                 grants and counters\n"
-"  reserve SIZE [--align A] [--label L] [--deadline MS] [--tag T] [--json]\n"
-"                                  reserve SIZE bytes (4096, 64M, 2G) contiguously\n"
+"  reserve SIZE [--align A] [--below LIMIT] [--label L] [--deadline MS] [--tag T] [--json]\n"
+"                                  reserve SIZE bytes (4096, 64M, 2G) contiguously,\n"
+"                                  ending at or below guest-physical LIMIT (256M, 4G)\n"
 "  release ID                      release grant ID\n"
 "  export [--read-only] ID|LABEL --exec PROG [ARGS...]\n"
 "                                  run PROG with a dma-buf fd of the grant (fd\n"
@@ -435,6 +436,7 @@ static int cmd_reserve(struct agent_backend *be, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "align", required_argument, NULL, 'a' },
+		{ "below", required_argument, NULL, 'b' },
 		{ "label", required_argument, NULL, 'l' },
 		{ "deadline", required_argument, NULL, 'd' },
 		{ "tag", required_argument, NULL, 't' },
@@ -460,6 +462,11 @@ static int cmd_reserve(struct agent_backend *be, int argc, char **argv)
 					optarg);
 				return EXIT_USAGE;
 			}
+			break;
+		case 'b':
+			if (parse_size_arg("limit", optarg, &v))
+				return EXIT_USAGE;
+			io.max_addr = v;
 			break;
 		case 'l':
 			if (vcma_copy_label(io.label, sizeof(io.label), optarg)) {
@@ -514,6 +521,11 @@ static int cmd_reserve(struct agent_backend *be, int argc, char **argv)
 			ver.page_size);
 		return EXIT_USAGE;
 	}
+	if (io.max_addr && (io.max_addr % ver.page_size || io.max_addr < io.size)) {
+		fprintf(stderr, "vcma-guest: --below must be a multiple of the page size (%u) "
+			"and at least the size\n", ver.page_size);
+		return EXIT_USAGE;
+	}
 
 	ret = be->ops->reserve(be->priv, &io);
 	have_evac = fetch_evac(be, &evac) == 0;
@@ -541,6 +553,13 @@ static int cmd_reserve(struct agent_backend *be, int argc, char **argv)
 			fprintf(stderr, "vcma-guest: reserve %s refused by the module: larger "
 				"than guest memory, or bad alignment, node or deadline\n",
 				argv[optind]);
+		else if (!json && ret == -EADDRNOTAVAIL)
+			fprintf(stderr, "vcma-guest: reserve %s: no window of that size lies "
+				"below %#" PRIx64 " (cause: %s)\n", argv[optind],
+				(uint64_t)io.max_addr, vcma_cause_name(io.ev.cause));
+		else if (!json && ret == -EOPNOTSUPP)
+			fprintf(stderr, "vcma-guest: reserve %s: this vcma module takes no "
+				"address limit (--below)\n", argv[optind]);
 		else if (!json)
 			fprintf(stderr, "vcma-guest: reserve %s failed: %s (cause: %s)\n",
 				argv[optind], strerror(-ret), vcma_cause_name(io.ev.cause));

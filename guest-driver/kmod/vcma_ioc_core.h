@@ -20,8 +20,21 @@ static inline void vcma_ioc_to_core_request(const struct vcma_ioc_reserve *r,
 	req->node = r->node;
 	req->flags = r->flags;
 	req->deadline_ms = r->deadline_ms;
+	req->max_addr = r->max_addr;
 	__builtin_memcpy(req->label, r->label, sizeof(req->label));
 	req->label[sizeof(req->label) - 1] = '\0';
+}
+
+/*
+ * The errno a RESERVE answers for the core's ret: a limit no window can
+ * meet has its own (EADDRNOTAVAIL), so callers need not read the evidence
+ * to tell it from a guest that is merely full.
+ */
+static inline int vcma_ioc_reserve_errno(int ret, const struct vcma_core_evidence *ev)
+{
+	if (ret == -VCMA_ENOSPC && ev->cause == VCMA_CORE_CAUSE_ADDR_LIMIT)
+		return -EADDRNOTAVAIL;
+	return ret;
 }
 
 static inline void vcma_core_to_ioc_evidence(const struct vcma_core_evidence *ev,

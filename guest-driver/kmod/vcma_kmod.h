@@ -76,6 +76,7 @@ struct vcma_kgrant {
 	u64 id;
 	u64 start_pfn;
 	u64 nr_pages;
+	u64 max_addr;			/* the request's limit, 0 = none */
 	unsigned int mappings;		/* live VMAs; release refused while > 0 */
 	struct list_head holders;	/* struct vcma_holder; release refused while any */
 	unsigned int nr_holders;

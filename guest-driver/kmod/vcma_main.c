@@ -85,13 +85,17 @@ static void vcma_set_deadline(u32 deadline_ms)
 	vcma_dev.deadline_ns = ktime_get_ns() + vcma_dev.deadline_len_ns;
 }
 
-static int vcma_check_reserve(const struct vcma_ioc_reserve *r)
+/* argsz: the size the ioctl number carries (this ABI's or ABI 1's). */
+static int vcma_check_reserve(const struct vcma_ioc_reserve *r, u32 argsz)
 {
 	u64 total = (u64)totalram_pages() << PAGE_SHIFT;
 
-	if (r->argsz != sizeof(*r) || r->flags & ~VCMA_IOC_F_KNOWN)
+	if (r->argsz != argsz || r->flags & ~VCMA_IOC_F_KNOWN)
 		return -EINVAL;
 	if (!r->size || !PAGE_ALIGNED(r->size) || r->size > total)
+		return -EINVAL;
+	/* A limit is where the grant may end at most: page aligned, not below the size. */
+	if (r->max_addr && (!PAGE_ALIGNED(r->max_addr) || r->max_addr < r->size))
 		return -EINVAL;
 	if (r->align && (!is_power_of_2(r->align) || r->align < PAGE_SIZE ||
 			 r->align > total))
@@ -120,6 +124,7 @@ static int vcma_track_grant(const struct vcma_grant *cg)
 	g->id = cg->id;
 	g->start_pfn = cg->start_pfn;
 	g->nr_pages = cg->nr_pages;
+	g->max_addr = cg->max_addr;
 	INIT_LIST_HEAD(&g->holders);
 	memcpy(g->label, cg->label, sizeof(g->label));
 	g->label[sizeof(g->label) - 1] = '\0';
@@ -142,17 +147,23 @@ struct vcma_file {
 	struct vcma_ioc_evac evac;
 };
 
-static long vcma_ioc_reserve(struct vcma_file *vf, void __user *arg)
+/*
+ * argsz is sizeof(struct vcma_ioc_reserve) or VCMA_IOC_RESERVE_V1_SIZE (no
+ * max_addr, read as 0); only that many bytes are read and written back.
+ */
+static long vcma_ioc_reserve(struct vcma_file *vf, void __user *arg, u32 argsz)
 {
 	struct vcma_core_evidence ev = {};
 	struct vcma_core_request req = {};
-	struct vcma_ioc_reserve r;
+	struct vcma_ioc_reserve r = {};
 	struct vcma_grant grant;
 	int ret;
 
-	if (copy_from_user(&r, arg, sizeof(r)))
+	BUILD_BUG_ON(offsetof(struct vcma_ioc_reserve, max_addr) !=
+		     VCMA_IOC_RESERVE_V1_SIZE);
+	if (copy_from_user(&r, arg, argsz))
 		return -EFAULT;
-	ret = vcma_check_reserve(&r);
+	ret = vcma_check_reserve(&r, argsz);
 	if (ret)
 		return ret;
 
@@ -169,6 +180,7 @@ static long vcma_ioc_reserve(struct vcma_file *vf, void __user *arg)
 			vcma_core_release(vcma_dev.core, grant.id);
 	}
 	mutex_unlock(&vcma_dev.lock);
+	ret = vcma_ioc_reserve_errno(ret, &ev);
 
 	vcma_core_to_ioc_evidence(&ev, &r.ev);
 	vcma_core_to_ioc_evac(&ev, (u64)(r.deadline_ms ? r.deadline_ms :
@@ -183,9 +195,21 @@ static long vcma_ioc_reserve(struct vcma_file *vf, void __user *arg)
 		r.phys_addr = 0;
 		r.granted_size = 0;
 	}
-	if (copy_to_user(arg, &r, sizeof(r)))
+	if (copy_to_user(arg, &r, argsz))
 		return ret ? ret : -EFAULT;
 	return ret;
+}
+
+static long vcma_ioc_features(void __user *arg)
+{
+	struct vcma_ioc_features f;
+
+	if (copy_from_user(&f, arg, sizeof(f)))
+		return -EFAULT;
+	if (f.argsz != sizeof(f) || f.reserved)
+		return -EINVAL;
+	f.features = VCMA_FEAT_ADDR_LIMIT | VCMA_FEAT_CLAIMS | VCMA_FEAT_EXPORT;
+	return copy_to_user(arg, &f, sizeof(f)) ? -EFAULT : 0;
 }
 
 static long vcma_ioc_release(void __user *arg)
@@ -432,7 +456,10 @@ static long vcma_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return copy_to_user(uarg, &v, sizeof(v)) ? -EFAULT : 0;
 	}
 	case VCMA_IOC_RESERVE:
-		return vcma_ioc_reserve(vf, uarg);
+	case VCMA_IOC_RESERVE_V1:
+		return vcma_ioc_reserve(vf, uarg, _IOC_SIZE(cmd));
+	case VCMA_IOC_FEATURES:
+		return vcma_ioc_features(uarg);
 	case VCMA_IOC_EVIDENCE:
 		return vcma_ioc_evidence(vf, uarg);
 	case VCMA_IOC_RELEASE:

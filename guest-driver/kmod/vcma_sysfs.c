@@ -3,11 +3,11 @@
  * Status for guest admins: /sys/kernel/vcma/, one value per file, like
  * /sys/kernel/mm/cma/<area>/. Counters come from the core's statistics;
  * each grant has a directory grants/<id>/ with phys_addr, size, label
- * (what u-dma-buf users read), holders (who keeps it from release: one
- * "claim <owner>" or "export dma-buf:<comm>[<pid>]" line each, "mmap N")
- * and exported (1 while a dma-buf of it lives). debugfs
- * vcma/page_classes holds a full scan of every online page by class, for
- * tests and debugging only.
+ * (what u-dma-buf users read), max_addr (the limit it was reserved under,
+ * 0 for none), holders (who keeps it from release: one "claim <owner>" or
+ * "export dma-buf:<comm>[<pid>]" line each, "mmap N") and exported (1
+ * while a dma-buf of it lives). debugfs vcma/page_classes holds a full
+ * scan of every online page by class, for tests and debugging only.
  *
  * Locking: show() takes vcma_dev.lock to read the core; grant directories
  * are added and removed under it. A grant's kobject owns the grant memory.
@@ -174,6 +174,13 @@ static ssize_t label_show(struct kobject *kobj, struct kobj_attribute *attr,
 	return sysfs_emit(buf, "%s\n", to_kgrant(kobj)->label);
 }
 
+/* The limit the grant was reserved under (0: none): it ends at or below it. */
+static ssize_t max_addr_show(struct kobject *kobj, struct kobj_attribute *attr,
+			     char *buf)
+{
+	return sysfs_emit(buf, "%#llx\n", to_kgrant(kobj)->max_addr);
+}
+
 static ssize_t holders_show(struct kobject *kobj, struct kobj_attribute *attr,
 			    char *buf)
 {
@@ -191,6 +198,7 @@ static struct kobj_attribute vcma_grant_size = __ATTR_RO(size);
 static struct kobj_attribute vcma_grant_label = __ATTR_RO(label);
 static struct kobj_attribute vcma_grant_holders = __ATTR_RO(holders);
 static struct kobj_attribute vcma_grant_exported = __ATTR_RO(exported);
+static struct kobj_attribute vcma_grant_max_addr = __ATTR_RO(max_addr);
 
 static struct attribute *vcma_grant_attrs[] = {
 	&vcma_grant_phys_addr.attr,
@@ -198,6 +206,7 @@ static struct attribute *vcma_grant_attrs[] = {
 	&vcma_grant_label.attr,
 	&vcma_grant_holders.attr,
 	&vcma_grant_exported.attr,
+	&vcma_grant_max_addr.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(vcma_grant);

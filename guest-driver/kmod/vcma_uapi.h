@@ -58,7 +58,21 @@ struct vcma_ioc_reserve {
 	__u64 phys_addr;	/* out: guest-physical address */
 	__u64 granted_size;	/* out */
 	struct vcma_ioc_evidence ev;	/* out, also on failure */
+	/*
+	 * in (VCMA_FEAT_ADDR_LIMIT): the grant must end at or below this
+	 * guest-physical address (a device's DMA limit, 1 << bits for a mask
+	 * of that many bits); page aligned and >= size, 0 = no limit. When no
+	 * window of the size lies below it the request fails at once with
+	 * EADDRNOTAVAIL and ev.cause 11 (addr_limit).
+	 */
+	__u64 max_addr;
 };
+
+/*
+ * The RESERVE of ABI 1 without max_addr: the module still takes it (argsz
+ * must then be this size), so older agents keep working.
+ */
+#define VCMA_IOC_RESERVE_V1_SIZE	136
 
 struct vcma_ioc_release {
 	__u32 argsz;
@@ -167,6 +181,20 @@ struct vcma_ioc_export {
 };
 
 /*
+ * What this module offers beyond ABI 1 (an older module answers ENOTTY):
+ * user space asks once after opening /dev/vcma.
+ */
+#define VCMA_FEAT_ADDR_LIMIT	(1ull << 0)	/* vcma_ioc_reserve.max_addr; grants/<id>/max_addr */
+#define VCMA_FEAT_CLAIMS	(1ull << 1)	/* drivers hold grants (vcma_claim.h); RELEASE EBUSY */
+#define VCMA_FEAT_EXPORT	(1ull << 2)	/* VCMA_IOC_EXPORT */
+
+struct vcma_ioc_features {
+	__u32 argsz;		/* in: sizeof(struct vcma_ioc_features) */
+	__u32 reserved;		/* must be 0 */
+	__u64 features;		/* out: VCMA_FEAT_* */
+};
+
+/*
  * Deflate under guest memory pressure (module option deflate_on_pressure):
  * the module's shrinker and OOM notifier give balloon chunks back to the
  * guest on their own and queue each chunk's GPA here until user space
@@ -206,6 +234,8 @@ struct vcma_ioc_pressure {
 
 #define VCMA_IOC_VERSION	_IOR(VCMA_IOC_MAGIC, 0, struct vcma_ioc_version)
 #define VCMA_IOC_RESERVE	_IOWR(VCMA_IOC_MAGIC, 1, struct vcma_ioc_reserve)
+#define VCMA_IOC_RESERVE_V1	_IOC(_IOC_READ | _IOC_WRITE, VCMA_IOC_MAGIC, 1, \
+				     VCMA_IOC_RESERVE_V1_SIZE)
 #define VCMA_IOC_RELEASE	_IOW(VCMA_IOC_MAGIC, 2, struct vcma_ioc_release)
 #define VCMA_IOC_LIST		_IOWR(VCMA_IOC_MAGIC, 3, struct vcma_ioc_list)
 #define VCMA_IOC_STATS		_IOWR(VCMA_IOC_MAGIC, 4, struct vcma_ioc_stats)
@@ -213,5 +243,6 @@ struct vcma_ioc_pressure {
 #define VCMA_IOC_PRESSURE	_IOWR(VCMA_IOC_MAGIC, 7, struct vcma_ioc_pressure)
 #define VCMA_IOC_EVIDENCE	_IOWR(VCMA_IOC_MAGIC, 8, struct vcma_ioc_evac)
 #define VCMA_IOC_EXPORT		_IOWR(VCMA_IOC_MAGIC, 6, struct vcma_ioc_export)
+#define VCMA_IOC_FEATURES	_IOWR(VCMA_IOC_MAGIC, 9, struct vcma_ioc_features)
 
 #endif /* VCMA_UAPI_H */

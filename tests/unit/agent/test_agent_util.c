@@ -53,6 +53,7 @@ static void test_status_from_errno(void **state)
 	(void)state;
 	assert_int_equal(vcma_status_from_errno(0, VCMA_CAUSE_NONE), VCMA_OK);
 	assert_int_equal(vcma_status_from_errno(-ENOSPC, VCMA_CAUSE_NO_RANGE), VCMA_E_NOSPC);
+	assert_int_equal(vcma_status_from_errno(-EADDRNOTAVAIL, VCMA_CAUSE_ADDR_LIMIT), VCMA_E_NOSPC);
 	assert_int_equal(vcma_status_from_errno(-EBUSY, VCMA_CAUSE_PINNED), VCMA_E_BUSY);
 	assert_int_equal(vcma_status_from_errno(-ENOMEM, VCMA_CAUSE_FLOOR), VCMA_E_FLOOR);
 	assert_int_equal(vcma_status_from_errno(-EBUSY, VCMA_CAUSE_DEADLINE), VCMA_E_TIMEOUT);

@@ -247,6 +247,90 @@ static void test_reserve_status_release(void **state)
 		    r->u.reserve_result.ev.cause != VCMA_CAUSE_NONE);
 }
 
+static struct vcma_msg *reserve_below(struct fixture *f, uint64_t size, uint64_t max_addr,
+				      uint64_t tag)
+{
+	struct vcma_msg *m = new_req(f, VCMA_MSG_RESERVE);
+
+	m->u.reserve.size = size;
+	m->u.reserve.tag = tag;
+	m->u.reserve.node = VCMA_NODE_ANY;
+	m->u.reserve.max_addr = max_addr;
+	snprintf(m->u.reserve.label, sizeof(m->u.reserve.label), "edu0");
+	assert_int_equal(handle(f), 1);
+	assert_true(f->rep[0]->id == m->id);
+	return f->rep[0];
+}
+
+/* A RESERVE's max_addr reaches the core; what it cannot meet fails with cause addr_limit. */
+static void test_reserve_below(void **state)
+{
+	struct fixture *f = *state;
+	struct vcma_reserve_result_h *rr;
+	struct vcma_msg *r;
+	uint64_t gpa, id;
+
+	assert_int_equal(agent_handler_hello(f->h, 1, &f->out), 0);
+	assert_int_equal(decode_out(f), 1);
+	assert_true(f->rep[0]->u.hello.caps & VCMA_CAP_ADDR_LIMIT);
+
+	/* Without a limit the planner prefers ZONE_MOVABLE, high up. */
+	r = reserve_below(f, 8ull << 20, 64ull << 20, 21);
+	rr = &r->u.reserve_result;
+	assert_int_equal(r->type, VCMA_MSG_RESERVE_RESULT);
+	assert_int_equal(rr->status, VCMA_OK);
+	assert_true(rr->gpa + rr->size <= (64ull << 20));
+	gpa = rr->gpa;
+	id = rr->grant_id;
+
+	/* The tag's grant again, as long as it lies below the limit asked for. */
+	r = reserve_below(f, 8ull << 20, 64ull << 20, 21);
+	assert_int_equal(r->u.reserve_result.status, VCMA_OK);
+	assert_true(r->u.reserve_result.grant_id == id && r->u.reserve_result.gpa == gpa);
+	r = reserve_below(f, 8ull << 20, (gpa + (8ull << 20)) - 4096, 21);
+	assert_int_equal(r->type, VCMA_MSG_ERROR);
+	assert_int_equal(r->u.error.status, VCMA_E_INVAL);
+
+	/* [0, 16 MiB) is the only 16 MiB window below 16 MiB and page 0 is never free. */
+	r = reserve_below(f, 16ull << 20, 16ull << 20, 22);
+	rr = &r->u.reserve_result;
+	assert_int_equal(r->type, VCMA_MSG_RESERVE_RESULT);
+	if (rr->status != VCMA_E_NOSPC || rr->ev.cause != VCMA_CAUSE_ADDR_LIMIT)
+		fail_msg("16M below 16M: %s, cause %s", vcma_status_name(rr->status),
+			 vcma_cause_name(rr->ev.cause));
+	assert_true(rr->grant_id == 0);
+	assert_int_equal(rr->ev.ranges_tried, 0);
+
+	/* Below the size or not page aligned: refused before the backend sees it. */
+	r = reserve_below(f, 16ull << 20, 8ull << 20, 23);
+	assert_int_equal(r->type, VCMA_MSG_ERROR);
+	assert_int_equal(r->u.error.status, VCMA_E_INVAL);
+	r = reserve_below(f, 16ull << 20, (64ull << 20) + 512, 24);
+	assert_int_equal(r->type, VCMA_MSG_ERROR);
+	assert_int_equal(r->u.error.status, VCMA_E_INVAL);
+	assert_int_equal(release(f, id), VCMA_OK);
+}
+
+/* A backend that cannot carry a limit refuses it: never a grant that ignores it. */
+static void test_reserve_below_unsupported(void **state)
+{
+	struct fixture *f = *state;
+	struct vcma_msg *r;
+
+	f->be.caps &= ~VCMA_CAP_ADDR_LIMIT;
+	assert_int_equal(agent_handler_hello(f->h, 1, &f->out), 0);
+	assert_int_equal(decode_out(f), 1);
+	assert_false(f->rep[0]->u.hello.caps & VCMA_CAP_ADDR_LIMIT);
+	r = reserve_below(f, 8ull << 20, 64ull << 20, 31);
+	assert_int_equal(r->type, VCMA_MSG_ERROR);
+	assert_int_equal(r->u.error.status, VCMA_E_UNSUPPORTED);
+	new_req(f, VCMA_MSG_STATUS);
+	assert_int_equal(handle(f), 1);
+	assert_int_equal(f->rep[0]->u.status_result.nr_grants, 0);
+	/* Without a limit the same backend still reserves. */
+	reserve_ok(f, 8ull << 20, 32, "plain");
+}
+
 static void test_idempotent_tag(void **state)
 {
 	struct fixture *f = *state;
@@ -468,6 +552,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_hello, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reserve_status_release, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reserve_below, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reserve_below_unsupported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idempotent_tag, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_requests, setup, teardown),

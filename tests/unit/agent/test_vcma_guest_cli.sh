@@ -22,7 +22,7 @@ check() {
 	fi
 }
 
-echo "1..20"
+echo "1..22"
 check 0 "" --help
 check 0 "" status --help
 check 2 "unknown command" frob
@@ -39,6 +39,8 @@ check 2 "power of two" reserve 64M --align 3M
 check 2 "label" reserve 64M --label 0123456789012345678901234567890123
 check 2 "deadline" reserve 64M --deadline 0
 check 2 "bad option" reserve 64M --bogus
+check 2 "bad limit" reserve 16M --below 4X
+check 2 "bad limit" reserve 16M --below 0
 check 2 "bad grant ID" release abc
 check 2 "exactly one grant ID" release
 check 3 "not loaded" status

@@ -295,6 +295,73 @@ static void t_flags_top(struct vcma_ioc_reserve *r) { r->flags = 1u << 31; }
 static void t_node(struct vcma_ioc_reserve *r) { r->node = 7; }
 static void t_deadline(struct vcma_ioc_reserve *r) { r->deadline_ms = 0xffffffffu; }
 static void t_label(struct vcma_ioc_reserve *r) { memset(r->label, 'x', sizeof(r->label)); }
+static void t_limit_odd(struct vcma_ioc_reserve *r) { r->max_addr = 256 * MiB + 512; }
+static void t_limit_small(struct vcma_ioc_reserve *r) { r->max_addr = 1 * MiB; }
+
+/*
+ * Address-limited RESERVE: the module says it takes max_addr, honours it,
+ * shows it in sysfs, fails an unmeetable limit at once with its own errno
+ * and cause, and still takes ABI 1's RESERVE without the field.
+ */
+static void limit_checks(int fd)
+{
+	struct vcma_ioc_features f = { .argsz = sizeof(f) };
+	struct vcma_ioc_reserve r;
+	int64_t fails = sysfs_num("fail_addr_limit");
+	char path[96], buf[64];
+	int ret;
+
+	ret = ioctl(fd, VCMA_IOC_FEATURES, &f) ? -errno : 0;
+	tap_ok(!ret && (f.features & VCMA_FEAT_ADDR_LIMIT) && (f.features & VCMA_FEAT_CLAIMS),
+	       "FEATURES: %#" PRIx64 " (addr limit, claims) (%s)", (uint64_t)f.features,
+	       ret ? strerror(-ret) : "ok");
+	f.reserved = 1;
+	expect_err(fd, VCMA_IOC_FEATURES, &f, EINVAL, "FEATURES reserved non-zero");
+
+	memset(&r, 0, sizeof(r));
+	r.argsz = sizeof(r);
+	r.size = 2 * MiB;
+	r.node = VCMA_IOC_NODE_ANY;
+	r.max_addr = 256 * MiB;
+	strcpy(r.label, "below");
+	ret = ioctl(fd, VCMA_IOC_RESERVE, &r) ? -errno : 0;
+	if (tap_ok(!ret && r.phys_addr + r.granted_size <= 256 * MiB,
+		   "2 MiB below 256 MiB: [%#" PRIx64 ", %#" PRIx64 ") (%s)", (uint64_t)r.phys_addr,
+		   (uint64_t)(r.phys_addr + r.granted_size), ret ? strerror(-ret) : "ok")) {
+		snprintf(path, sizeof(path), "grants/%" PRIu64 "/max_addr", (uint64_t)r.grant_id);
+		tap_ok(!sysfs_str(path, buf, sizeof(buf)) && !strcmp(buf, "0x10000000"),
+		       "sysfs %s: %s", path, buf);
+		tap_ok(vcma_release(fd, r.grant_id) == 0, "release the limited grant");
+	}
+
+	/* [0, 16 MiB) is the only 16 MiB window below 16 MiB, and page 0 is never free. */
+	memset(&r, 0, sizeof(r));
+	r.argsz = sizeof(r);
+	r.size = 16 * MiB;
+	r.node = VCMA_IOC_NODE_ANY;
+	r.max_addr = 16 * MiB;
+	ret = ioctl(fd, VCMA_IOC_RESERVE, &r) ? errno : 0;
+	tap_ok(ret == EADDRNOTAVAIL && r.ev.cause == 11 && r.ev.ranges_tried == 0 &&
+	       !r.grant_id, "16 MiB below 16 MiB: %s, cause %u, %u ranges tried",
+	       strerror(ret), r.ev.cause, r.ev.ranges_tried);
+	tap_ok(sysfs_num("fail_addr_limit") == fails + 1, "fail_addr_limit counts it (%" PRId64 ")",
+	       sysfs_num("fail_addr_limit"));
+
+	/* ABI 1: the struct without max_addr, under its own ioctl number. */
+	memset(&r, 0, sizeof(r));
+	r.argsz = VCMA_IOC_RESERVE_V1_SIZE;
+	r.size = 2 * MiB;
+	r.node = VCMA_IOC_NODE_ANY;
+	r.max_addr = 4096;	/* beyond argsz: must not be read */
+	strcpy(r.label, "abi1");
+	ret = ioctl(fd, VCMA_IOC_RESERVE_V1, &r) ? -errno : 0;
+	if (tap_ok(!ret && r.grant_id && r.max_addr == 4096,
+		   "ABI 1 RESERVE (%u bytes) still granted (%s)", VCMA_IOC_RESERVE_V1_SIZE,
+		   ret ? strerror(-ret) : "ok"))
+		tap_ok(vcma_release(fd, r.grant_id) == 0, "release the ABI 1 grant");
+	r.argsz = sizeof(r);
+	expect_err(fd, VCMA_IOC_RESERVE_V1, &r, EINVAL, "ABI 1 RESERVE with another argsz");
+}
 
 int scenario_badinput(int argc, char **argv)
 {
@@ -318,6 +385,8 @@ int scenario_badinput(int argc, char **argv)
 		{ t_node, "RESERVE offline node" },
 		{ t_deadline, "RESERVE absurd deadline" },
 		{ t_label, "RESERVE label without NUL" },
+		{ t_limit_odd, "RESERVE max_addr not page aligned" },
+		{ t_limit_small, "RESERVE max_addr below the size" },
 	};
 	struct vcma_ioc_release rel;
 	struct vcma_ioc_list l;
@@ -389,7 +458,8 @@ int scenario_badinput(int argc, char **argv)
 		tap_ok(p == MAP_FAILED, "mmap of an unknown grant refused");
 		tap_ok(vcma_release(fd, r.grant_id) == 0, "release the bounds grant");
 	}
-	tap_ok(sysfs_num("nr_grants") == 0 && sysfs_num("reserve_ok") == 1,
+	limit_checks(fd);
+	tap_ok(sysfs_num("nr_grants") == 0 && sysfs_num("reserve_ok") == 3,
 	       "no bad input reached the core (nr_grants %" PRId64 ", reserve_ok %" PRId64 ")",
 	       sysfs_num("nr_grants"), sysfs_num("reserve_ok"));
 	close(fd);
