@@ -111,6 +111,7 @@ void balloon_session_reset(struct vcma_vm *vm, bool rebooted)
 		/* The new boot has no balloon: its memory is the guest's again (refaulted as zeros). */
 		b->nr_chunks = 0;
 		b->nr_unpunched = 0;
+		b->from_store = false;
 		b->floor_hit = false;
 		vm->dirty = true;
 	}
@@ -479,6 +480,16 @@ static void punch_pending(struct vcma_vm *vm, int64_t now_ms)
 
 	if (!rc || !rc->possible)
 		return;
+	if (b->from_store) {
+		/* never punch from a list that may be stale: learn the chunks from the guest */
+		b->from_store = false;
+		b->exact = false;
+		b->resync = true;
+		vlog_info("vm %s: %zu chunks from the state store were never punched and the guest "
+			  "may have taken some back since: deflating its balloon to 0 and inflating "
+			  "again, punching what it gives up", vm->name, n);
+		return;
+	}
 	for (size_t i = 0; i < n; i++)
 		if (!punch_chunk(vm, rc, b->unpunched[i], len))
 			b->unpunched[kept++] = b->unpunched[i];
@@ -515,6 +526,7 @@ static void resync_done(struct vcma_vm *vm)
 
 	b->resync = false;
 	b->exact = true;
+	b->from_store = false;
 	b->nr_chunks = 0;
 	b->nr_unpunched = 0;
 	b->settled = false;

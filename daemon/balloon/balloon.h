@@ -57,6 +57,13 @@ struct vm_balloon {
 	 * inflated again before anything is punched.
 	 */
 	bool checked, exact, resync;
+	/*
+	 * The set came from the state store (vcmad restarted): its reports may
+	 * have been lost in any order, so equal counts do not prove that an
+	 * unpunched chunk is still the guest's; with unpunched chunks it is
+	 * resynchronised rather than punched from the list.
+	 */
+	bool from_store;
 
 	char *qmp_path;			/* QEMU's QMP socket, NULL = unknown */
 	char *pin_reason;		/* memory pinned on the host: never punch; NULL = not known to be */

@@ -357,6 +357,7 @@ static int balloon_from_json(struct vcma_vm *vm, json_object *o, char *err, size
 	b->nr_chunks = b->cap_chunks = n;
 	b->unpunched = unp;
 	b->nr_unpunched = b->cap_unpunched = nu;
+	b->from_store = true;
 	return 0;
 }
 
