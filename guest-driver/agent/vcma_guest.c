@@ -609,9 +609,9 @@ static int cmd_release(struct agent_backend *be, int argc, char **argv)
 }
 
 /*
- * The grants ID|LABEL names, in id order, into ids (at most max): the grant
- * of that id if ARG is one, else every reservation labelled ARG. Returns
- * how many, 0 if none, or -errno from the backend.
+ * The grants arg names, as indexes into the freshly read list (at most max,
+ * in id order): the grant of that id if arg is one, else every reservation
+ * labelled arg. Returns how many, 0 if none, or -errno from the backend.
  */
 static int export_candidates(struct agent_backend *be, const char *arg,
 			     struct agent_grant_list *list, uint32_t *idx, uint32_t max)
@@ -624,7 +624,7 @@ static int export_candidates(struct agent_backend *be, const char *arg,
 	if (ret)
 		return ret;
 	if (!vcma_parse_u64(arg, 1, UINT64_MAX, &id)) {
-		for (i = 0; i < list->nr; i++)
+		for (i = 0; i < list->nr && n < max; i++)
 			if (list->grants[i].grant_id == id &&
 			    list->grants[i].kind != AGENT_GRANT_BALLOON)
 				idx[n++] = i;
