@@ -37,6 +37,12 @@
 #endif
 
 #define MAX_BODY 65536
+/*
+ * How long a DELETE waits for the guest's answer: well inside vcmactl's
+ * 30 s request timeout. A release queued behind a long RESERVE in the agent
+ * is answered later; the DELETE then says 202 releasing.
+ */
+#define RELEASE_WAIT_MS 10000
 
 /*
  * A POST with wait_ms: its reply waits until its reservations settled. A
@@ -415,9 +421,7 @@ static void handle_release(struct api *a, struct vcma_vm *vm, uint64_t id,
 	 * Releasing, and the guest is there to answer: wait for it, the guest
 	 * may refuse (claimed). Without a guest: 202, released once it is back.
 	 */
-	if (vm_connected(vm) &&
-	    add_waiter(a, vm, req, id, id,
-		       vm->lim->default_deadline_ms + vm->lim->deadline_grace_ms, true))
+	if (vm_connected(vm) && add_waiter(a, vm, req, id, id, RELEASE_WAIT_MS, true))
 		return;
 	reply_json(req, 202, api_rsv_json(vm, r));
 }
