@@ -421,7 +421,11 @@ static int unpunched_add(struct vm_balloon *b, uint64_t gpa)
 	return 0;
 }
 
-/* Punch one chunk the guest gave up; false when it stays in the backing. */
+/*
+ * Punch one chunk the guest gave up; false when it stays in the backing and
+ * is worth punching later. A chunk of a backend this QEMU can never punch
+ * (a share=off node of a NUMA guest) is done with: reclaim counts it skipped.
+ */
 static bool punch_chunk(struct vcma_vm *vm, struct reclaim *rc, uint64_t gpa, uint64_t len)
 {
 	struct vm_balloon *b = B(vm);
@@ -430,6 +434,8 @@ static bool punch_chunk(struct vcma_vm *vm, struct reclaim *rc, uint64_t gpa, ui
 	if (!rc || !rc->possible)
 		return false;
 	e = reclaim_punch(rc, gpa, len);
+	if (e == 1)
+		return true;
 	if (e) {
 		b->punch_errors++;
 		vlog_warn("vm %s: cannot punch chunk 0x%" PRIx64 ": %s", vm->name, gpa, strerror(-e));
@@ -772,6 +778,7 @@ json_object *balloon_json(struct vcma_vm *vm, int64_t now_ms)
 		"guest not connected; QEMU not asked yet"));
 	json_object_object_add(h, "punched_bytes", json_object_new_uint64(b->punched_bytes));
 	json_object_object_add(h, "punch_errors", json_object_new_uint64(b->punch_errors));
+	json_object_object_add(h, "backends", reclaim_backends_json(rc));
 	reclaim_measure(rc, &now);
 	if (now.valid) {
 		moved = actual > b->base_balloon ? actual - b->base_balloon : b->base_balloon - actual;

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,6 +75,7 @@ static int parse_range(const char *line, struct ram_section *s)
 	s->gpa = start;
 	s->size = end - start + 1;
 	s->offset = off;
+	s->backend = -1;
 	return 1;
 }
 
@@ -130,21 +132,30 @@ int reclaim_parse_mtree(const char *text, struct ram_layout *out, char *why, siz
 	return 0;
 }
 
-int reclaim_map(const struct ram_layout *l, uint64_t gpa, uint64_t len, const char **region,
-		uint64_t *offset)
+static const struct ram_section *find_section(const struct ram_layout *l, uint64_t gpa,
+					      uint64_t len)
 {
 	if (!len || gpa + len < gpa)
-		return -ERANGE;
+		return NULL;
 	for (size_t i = 0; i < l->nr; i++) {
 		const struct ram_section *s = &l->s[i];
 
-		if (gpa >= s->gpa && gpa + len <= s->gpa + s->size) {
-			*region = s->region;
-			*offset = s->offset + (gpa - s->gpa);
-			return 0;
-		}
+		if (gpa >= s->gpa && gpa + len <= s->gpa + s->size)
+			return s;
 	}
-	return -ERANGE;
+	return NULL;
+}
+
+int reclaim_map(const struct ram_layout *l, uint64_t gpa, uint64_t len, const char **region,
+		uint64_t *offset)
+{
+	const struct ram_section *s = find_section(l, gpa, len);
+
+	if (!s)
+		return -ERANGE;
+	*region = s->region;
+	*offset = s->offset + (gpa - s->gpa);
+	return 0;
 }
 
 /* ---- QMP ---------------------------------------------------------------- */
@@ -270,6 +281,21 @@ static json_object *qom_get(struct qmp *q, const char *path, const char *prop, c
 	return qmp_exec(q, "qom-get", a, err, errlen);
 }
 
+static int qom_set_bool(struct qmp *q, const char *path, const char *prop, bool value)
+{
+	json_object *a = json_object_new_object(), *r;
+	char err[128];
+
+	json_object_object_add(a, "path", json_object_new_string(path));
+	json_object_object_add(a, "property", json_object_new_string(prop));
+	json_object_object_add(a, "value", json_object_new_boolean(value));
+	r = qmp_exec(q, "qom-set", a, err, sizeof(err));
+	if (!r)
+		return -1;
+	json_object_put(r);
+	return 0;
+}
+
 static json_object *qom_list(struct qmp *q, const char *path, char *err, size_t errlen)
 {
 	json_object *a = json_object_new_object();
@@ -315,65 +341,213 @@ static int qmp_open(struct qmp *q, const char *path, int *pid, char *err, size_t
 	return 0;
 }
 
+/* ---- guest RAM or device memory ------------------------------------------ */
+
+static const char *jstr(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+		? json_object_get_string(v) : NULL;
+}
+
+/* "child<memory-backend-memfd>" of object id in qom-list /objects -> "memfd", or NULL. */
+static const char *backend_type_of(json_object *objects, const char *id, char *type, size_t len)
+{
+	for (size_t i = 0; json_object_is_type(objects, json_type_array) &&
+	     i < json_object_array_length(objects); i++) {
+		json_object *e = json_object_array_get_idx(objects, i);
+		const char *n = jstr(e, "name"), *t = jstr(e, "type");
+
+		if (!n || !t || strcmp(n, id))
+			continue;
+		if (strncmp(t, "child<memory-backend-", 21))
+			return NULL;
+		snprintf(type, len, "%.*s", (int)strcspn(t + 21, ">"), t + 21);
+		return type;
+	}
+	return NULL;
+}
+
+/* The device (other than a pc-dimm) whose memdev link is backend id, or NULL. */
+static json_object *device_holding(json_object *devices, const char *id)
+{
+	for (size_t i = 0; json_object_is_type(devices, json_type_array) &&
+	     i < json_object_array_length(devices); i++) {
+		json_object *d = json_object_array_get_idx(devices, i);
+		const char *m = jstr(d, "memdev"), *t = jstr(d, "type");
+
+		if (!m || !t)
+			continue;
+		if (!strncmp(m, "/objects/", 9))
+			m += 9;
+		if (!strcmp(m, id) && strcmp(t, "pc-dimm"))
+			return d;
+	}
+	return NULL;
+}
+
+static json_object *memdev_of(json_object *memdevs, const char *id)
+{
+	for (size_t i = 0; json_object_is_type(memdevs, json_type_array) &&
+	     i < json_object_array_length(memdevs); i++) {
+		json_object *m = json_object_array_get_idx(memdevs, i);
+		const char *n = jstr(m, "id");
+
+		if (n && !strcmp(n, id))
+			return m;
+	}
+	return NULL;
+}
+
+static void note_device_ram(struct reclaim *rc, const char *what)
+{
+	size_t n = strlen(rc->device_ram);
+
+	if (strstr(rc->device_ram, what))
+		return;
+	snprintf(rc->device_ram + n, sizeof(rc->device_ram) - n, "%s%s", n ? ", " : "", what);
+}
+
+static void be_why(struct reclaim_backend *be, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void be_why(struct reclaim_backend *be, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(be->why, sizeof(be->why), fmt, ap);
+	va_end(ap);
+}
+
+/* Index of the backend for region id (added on first sight), -1 = device memory, -2 = full. */
+static int backend_index(struct reclaim *rc, const char *id, json_object *memdevs,
+			 json_object *objects, json_object *devices)
+{
+	struct reclaim_backend *be;
+	json_object *holder, *md, *v;
+	char type[32], what[128];
+
+	for (size_t i = 0; i < rc->nr_backends; i++)
+		if (!strcmp(rc->backends[i].id, id))
+			return (int)i;
+	if (!backend_type_of(objects, id, type, sizeof(type))) {
+		note_device_ram(rc, id);	/* vga.vram, qxl.vram, ...: a device's own RAM */
+		return -1;
+	}
+	holder = device_holding(devices, id);
+	if (holder) {
+		snprintf(what, sizeof(what), "%s (memdev of %s)", id, jstr(holder, "type"));
+		note_device_ram(rc, what);
+		return -1;
+	}
+	if (rc->nr_backends == RECLAIM_MAX_BACKENDS)
+		return -2;
+	be = &rc->backends[rc->nr_backends];
+	memset(be, 0, sizeof(*be));
+	be->fd = -1;
+	snprintf(be->id, sizeof(be->id), "%s", id);
+	snprintf(be->type, sizeof(be->type), "%s", type);
+	md = memdev_of(memdevs, id);
+	if (md && json_object_object_get_ex(md, "size", &v))
+		be->size = (uint64_t)json_object_get_int64(v);
+	be->share = md && json_object_object_get_ex(md, "share", &v) && json_object_get_boolean(v);
+	if (!md)
+		be_why(be, "RAM backend %s is not listed by query-memdev", id);
+	else if (strcmp(type, "memfd") && strcmp(type, "file"))
+		be_why(be, "RAM backend %s is memory-backend-%s (anonymous memory): no shared "
+		       "backing to punch; use memory-backend-memfd or -file with share=on", id, type);
+	else if (!be->share)
+		be_why(be, "RAM backend %s has share=off: QEMU's private copy cannot be "
+		       "punched through the file; use share=on", id);
+	return (int)rc->nr_backends++;
+}
+
+int reclaim_classify(struct reclaim *rc, json_object *memdevs, json_object *objects,
+		     json_object *devices, char *why, size_t whylen)
+{
+	struct ram_layout *l = &rc->layout;
+	size_t keep = 0;
+
+	rc->nr_backends = 0;
+	rc->device_ram[0] = 0;
+	for (size_t i = 0; i < l->nr; i++) {
+		int b = backend_index(rc, l->s[i].region, memdevs, objects, devices);
+
+		if (b == -2) {
+			snprintf(why, whylen, "more than %d memory backends", RECLAIM_MAX_BACKENDS);
+			return -1;
+		}
+		if (b < 0)
+			continue;
+		l->s[keep] = l->s[i];
+		l->s[keep++].backend = b;
+	}
+	l->nr = keep;
+	if (!keep) {
+		snprintf(why, whylen, "no guest RAM in QEMU's layout: no RAM section of address "
+			 "space \"memory\" belongs to a memory backend object%s%s",
+			 rc->device_ram[0] ? " (device memory only: " : "", rc->device_ram[0] ?
+			 rc->device_ram : "");
+		if (rc->device_ram[0])
+			snprintf(why + strlen(why), whylen - strlen(why), ")");
+		return -1;
+	}
+	return 0;
+}
+
+const char *reclaim_pinning_device(json_object *devices, char *name, size_t namelen)
+{
+	for (size_t i = 0; json_object_is_type(devices, json_type_array) &&
+	     i < json_object_array_length(devices); i++) {
+		json_object *d = json_object_array_get_idx(devices, i);
+		const char *t = jstr(d, "type"), *p = jstr(d, "path");
+
+		if (t && p && strstr(t, "vfio")) {
+			snprintf(name, namelen, "%s (%s)", p, t);
+			return name;
+		}
+	}
+	return NULL;
+}
+
 /* ---- what QEMU runs ----------------------------------------------------------- */
 
-/* A VFIO (or other memory-pinning) device in the tree under path, or NULL. */
-static const char *find_pinning_device(struct qmp *q, const char *path, char *name,
-				       size_t namelen)
+/* QEMU's devices as [{"path", "type", "memdev"?}] (see reclaim_classify). */
+static json_object *list_devices(struct qmp *q)
 {
-	char err[128];
-	json_object *l = qom_list(q, path, err, sizeof(err));
-	const char *found = NULL;
+	static const char *const roots[] = { "/machine/peripheral", "/machine/peripheral-anon" };
+	json_object *out = json_object_new_array();
+	char err[128], path[256];
 
-	if (!l)
-		return NULL;
-	for (size_t i = 0; i < json_object_array_length(l) && !found; i++) {
-		json_object *e = json_object_array_get_idx(l, i), *t, *n;
+	for (size_t r = 0; r < 2; r++) {
+		json_object *l = qom_list(q, roots[r], err, sizeof(err));
 
-		if (!json_object_object_get_ex(e, "type", &t) ||
-		    !json_object_object_get_ex(e, "name", &n))
-			continue;
-		if (strstr(json_object_get_string(t), "vfio")) {
-			snprintf(name, namelen, "%s/%s (%s)", path, json_object_get_string(n),
-				 json_object_get_string(t));
-			found = name;
+		for (size_t i = 0; l && i < json_object_array_length(l); i++) {
+			json_object *e = json_object_array_get_idx(l, i), *d, *m;
+			const char *n = jstr(e, "name"), *t = jstr(e, "type");
+
+			if (!n || !t || strncmp(t, "child<", 6))
+				continue;
+			d = json_object_new_object();
+			snprintf(path, sizeof(path), "%s/%s", roots[r], n);
+			json_object_object_add(d, "path", json_object_new_string(path));
+			json_object_object_add(d, "type", json_object_new_string_len(
+				t + 6, (int)strcspn(t + 6, ">")));
+			m = qom_get(q, path, "memdev", err, sizeof(err));	/* most have none */
+			if (m && json_object_is_type(m, json_type_string))
+				json_object_object_add(d, "memdev", json_object_get(m));
+			json_object_put(m);
+			json_object_array_add(out, d);
 		}
+		json_object_put(l);
 	}
-	json_object_put(l);
-	return found;
+	return out;
 }
 
-/* Backend type ("memfd", "file", "ram", ...) of object id, into type. */
-static int backend_type(struct qmp *q, const char *id, char *type, size_t typelen)
+static bool want_fd(const char *link, const struct reclaim_backend *be, const char *mem_path)
 {
-	char err[128];
-	json_object *l = qom_list(q, "/objects", err, sizeof(err));
-	int rc = -1;
-
-	if (!l)
-		return -1;
-	for (size_t i = 0; i < json_object_array_length(l); i++) {
-		json_object *e = json_object_array_get_idx(l, i), *t, *n;
-		const char *ts;
-
-		if (!json_object_object_get_ex(e, "type", &t) ||
-		    !json_object_object_get_ex(e, "name", &n) ||
-		    strcmp(json_object_get_string(n), id))
-			continue;
-		ts = json_object_get_string(t);	/* "child<memory-backend-memfd>" */
-		if (!strncmp(ts, "child<memory-backend-", 21)) {
-			snprintf(type, typelen, "%.*s", (int)strcspn(ts + 21, ">"), ts + 21);
-			rc = 0;
-		}
-		break;
-	}
-	json_object_put(l);
-	return rc;
-}
-
-static bool want_fd(const char *link, enum reclaim_kind kind, const char *mem_path)
-{
-	if (kind == RECLAIM_MEMFD)
+	if (be->kind == RECLAIM_MEMFD)
 		return !strncmp(link, "/memfd:", 7);
 	/* mem-path is the file itself, or a directory QEMU made an unlinked file in */
 	size_t n = strlen(mem_path);
@@ -381,65 +555,159 @@ static bool want_fd(const char *link, enum reclaim_kind kind, const char *mem_pa
 	return !strncmp(link, mem_path, n) && (link[n] == 0 || link[n] == '/' || link[n] == ' ');
 }
 
-/* Open QEMU's backing fd through /proc; exactly one candidate of that size. */
-static int open_backing(struct reclaim *rc, const char *mem_path, char *err, size_t errlen)
+#define RECLAIM_MAX_CANDIDATES	8
+
+struct candidate {
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	int dd;		/* VmFlags of its mappings: bit 0 = some without dd, bit 1 = some with */
+};
+
+static bool taken(const struct reclaim *rc, const struct stat *st)
+{
+	for (size_t i = 0; i < rc->nr_backends; i++) {
+		struct stat o;
+
+		if (rc->backends[i].fd >= 0 && !fstat(rc->backends[i].fd, &o) &&
+		    o.st_dev == st->st_dev && o.st_ino == st->st_ino)
+			return true;
+	}
+	return false;
+}
+
+/* The dontdump flag of every candidate's mappings in QEMU, from /proc/PID/smaps. */
+static int read_dontdump(int pid, struct candidate *c, size_t n)
+{
+	char path[64], line[512];
+	struct candidate *cur = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		c[i].dd = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long lo, hi, off, ino;
+		unsigned int maj, mnr;
+		char perms[8];
+
+		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu", &lo, &hi, perms, &off, &maj, &mnr,
+			   &ino) == 7) {
+			cur = NULL;
+			for (size_t i = 0; i < n; i++)
+				if (c[i].ino == (ino_t)ino && c[i].dev == makedev(maj, mnr))
+					cur = &c[i];
+		} else if (cur && !strncmp(line, "VmFlags:", 8)) {
+			cur->dd |= strstr(line, " dd") ? 2 : 1;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+/*
+ * Several files alike in QEMU (memfds of one size): flip the backend's dump
+ * property and see whose mapping changed. The property is restored before
+ * anything else; index of the one, or -1.
+ */
+static int pick_by_dontdump(struct reclaim *rc, struct qmp *q, const struct reclaim_backend *be,
+			    struct candidate *c, size_t n)
+{
+	char opath[128], err[128];
+	int before[RECLAIM_MAX_CANDIDATES], found = -1, changed = 0;
+	json_object *v;
+	bool dump;
+
+	snprintf(opath, sizeof(opath), "/objects/%s", be->id);
+	v = qom_get(q, opath, "dump", err, sizeof(err));
+	if (!v)
+		return -1;
+	dump = json_object_get_boolean(v);
+	json_object_put(v);
+	if (read_dontdump(rc->pid, c, n))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		before[i] = c[i].dd;
+	if (qom_set_bool(q, opath, "dump", !dump))
+		return -1;
+	int r = read_dontdump(rc->pid, c, n);
+
+	qom_set_bool(q, opath, "dump", dump);
+	if (r)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (c[i].dd != before[i]) {
+			found = (int)i;
+			changed++;
+		}
+	return changed == 1 ? found : -1;
+}
+
+/* Open QEMU's fd of be's backing through /proc: the one file of its size, or told apart. */
+static int open_backing(struct reclaim *rc, struct qmp *q, struct reclaim_backend *be,
+			const char *mem_path)
 {
 	char dir[64], path[64 + sizeof(((struct dirent *)0)->d_name)], link[512];
+	struct candidate c[RECLAIM_MAX_CANDIDATES];
 	struct dirent *de;
-	int found = -1, nfound = 0;
-	ino_t ino = 0;
+	size_t n = 0;
+	int pick;
 	DIR *d;
 
 	snprintf(dir, sizeof(dir), "/proc/%d/fd", rc->pid);
 	d = opendir(dir);
 	if (!d) {
-		snprintf(err, errlen, "%s: %s (vcmad must run as QEMU's user or root)", dir,
-			 strerror(errno));
+		be_why(be, "%s: %s (vcmad must run as QEMU's user or root)", dir, strerror(errno));
 		return -1;
 	}
-	while ((de = readdir(d))) {
+	while ((de = readdir(d)) && n < RECLAIM_MAX_CANDIDATES) {
 		struct stat st;
-		ssize_t n;
+		ssize_t len;
+		bool dup = false;
 		int fd;
 
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		n = readlink(path, link, sizeof(link) - 1);
-		if (n <= 0)
+		len = readlink(path, link, sizeof(link) - 1);
+		if (len <= 0)
 			continue;
-		link[n] = 0;
-		if (!want_fd(link, rc->kind, mem_path))
+		link[len] = 0;
+		if (!want_fd(link, be, mem_path))
 			continue;
 		fd = open(path, O_RDWR | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		if (fstat(fd, &st) || (uint64_t)st.st_size != rc->backend_size ||
-		    (nfound && st.st_ino == ino)) {
+		if (fstat(fd, &st) || (uint64_t)st.st_size != be->size || taken(rc, &st)) {
 			close(fd);
 			continue;
 		}
-		if (found >= 0)
-			close(found);
-		found = fd;
-		ino = st.st_ino;
-		nfound++;
+		for (size_t i = 0; i < n; i++)
+			dup |= c[i].dev == st.st_dev && c[i].ino == st.st_ino;
+		if (dup) {
+			close(fd);
+			continue;
+		}
+		c[n++] = (struct candidate){ .fd = fd, .dev = st.st_dev, .ino = st.st_ino };
 	}
 	closedir(d);
-	if (nfound != 1) {
-		if (found >= 0)
-			close(found);
-		if (nfound)
-			snprintf(err, errlen, "%d candidate backing files of %" PRIu64
-				 " bytes in QEMU (pid %d): cannot tell which one is %s", nfound,
-				 rc->backend_size, rc->pid, rc->backend);
+	pick = n == 1 ? 0 : n > 1 ? pick_by_dontdump(rc, q, be, c, n) : -1;
+	for (size_t i = 0; i < n; i++)
+		if ((int)i != pick)
+			close(c[i].fd);
+	if (pick < 0) {
+		if (n)
+			be_why(be, "%zu candidate backing files of %" PRIu64 " bytes in QEMU (pid %d): "
+			       "cannot tell which one is %s", n, be->size, rc->pid, be->id);
 		else
-			snprintf(err, errlen, "no backing file of %" PRIu64
-				 " bytes found in QEMU (pid %d) for %s", rc->backend_size, rc->pid,
-				 rc->backend);
+			be_why(be, "no backing file of %" PRIu64 " bytes found in QEMU (pid %d) for %s",
+			       be->size, rc->pid, be->id);
 		return -1;
 	}
-	rc->fd = found;
+	be->fd = c[pick].fd;
 	return 0;
 }
 
@@ -453,12 +721,54 @@ static void set_why(struct reclaim *rc, const char *fmt, ...)
 	va_end(ap);
 }
 
+static void add_why(struct reclaim *rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_why(struct reclaim *rc, const char *fmt, ...)
+{
+	size_t n = strlen(rc->why);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(rc->why + n, sizeof(rc->why) - n, fmt, ap);
+	va_end(ap);
+}
+
+/* Set up one backend for punching; on failure its why says why. */
+static void open_backend(struct reclaim *rc, struct qmp *q, struct reclaim_backend *be)
+{
+	char opath[128], err[256], mem_path[256] = "";
+	struct statfs sfs;
+
+	be->kind = !strcmp(be->type, "memfd") ? RECLAIM_MEMFD : RECLAIM_FILE;
+	if (be->kind == RECLAIM_FILE) {
+		json_object *v;
+
+		snprintf(opath, sizeof(opath), "/objects/%s", be->id);
+		v = qom_get(q, opath, "mem-path", err, sizeof(err));
+		if (!v) {
+			be_why(be, "backend %s mem-path: %s", be->id, err);
+			be->kind = RECLAIM_NONE;
+			return;
+		}
+		snprintf(mem_path, sizeof(mem_path), "%s", json_object_get_string(v));
+		json_object_put(v);
+	}
+	if (open_backing(rc, q, be, mem_path)) {
+		be->kind = RECLAIM_NONE;
+		return;
+	}
+	be->align = 4096;
+	if (fstatfs(be->fd, &sfs) == 0 && (unsigned long)sfs.f_type == HUGETLBFS_MAGIC) {
+		be->kind = RECLAIM_HUGETLBFS;
+		be->align = (uint64_t)sfs.f_bsize;
+	}
+	be->punchable = true;
+}
+
 static void inspect(struct reclaim *rc, struct qmp *q)
 {
-	char err[256], type[64], opath[128], name[160];
-	const char *region = NULL;
-	json_object *v;
-	struct statfs sfs;
+	char err[256], name[160];
+	json_object *v, *devices, *memdevs, *objects;
+	size_t nr_punch = 0;
 
 	v = qmp_exec(q, "human-monitor-command",
 		     json_tokener_parse("{\"command-line\":\"info mtree -f\"}"), err, sizeof(err));
@@ -472,77 +782,45 @@ static void inspect(struct reclaim *rc, struct qmp *q)
 		return;
 	}
 	json_object_put(v);
-	/* One backend behind all RAM: the usual case; several (NUMA) are not handled yet. */
-	for (size_t i = 0; i < rc->layout.nr; i++) {
-		if (region && strcmp(region, rc->layout.s[i].region)) {
-			set_why(rc, "guest RAM comes from several memory regions (%s, %s): not supported",
-				region, rc->layout.s[i].region);
-			return;
-		}
-		region = rc->layout.s[i].region;
-	}
-	snprintf(rc->backend, sizeof(rc->backend), "%s", region);
-	if (find_pinning_device(q, "/machine/peripheral", name, sizeof(name)) ||
-	    find_pinning_device(q, "/machine/peripheral-anon", name, sizeof(name))) {
+	devices = list_devices(q);
+	memdevs = qmp_exec(q, "query-memdev", NULL, err, sizeof(err));
+	objects = qom_list(q, "/objects", err, sizeof(err));
+	if (reclaim_classify(rc, memdevs, objects, devices, err, sizeof(err)))
+		set_why(rc, "RAM layout: %s", err);
+	else if (reclaim_pinning_device(devices, name, sizeof(name)))
 		set_why(rc, "VFIO device %s pins guest memory: host reclaim refused "
 			"(the guest still shrinks)", name);
+	else
+		for (size_t i = 0; i < rc->nr_backends; i++)
+			if (!rc->backends[i].why[0])
+				open_backend(rc, q, &rc->backends[i]);
+	json_object_put(devices);
+	json_object_put(memdevs);
+	json_object_put(objects);
+	if (!rc->nr_backends || rc->why[0])
 		return;
-	}
-	if (backend_type(q, region, type, sizeof(type))) {
-		set_why(rc, "RAM region %s is not a memory backend object", region);
-		return;
-	}
-	snprintf(opath, sizeof(opath), "/objects/%s", region);
-	v = qom_get(q, opath, "size", err, sizeof(err));
-	if (!v) {
-		set_why(rc, "backend %s size: %s", region, err);
-		return;
-	}
-	rc->backend_size = (uint64_t)json_object_get_int64(v);
-	json_object_put(v);
-	v = qom_get(q, opath, "share", err, sizeof(err));
-	bool share = v && json_object_get_boolean(v);
+	for (size_t i = 0; i < rc->nr_backends; i++) {
+		const struct reclaim_backend *be = &rc->backends[i];
 
-	json_object_put(v);
-	if (!strcmp(type, "memfd")) {
-		rc->kind = RECLAIM_MEMFD;
-	} else if (!strcmp(type, "file")) {
-		rc->kind = RECLAIM_FILE;
-	} else {
-		set_why(rc, "RAM backend %s is memory-backend-%s (anonymous memory): no shared "
-			"backing to punch; use memory-backend-memfd or -file with share=on", region,
-			type);
-		return;
+		if (!be->punchable)
+			continue;
+		if (!nr_punch || be->kind == RECLAIM_HUGETLBFS)
+			rc->kind = be->kind;
+		if (be->align > rc->align)
+			rc->align = be->align;
+		add_why(rc, "%s%s backend %s (%" PRIu64 " MiB)", nr_punch ? ", " : "",
+			reclaim_kind_name(be->kind), be->id, be->size >> 20);
+		nr_punch++;
 	}
-	if (!share) {
-		set_why(rc, "RAM backend %s has share=off: QEMU's private copy cannot be "
-			"punched through the file; use share=on", region);
-		return;
-	}
-	char mem_path[256] = "";
-
-	if (rc->kind == RECLAIM_FILE) {
-		v = qom_get(q, opath, "mem-path", err, sizeof(err));
-		if (!v) {
-			set_why(rc, "backend %s mem-path: %s", region, err);
-			return;
-		}
-		snprintf(mem_path, sizeof(mem_path), "%s", json_object_get_string(v));
-		json_object_put(v);
-	}
-	if (open_backing(rc, mem_path, err, sizeof(err))) {
-		set_why(rc, "%s", err);
-		return;
-	}
-	rc->align = 4096;
-	if (fstatfs(rc->fd, &sfs) == 0 && (unsigned long)sfs.f_type == HUGETLBFS_MAGIC) {
-		rc->kind = RECLAIM_HUGETLBFS;
-		rc->align = (uint64_t)sfs.f_bsize;
-	}
-	rc->possible = true;
-	set_why(rc, "%s backend %s (%" PRIu64 " MiB) of QEMU pid %d, %zu RAM sections",
-		reclaim_kind_name(rc->kind), region, rc->backend_size >> 20, rc->pid,
-		rc->layout.nr);
+	rc->possible = nr_punch > 0;
+	if (nr_punch)
+		add_why(rc, " of QEMU pid %d, %zu RAM sections", rc->pid, rc->layout.nr);
+	for (size_t i = 0; i < rc->nr_backends; i++)
+		if (!rc->backends[i].punchable)
+			add_why(rc, "%s%s%s", rc->why[0] ? "; " : "",
+				nr_punch ? "skipped: " : "", rc->backends[i].why);
+	if (rc->device_ram[0])
+		add_why(rc, "; device memory, never punched: %s", rc->device_ram);
 }
 
 struct reclaim *reclaim_open(const char *qmp_path, int timeout_ms)
@@ -556,7 +834,6 @@ struct reclaim *reclaim_open(const char *qmp_path, int timeout_ms)
 		free(q);
 		return NULL;
 	}
-	rc->fd = -1;
 	q->fd = -1;
 	q->timeout_ms = timeout_ms;
 	q->until = mono_ms() + timeout_ms;
@@ -579,42 +856,103 @@ void reclaim_free(struct reclaim *rc)
 {
 	if (!rc)
 		return;
-	if (rc->fd >= 0)
-		close(rc->fd);
+	for (size_t i = 0; i < rc->nr_backends; i++)
+		if (rc->backends[i].fd >= 0)
+			close(rc->backends[i].fd);
 	free(rc);
+}
+
+struct reclaim_backend *reclaim_backend_of(struct reclaim *rc, uint64_t gpa, uint64_t len,
+					   uint64_t *offset)
+{
+	const struct ram_section *s = find_section(&rc->layout, gpa, len);
+
+	if (!s || s->backend < 0 || (size_t)s->backend >= rc->nr_backends)
+		return NULL;
+	*offset = s->offset + (gpa - s->gpa);
+	return &rc->backends[s->backend];
 }
 
 int reclaim_punch(struct reclaim *rc, uint64_t gpa, uint64_t len)
 {
-	const char *region;
+	struct reclaim_backend *be;
 	uint64_t off;
 
 	if (!rc->possible)
 		return -EOPNOTSUPP;
-	if (reclaim_map(&rc->layout, gpa, len, &region, &off) || strcmp(region, rc->backend))
+	be = reclaim_backend_of(rc, gpa, len, &off);
+	if (!be)
 		return -ERANGE;
-	if (off % rc->align || len % rc->align || off + len > rc->backend_size)
+	if (!be->punchable) {
+		be->skipped_bytes += len;
+		return 1;
+	}
+	if (off % be->align || len % be->align || off + len > be->size)
 		return -EINVAL;
-	if (fallocate(rc->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+	if (fallocate(be->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
 		      (off_t)len) < 0) {
+		be->punch_errors++;
 		rc->punch_errors++;
 		return -errno;
 	}
+	be->punched_bytes += len;
 	rc->punched_bytes += len;
 	return 0;
+}
+
+static bool backing_bytes(const struct reclaim_backend *be, uint64_t *bytes)
+{
+	struct stat st;
+
+	if (be->fd < 0 || fstat(be->fd, &st))
+		return false;
+	*bytes = (uint64_t)st.st_blocks * 512;
+	return true;
+}
+
+json_object *reclaim_backends_json(const struct reclaim *rc)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; rc && i < rc->nr_backends; i++) {
+		const struct reclaim_backend *be = &rc->backends[i];
+		json_object *o = json_object_new_object();
+		uint64_t bytes;
+
+		json_object_object_add(o, "id", json_object_new_string(be->id));
+		json_object_object_add(o, "type", json_object_new_string(be->type));
+		json_object_object_add(o, "kind", json_object_new_string(reclaim_kind_name(be->kind)));
+		json_object_object_add(o, "share", json_object_new_boolean(be->share));
+		json_object_object_add(o, "size_bytes", json_object_new_uint64(be->size));
+		json_object_object_add(o, "punched", json_object_new_boolean(be->punchable));
+		if (!be->punchable)
+			json_object_object_add(o, "reason", json_object_new_string(be->why));
+		json_object_object_add(o, "punched_bytes", json_object_new_uint64(be->punched_bytes));
+		json_object_object_add(o, "skipped_bytes", json_object_new_uint64(be->skipped_bytes));
+		if (backing_bytes(be, &bytes))
+			json_object_object_add(o, "backing_allocated_bytes",
+					       json_object_new_uint64(bytes));
+		json_object_array_add(a, o);
+	}
+	return a;
 }
 
 void reclaim_measure(const struct reclaim *rc, struct reclaim_usage *u)
 {
 	char path[64], line[256];
-	struct stat st;
 	FILE *f;
 
 	memset(u, 0, sizeof(*u));
-	if (!rc || rc->fd < 0 || fstat(rc->fd, &st))
+	for (size_t i = 0; rc && i < rc->nr_backends; i++) {
+		uint64_t bytes;
+
+		if (rc->backends[i].punchable && backing_bytes(&rc->backends[i], &bytes)) {
+			u->backing_bytes += bytes;
+			u->valid = true;
+		}
+	}
+	if (!u->valid)
 		return;
-	u->backing_bytes = (uint64_t)st.st_blocks * 512;
-	u->valid = true;
 	snprintf(path, sizeof(path), "/proc/%d/status", rc->pid);
 	f = fopen(path, "re");
 	if (!f)

@@ -53,16 +53,19 @@ class FakeQemu:
                                    "--mem-mb", str(mem_mb)] + list(extra),
                                   stdout=subprocess.PIPE, stderr=log, text=True)
         env.guest_procs.append(self.p)
-        _, pid, fd = self.p.stdout.readline().split()
-        self.path = f"/proc/{pid}/fd/{fd}"
+        _, pid, *fds = self.p.stdout.readline().split()
+        # with --numa: node0's and node1's memfds, each half the size
+        self.paths = [f"/proc/{pid}/fd/{fd}" for fd in fds]
+        self.path = self.paths[0]
         self.size = mem_mb * M
 
-    def allocated(self):
-        return os.stat(self.path).st_blocks * 512
+    def allocated(self, node=None):
+        paths = self.paths if node is None else [self.paths[node]]
+        return sum(os.stat(p).st_blocks * 512 for p in paths)
 
-    def is_hole(self, off, length):
+    def is_hole(self, off, length, node=0):
         """True if [off, off + length) of the memfd holds no data."""
-        fd = os.open(self.path, os.O_RDONLY)
+        fd = os.open(self.paths[node], os.O_RDONLY)
         try:
             try:
                 data = os.lseek(fd, off, os.SEEK_DATA)
@@ -365,7 +368,76 @@ def t_hostile(env, tap):
            "punched at the backend offset QEMU's layout gives, not at the GPA")
 
 
-SCENARIOS = {"batches": t_batches, "floor": t_floor, "restart": t_restart,
+def t_numa(env, tap):
+    """Two NUMA nodes, one memfd each (alike but for their mappings), and VGA
+    video RAM in the flat view: every chunk is punched in its node's memfd at
+    its offset there; chunks in the video RAM are refused."""
+    half = 128 * M
+    q = FakeQemu(env, 256, "--numa")
+    path = os.path.join(env.dir, "numa.sock")
+    # the guest claims a map up to 4 GiB, over the VGA BAR: only QEMU's layout tells
+    g = HostileGuest(path, 4 * 1024 * M)
+    g.start()
+    if not tap.ok(env.start({}, ["--vm", f"n={path},qmp={q.qmp}"]) and env.ready("n"),
+                  "vcmad serves a two-node guest with VGA"):
+        return
+    b = balloon(env, "n")
+    h = b["host"]
+    tap.ok(h["reclaim_possible"] and [x["id"] for x in h["backends"]] == ["node1", "node0"] and
+           all(x["punched"] for x in h["backends"]) and "vga.vram" in h["reason"],
+           "host reclaim on both nodes' memfds; the video RAM is named as device memory", h)
+    base0, base1 = q.allocated(0), q.allocated(1)
+    # GPA 2M is node1 @2M; GPA half + 4M is node0 @4M (fakeqemu's crossed layout)
+    g.script.append(([2 * M, half + 4 * M], False))
+    env.api("PUT", "/v1/vms/n/balloon", {"target": 4 * M})
+    env.wait(lambda: base0 - q.allocated(0) >= CHUNK and base1 - q.allocated(1) >= CHUNK, 10)
+    tap.ok(base0 - q.allocated(0) == CHUNK and base1 - q.allocated(1) == CHUNK,
+           "one chunk punched in each node's memfd",
+           (base0 - q.allocated(0), base1 - q.allocated(1)))
+    tap.ok(q.is_hole(2 * M, CHUNK, node=1) and q.is_hole(4 * M, CHUNK, node=0) and
+           not q.is_hole(2 * M, CHUNK, node=0) and not q.is_hole(4 * M, CHUNK, node=1),
+           "each at its offset in its own node's backend")
+    h = balloon(env, "n")["host"]
+    tap.ok([x["punched_bytes"] for x in h["backends"]] == [CHUNK, CHUNK] and
+           h["punched_bytes"] == 2 * CHUNK, "GET shows the bytes punched per backend", h)
+    refused = balloon(env, "n").get("chunks_refused", 0)
+    g.script.append(([0xfd000000], False))
+    env.api("PUT", "/v1/vms/n/balloon", {"target": 6 * M})
+    env.wait(lambda: balloon(env, "n").get("chunks_refused", 0) > refused, 10)
+    tap.ok(balloon(env, "n").get("chunks_refused", 0) == refused + 1 and
+           q.allocated(0) == base0 - CHUNK and q.allocated(1) == base1 - CHUNK,
+           "a chunk in the video RAM: refused, nothing punched", balloon(env, "n"))
+
+
+def t_numa_mixed(env, tap):
+    """A node whose backend has share=off is skipped with its reason; the
+    other node's chunks are punched (the real agent on the model decides)."""
+    q = FakeQemu(env, 512, "--numa", "--node1-share", "off")
+    if not serve_sim_guest(env, tap, "512M", q, "vcmad serves a two-node guest"):
+        return
+    h = balloon(env, "g")["host"]
+    be = {x["id"]: x for x in h["backends"]}
+    tap.ok(h["reclaim_possible"] and be["node0"]["punched"] and not be["node1"]["punched"] and
+           "share=off" in be["node1"]["reason"] and "node1" in h["reason"],
+           "node0 punched, node1 skipped saying share=off", h)
+    base0, base1 = q.allocated(0), q.allocated(1)
+    rc, out, err = env.ctl("balloon", "g", "--target", "128M", "--wait", timeout=120)
+    b = balloon(env, "g")
+    be = {x["id"]: x for x in b["host"]["backends"]}
+    tap.ok(rc == 0 and b["actual_bytes"] == 128 * M, "128 MiB ballooned over both nodes",
+           out + err)
+    freed0 = base0 - q.allocated(0)
+    tap.ok(q.allocated(1) == base1 and be["node1"]["punched_bytes"] == 0 and
+           be["node1"]["skipped_bytes"] > 0, "node1's memfd untouched, its chunks counted as "
+           f"skipped ({be['node1']['skipped_bytes'] // M} MiB)", be)
+    tap.ok(freed0 > 0 and freed0 == be["node0"]["punched_bytes"] and
+           freed0 + be["node1"]["skipped_bytes"] == 128 * M,
+           f"node0's memfd lost exactly what was punched there ({freed0 // M} MiB)", be)
+    tap.ok(b["host"].get("backing_freed_bytes") == freed0 and b["host"]["punch_errors"] == 0,
+           "GET reports the measured host memory freed on the punchable node", b["host"])
+
+
+SCENARIOS = {"numa": t_numa, "numa_mixed": t_numa_mixed, "batches": t_batches, "floor": t_floor, "restart": t_restart,
              "reclaim": t_reclaim, "file": t_file, "share_off": t_share_off, "vfio": t_vfio,
              "hostile": t_hostile}
 

@@ -179,7 +179,6 @@ static int fx_setup(void **state)
 	/* QEMU's layout known, punching off: the checks still use the layout */
 	f->vm->bal->rc = calloc(1, sizeof(struct reclaim));
 	assert_non_null(f->vm->bal->rc);
-	f->vm->bal->rc->fd = -1;
 	text = slurp(fixture_path);
 	assert_int_equal(reclaim_parse_mtree(text, &f->vm->bal->rc->layout, why, sizeof(why)), 0);
 	free(text);
@@ -289,7 +288,6 @@ static void test_deflate_and_reboot(void **state)
 	balloon_session_reset(vm, true);
 	assert_int_equal(vm->bal->nr_chunks, 0);
 	vm->bal->rc = calloc(1, sizeof(struct reclaim));	/* keep QMP out of the test */
-	vm->bal->rc->fd = -1;
 	vm_pump(vm, 0);
 	assert_true(vm->bal->req_id != 0);
 	/* a target that is no multiple of the chunk is refused */
