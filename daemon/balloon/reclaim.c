@@ -428,6 +428,8 @@ static int backend_index(struct reclaim *rc, const char *id, json_object *memdev
 	json_object *holder, *md, *v;
 	char type[32], what[128];
 
+	if (!strncmp(id, "/objects/", 9))	/* x-use-canonical-path-for-ramblock-id */
+		id += 9;
 	for (size_t i = 0; i < rc->nr_backends; i++)
 		if (!strcmp(rc->backends[i].id, id))
 			return (int)i;
