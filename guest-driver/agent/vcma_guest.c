@@ -7,7 +7,8 @@
  * program's status once it runs (126/127 when it cannot be started).
  *
  * Who holds a grant (claims, a live dma-buf, mappings) is not in the LIST
- * ioctl: status reads it from sysfs, grants/<id>/holders.
+ * ioctl: status asks the backend (sysfs grants/<id>/holders), as the agent
+ * does for the host.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -164,46 +165,21 @@ static struct json_object *evac_json(const struct vcma_ioc_evac *e)
 	return o;
 }
 
-/* Who keeps a grant from release, as sysfs grants/<id>/holders says. */
+/*
+ * Who keeps a grant from release, through the backend (sysfs
+ * grants/<id>/holders for the module): exactly what the host is told.
+ */
 struct grant_holders {
-	bool known;		/* false: no sysfs for this grant (e.g. another device) */
-	bool exported;		/* a dma-buf of the grant is alive */
-	char exported_by[64];	/* the process that exported it, "comm[pid]" */
-	char claimed_by[64];	/* the claiming driver's owner name, "" if none */
-	unsigned int mappings;	/* live mmaps of /dev/vcma */
+	bool known;		/* false: the backend does not say */
+	uint32_t flags;		/* VCMA_GRANT_F_* */
+	char holder[64];	/* the claim's owner, else the dma-buf's exporter */
 };
 
-static void read_holders(uint64_t id, struct grant_holders *h)
+static void read_holders(struct agent_backend *be, uint64_t id, struct grant_holders *h)
 {
-	static const char dmabuf_prefix[] = "dma-buf:";
-	char path[96], line[160], kind[16], owner[64];
-	unsigned int n;
-	FILE *f;
-
 	memset(h, 0, sizeof(*h));
-	snprintf(path, sizeof(path), SYSFS_DIR "/grants/%" PRIu64 "/holders", id);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	h->known = true;
-	/* Lines "claim OWNER", "export dma-buf:COMM[PID]", "mmap N". */
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%15s %63s", kind, owner) != 2)
-			continue;
-		if (!strcmp(kind, "export")) {
-			const char *who = owner;
-
-			if (!strncmp(who, dmabuf_prefix, sizeof(dmabuf_prefix) - 1))
-				who += sizeof(dmabuf_prefix) - 1;
-			h->exported = true;
-			snprintf(h->exported_by, sizeof(h->exported_by), "%s", who);
-		} else if (!strcmp(kind, "claim")) {
-			snprintf(h->claimed_by, sizeof(h->claimed_by), "%s", owner);
-		} else if (!strcmp(kind, "mmap") && sscanf(owner, "%u", &n) == 1) {
-			h->mappings = n;
-		}
-	}
-	fclose(f);
+	h->known = be->ops->holders &&
+		   !be->ops->holders(be->priv, id, &h->flags, h->holder, sizeof(h->holder));
 }
 
 static struct json_object *json_str_or_null(const char *s)
@@ -211,8 +187,8 @@ static struct json_object *json_str_or_null(const char *s)
 	return s[0] ? json_object_new_string(s) : NULL;
 }
 
-static void status_json(const struct vcma_ioc_stats *st, const struct vcma_ioc_grant *g,
-			uint32_t n)
+static void status_json(struct agent_backend *be, const struct vcma_ioc_stats *st,
+			const struct vcma_ioc_grant *g, uint32_t n)
 {
 	struct json_object *root = json_object_new_object();
 	struct json_object *grants = json_object_new_array();
@@ -233,14 +209,15 @@ static void status_json(const struct vcma_ioc_stats *st, const struct vcma_ioc_g
 		if (g[i].kind != AGENT_GRANT_BALLOON) {
 			struct grant_holders h;
 
-			read_holders(g[i].grant_id, &h);
-			/* null: this module does not say (no sysfs for the grant). */
-			json_object_object_add(o, "exported", h.known ?
-					       json_object_new_boolean(h.exported) : NULL);
-			json_object_object_add(o, "exported_by", json_str_or_null(h.exported_by));
-			json_object_object_add(o, "claimed_by", json_str_or_null(h.claimed_by));
-			json_object_object_add(o, "mappings", h.known ?
-					       json_u64(h.mappings) : NULL);
+			read_holders(be, g[i].grant_id, &h);
+			/* null: the backend does not say. */
+			json_object_object_add(o, "exported", h.known ? json_object_new_boolean(
+				h.flags & VCMA_GRANT_F_EXPORTED) : NULL);
+			json_object_object_add(o, "claimed", h.known ? json_object_new_boolean(
+				h.flags & VCMA_GRANT_F_CLAIMED) : NULL);
+			json_object_object_add(o, "mapped", h.known ? json_object_new_boolean(
+				h.flags & VCMA_GRANT_F_MAPPED) : NULL);
+			json_object_object_add(o, "holder", json_str_or_null(h.holder));
 		}
 		json_object_array_add(grants, o);
 	}
@@ -266,38 +243,43 @@ static void status_json(const struct vcma_ioc_stats *st, const struct vcma_ioc_g
 }
 
 /* One grant, and who holds it on a second line when anybody does. */
-static void status_grant_row(const struct vcma_ioc_grant *g)
+static void status_grant_row(struct agent_backend *be, const struct vcma_ioc_grant *g)
 {
+	static const struct {
+		uint32_t flag;
+		const char *name;
+	} kinds[] = {
+		{ VCMA_GRANT_F_CLAIMED, "claimed" },
+		{ VCMA_GRANT_F_EXPORTED, "exported" },
+		{ VCMA_GRANT_F_MAPPED, "mapped" },
+	};
 	bool balloon = g->kind == AGENT_GRANT_BALLOON;
 	struct grant_holders h = { 0 };
+	const char *sep = " (";
 	char sz[32];
-	const char *sep = "";
+	size_t i;
 
 	if (!balloon)
-		read_holders(g->grant_id, &h);
+		read_holders(be, g->grant_id, &h);
 	vcma_size_format(g->size, VCMA_SIZE_IEC, sz, sizeof(sz));
 	printf("%-8" PRIu64 " 0x%016" PRIx64 " %-10s %-8" PRIu64 " %-8s %.*s%s\n",
 	       (uint64_t)g->grant_id, (uint64_t)g->phys_addr, sz, (uint64_t)g->tag,
-	       balloon ? "-" : !h.known ? "?" : h.exported ? "yes" : "no",
+	       balloon ? "-" : !h.known ? "?" : h.flags & VCMA_GRANT_F_EXPORTED ? "yes" : "no",
 	       VCMA_LABEL_LEN, g->label, balloon ? " (balloon)" : "");
-	if (!h.exported && !h.claimed_by[0] && !h.mappings)
+	if (!h.flags)
 		return;
-	printf("%-8s held by:", "");
-	if (h.exported) {
-		printf(" dma-buf exported by %s", h.exported_by);
-		sep = ",";
+	printf("%-8s held by %s", "", h.holder);
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (h.flags & kinds[i].flag) {
+			printf("%s%s", sep, kinds[i].name);
+			sep = ", ";
+		}
 	}
-	if (h.claimed_by[0]) {
-		printf("%s claim of %s", sep, h.claimed_by);
-		sep = ",";
-	}
-	if (h.mappings)
-		printf("%s %u mapping%s of /dev/vcma", sep, h.mappings, h.mappings == 1 ? "" : "s");
-	printf("\n");
+	printf(")\n");
 }
 
-static void status_table(const struct vcma_ioc_stats *st, const struct vcma_ioc_grant *g,
-			 uint32_t n, uint32_t page_size)
+static void status_table(struct agent_backend *be, const struct vcma_ioc_stats *st,
+			 const struct vcma_ioc_grant *g, uint32_t n, uint32_t page_size)
 {
 	char a[32], b[32], c[32];
 	uint32_t i;
@@ -307,7 +289,7 @@ static void status_table(const struct vcma_ioc_stats *st, const struct vcma_ioc_
 		printf("%-8s %-18s %-10s %-8s %-8s %s\n", "GRANT", "GPA", "SIZE", "TAG",
 		       "EXPORTED", "LABEL");
 		for (i = 0; i < n; i++)
-			status_grant_row(&g[i]);
+			status_grant_row(be, &g[i]);
 	} else {
 		printf("no grants\n");
 	}
@@ -372,9 +354,9 @@ static int cmd_status(struct agent_backend *be, int argc, char **argv)
 		return fail("status", ret);
 	}
 	if (json)
-		status_json(&st, list.grants, list.nr);
+		status_json(be, &st, list.grants, list.nr);
 	else
-		status_table(&st, list.grants, list.nr, ver.page_size);
+		status_table(be, &st, list.grants, list.nr, ver.page_size);
 	agent_grant_list_free(&list);
 	return 0;
 }

@@ -210,7 +210,7 @@ static void socket_checks(int fd, const struct vcma_ioc_reserve *a,
 	tap_ok(exported(a->grant_id) == 1, "sysfs exported is 1 while the receiver holds it");
 
 	rc = run_cmd(out, sizeof(out), VCMA_GUEST " status --json");
-	snprintf(want, sizeof(want), "\"exported_by\":\"vcma-guest[%d]\"", (int)pid);
+	snprintf(want, sizeof(want), "\"holder\":\"dma-buf:vcma-guest[%d]\"", (int)pid);
 	{
 		/* The JSON is pretty-printed: compare without blanks. */
 		char flat[4096];
@@ -226,8 +226,9 @@ static void socket_checks(int fd, const struct vcma_ioc_reserve *a,
 		       want);
 	}
 	rc = run_cmd(out, sizeof(out), VCMA_GUEST " status");
-	snprintf(want, sizeof(want), "held by: dma-buf exported by vcma-guest[%d]", (int)pid);
-	tap_ok(rc == 0 && strstr(out, want), "status says \"%s\"", want);
+	snprintf(want, sizeof(want), "held by dma-buf:vcma-guest[%d] (exported)\n", (int)pid);
+	tap_ok(rc == 0 && strstr(out, want), "status says \"%.*s\"", (int)strcspn(want, "\n"),
+	       want);
 
 	rc = run_cmd(out, sizeof(out), VCMA_GUEST " export %" PRIu64 " --socket " SOCK_PATH " 2>&1",
 		     (uint64_t)a->grant_id);
