@@ -61,7 +61,7 @@ class Env:
 
     # -- processes ------------------------------------------------------
     def guests(self, names, evil=None, delay_ms=0, foreign=0, mem_mb=1024, no_status=False,
-               claimed=None):
+               claimed=None, release_delay_ms=0):
         paths = {n: os.path.join(self.dir, n + ".sock") for n in names}
         args = [FAKEGUEST, "--mem", str(mem_mb)]
         for p in paths.values():
@@ -76,6 +76,8 @@ class Env:
             args += ["--no-status"]
         if claimed:
             args += ["--claimed", claimed]
+        if release_delay_ms:
+            args += ["--release-delay-ms", str(release_delay_ms)]
         log = open(os.path.join(self.dir, "fakeguest.log"), "a")
         p = subprocess.Popen(args, stdout=log, stderr=log)
         self.guest_procs.append(p)
@@ -148,7 +150,7 @@ class Env:
             return False
 
     def api(self, method, path, body=None, raw=None):
-        c = UnixHTTP(self.sock, timeout=10)
+        c = UnixHTTP(self.sock, timeout=30)   # a DELETE may wait 10 s for the guest
         data = raw if raw is not None else (json.dumps(body) if body is not None else None)
         headers = {"Content-Type": "application/json"} if data is not None else {}
         c.request(method, path, body=data, headers=headers)

@@ -74,7 +74,7 @@ static struct {
 	struct guest *g;
 	size_t n;
 	uint64_t mem;
-	unsigned int delay_ms;
+	unsigned int delay_ms, release_delay_ms;
 	enum evil evil;
 	unsigned int foreign;
 	bool no_status;
@@ -392,6 +392,8 @@ static void do_evil(struct guest *g)
 struct delayed {
 	struct guest *g;
 	uint64_t id;
+	bool release;		/* a RELEASE of grant_id, else the RESERVE r */
+	uint64_t grant_id;
 	struct vcma_reserve_h r;
 	struct event *ev;
 	uint64_t session;
@@ -404,7 +406,9 @@ static void delayed_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	/* an answer for a channel that dropped meanwhile is lost, as on a real port */
-	if (d->g->bev && d->g->session == d->session)
+	if (d->g->bev && d->g->session == d->session && d->release)
+		answer_release(d->g, d->id, d->grant_id);
+	else if (d->g->bev && d->g->session == d->session)
 		answer_reserve(d->g, d->id, &d->r);
 	event_free(d->ev);
 	free(d);
@@ -449,6 +453,18 @@ static void handle(struct guest *g, const struct vcma_msg *m)
 		answer_reserve(g, m->id, &m->u.reserve);
 		break;
 	case VCMA_MSG_RELEASE:
+		if (G.release_delay_ms) {
+			struct delayed *d = calloc(1, sizeof(*d));
+			struct timeval tv = { G.release_delay_ms / 1000,
+					      (G.release_delay_ms % 1000) * 1000 };
+
+			*d = (struct delayed){ .g = g, .id = m->id, .release = true,
+					       .grant_id = m->u.release.grant_id,
+					       .session = g->session };
+			d->ev = evtimer_new(G.base, delayed_cb, d);
+			evtimer_add(d->ev, &tv);
+			break;
+		}
 		answer_release(g, m->id, m->u.release.grant_id);
 		break;
 	default:
@@ -549,7 +565,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: fakeguest (--listen PATH ... | --dir DIR --count N [--prefix P])\n"
 		   "                 [--mem SIZE_MB] [--delay-ms N] [--foreign N] [--no-status]\n"
-		   "                 [--claimed OWNER] [--evil MODE]\n"
+		   "                 [--claimed OWNER] [--release-delay-ms N] [--evil MODE]\n"
 		   "  MODE: ");
 	for (size_t i = 0; i < sizeof(evil_names) / sizeof(evil_names[0]); i++)
 		fprintf(f, "%s%s", i ? ", " : "", evil_names[i]);
@@ -570,6 +586,7 @@ int main(int argc, char **argv)
 		{ "evil", required_argument, NULL, 'e' },
 		{ "no-status", no_argument, NULL, 'S' },
 		{ "claimed", required_argument, NULL, 'c' },
+		{ "release-delay-ms", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -603,6 +620,7 @@ int main(int argc, char **argv)
 			break;
 		case 'S': G.no_status = true; break;
 		case 'c': G.claimed_by = optarg; break;
+		case 'R': G.release_delay_ms = (unsigned int)strtoul(optarg, NULL, 10); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

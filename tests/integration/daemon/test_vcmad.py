@@ -459,10 +459,41 @@ def t_claimed(env, tap):
     tap.ok(env.stop() == 0, "vcmad exits 0")
 
 
+def t_claimed_slow(env, tap):
+    """A guest slow to answer RELEASE: DELETE gives up waiting, the refusal still counts."""
+    owner = "slowdrv"
+    _, paths = env.guests(["vm0"], claimed=owner, release_delay_ms=12000)
+    env.start(paths)
+    env.ready("vm0")
+    rc, out, err = env.ctl("reserve", "vm0", "8M", "--label", "claim-slow", "--wait",
+                           "--wait-timeout", "20")
+    tap.ok(rc == 0, "reservation granted", out + err)
+    rid = env.rsvs("vm0")[0]["id"]
+    t0 = time.monotonic()
+    code, doc = env.api("DELETE", f"/v1/vms/vm0/reservations/{rid}")
+    waited = time.monotonic() - t0
+    tap.ok(code == 202 and doc.get("state") == "releasing" and 9 <= waited < 15,
+           f"DELETE answers 202 releasing after waiting {waited:.1f} s for the guest", doc)
+    code, doc = env.api("DELETE", f"/v1/vms/vm0/reservations/{rid}")
+    tap.ok(code == 409 and doc.get("claimed_by") == owner,
+           "a repeated DELETE waits for the same answer: 409 claimed", doc)
+
+    def refused():
+        r = env.rsvs("vm0")
+        return len(r) == 1 and r[0]["state"] == "granted" and r[0].get("claimed_by") == owner
+    tap.ok(env.wait(refused, 10), "the late E_CLAIMED puts it back to granted, claimed by the driver",
+           env.rsvs("vm0"))
+    rc, out, err = env.ctl("release", "vm0", str(rid), "--wait", "--wait-timeout", "30")
+    tap.ok(rc == 1 and "busy: claimed by " + owner in err,
+           "vcmactl release --wait follows the 202 to the refusal: busy, exit 1", out + err)
+    tap.ok(env.stop() == 0, "vcmad exits 0")
+
+
 SCENARIOS = {
     "basic": t_basic, "errors": t_errors, "many": t_many, "restart": t_restart,
     "reboot": t_reboot, "retry": t_retry, "deadline": t_deadline, "stale": t_stale,
     "hostile": t_hostile, "agent": t_agent, "claimed": t_claimed,
+    "claimed-slow": t_claimed_slow,
 }
 
 
