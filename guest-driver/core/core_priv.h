@@ -104,6 +104,7 @@ struct vcma_req_state {
 	vcma_u64 deadline_us;
 	vcma_u32 flags;
 	vcma_u32 node;
+	vcma_u32 evac_flags;	/* VCMA_EVAC_* for every evacuate() */
 	struct vcma_core_evidence *ev;
 };
 

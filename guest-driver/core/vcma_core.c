@@ -278,11 +278,94 @@ int vcma_core_reserve(struct vcma_core *core, const struct vcma_core_request *re
 	return err;
 }
 
+/* Chunks asked of take_free() at once: bounds one backend call. */
+#define VCMA_TAKE_FREE_BATCH	64u
+
+/* Why inflating must stop before the next chunk, or NONE. */
+static vcma_u32 balloon_stop(struct vcma_core *core, struct vcma_req_state *rs)
+{
+	if (core->nr_grants >= core->cfg.max_grants)
+		return VCMA_CORE_CAUSE_LIMIT;
+	if (below_floor(core, rs->nr))
+		return VCMA_CORE_CAUSE_FLOOR;
+	if (vcma_deadline_passed(core, rs))
+		return VCMA_CORE_CAUSE_DEADLINE;
+	return VCMA_CORE_CAUSE_NONE;
+}
+
+/* Chunks that can be taken now without crossing the floor or filling the table. */
+static vcma_u32 balloon_room(struct vcma_core *core, const struct vcma_req_state *rs,
+			     vcma_u32 want)
+{
+	vcma_u64 avail = core->ops->available_pages(core->ctx);
+	vcma_u64 room = avail > core->cfg.floor_pages ?
+			(avail - core->cfg.floor_pages) / rs->nr : 0;
+
+	room = vcma_min64(room, core->cfg.max_grants - core->nr_grants);
+	return (vcma_u32)vcma_min64(room, want);
+}
+
+/* Make a taken chunk a BALLOON grant; nonzero if it had to be given back. */
+static int balloon_keep(struct vcma_core *core, vcma_u64 pfn, vcma_u64 nr)
+{
+	if (vcma_grant_add(core, pfn, nr, VCMA_GRANT_BALLOON, 0, 0)) {
+		core->ops->release(core->ctx, pfn, nr);
+		return -1;
+	}
+	core->stats.balloon_inflated++;
+	return 0;
+}
+
+/*
+ * Free blocks first: as many chunks as take_free() has, in bounded batches
+ * each checked against the floor and the grant table. Returns the chunks
+ * kept; *verdict is set when a limit (not the free blocks) stopped it.
+ */
+static vcma_u32 balloon_take_free(struct vcma_core *core, struct vcma_req_state *rs,
+				  vcma_u32 order, vcma_u32 max_chunks, vcma_u64 *pfns,
+				  vcma_u32 *verdict)
+{
+	vcma_u32 done = 0, base, want, got, i;
+	int taken;
+
+	if (!core->ops->take_free)
+		return 0;
+	while (done < max_chunks) {
+		*verdict = balloon_stop(core, rs);
+		if (*verdict != VCMA_CORE_CAUSE_NONE)
+			break;
+		want = balloon_room(core, rs, (vcma_u32)vcma_min64(max_chunks - done,
+								    VCMA_TAKE_FREE_BATCH));
+		if (!want) {	/* below_floor said there is room for one: stay safe */
+			*verdict = VCMA_CORE_CAUSE_FLOOR;
+			break;
+		}
+		taken = core->ops->take_free(core->ctx, order, want, pfns + done);
+		got = taken > 0 ? (vcma_u32)taken : 0;
+		/* Blocks stay in place in pfns[]; from the first one refused on, all go back. */
+		base = done;
+		for (i = 0; i < got; i++) {
+			if (balloon_keep(core, pfns[base + i], rs->nr)) {
+				while (++i < got)
+					core->ops->release(core->ctx, pfns[base + i], rs->nr);
+				*verdict = VCMA_CORE_CAUSE_LIMIT;
+				return done;
+			}
+			done++;
+			core->stats.balloon_free_taken++;
+		}
+		if (got < want)		/* no free block left */
+			break;
+	}
+	return done;
+}
+
 /*
  * Balloon inflate: take up to max_chunks aligned chunks, each a BALLOON
- * grant. One plan serves several chunks; a new plan is made when its
- * candidates are used up, and inflating stops at the first plan that yields
- * nothing, at the floor, or at the default deadline.
+ * grant. Free blocks come first (no scan, no migration); only when none is
+ * left are chunks evacuated. One plan serves several chunks; a new plan is
+ * made when its candidates are used up, and inflating stops at the first
+ * plan that yields nothing, at the floor, or at the default deadline.
  */
 int vcma_core_balloon_inflate(struct vcma_core *core, vcma_u32 chunk_order,
 			      vcma_u32 max_chunks, vcma_u64 *pfns, vcma_u32 *cause)
@@ -290,7 +373,7 @@ int vcma_core_balloon_inflate(struct vcma_core *core, vcma_u32 chunk_order,
 	struct vcma_core_evidence *ev;
 	struct vcma_req_state rs;
 	vcma_u64 nr;
-	vcma_u32 done = 0, i, verdict = VCMA_CORE_CAUSE_NONE, got;
+	vcma_u32 done, i, verdict = VCMA_CORE_CAUSE_NONE, got;
 
 	if (cause)
 		*cause = VCMA_CORE_CAUSE_NONE;
@@ -305,6 +388,8 @@ int vcma_core_balloon_inflate(struct vcma_core *core, vcma_u32 chunk_order,
 		return -VCMA_ENOMEM;
 	vcma_zero(&rs, sizeof(rs));
 	init_request(core, &rs, nr, nr, VCMA_CORE_FAIL_FAST, VCMA_CORE_NODE_ANY, 0, ev);
+	rs.evac_flags = VCMA_EVAC_KEEP_CONTENTS;
+	done = balloon_take_free(core, &rs, chunk_order, max_chunks, pfns, &verdict);
 	while (done < max_chunks && verdict == VCMA_CORE_CAUSE_NONE) {
 		vcma_plan(core, &rs);
 		if (!core->nr_cand)
@@ -312,28 +397,14 @@ int vcma_core_balloon_inflate(struct vcma_core *core, vcma_u32 chunk_order,
 		for (i = 0, got = 0; i < core->nr_cand && done < max_chunks; i++) {
 			vcma_u64 pfn = core->cand[i].start_pfn;
 
-			if (core->nr_grants >= core->cfg.max_grants) {
-				verdict = VCMA_CORE_CAUSE_LIMIT;
+			verdict = balloon_stop(core, &rs);
+			if (verdict != VCMA_CORE_CAUSE_NONE)
 				break;
-			}
-			if (below_floor(core, nr)) {
-				verdict = VCMA_CORE_CAUSE_FLOOR;
-				break;
-			}
-			if (vcma_deadline_passed(core, &rs)) {
-				verdict = VCMA_CORE_CAUSE_DEADLINE;
-				break;
-			}
 			ev->cause = vcma_try_window(core, &rs, pfn);
-			if (ev->cause != VCMA_CORE_CAUSE_NONE)
+			if (ev->cause != VCMA_CORE_CAUSE_NONE || balloon_keep(core, pfn, nr))
 				continue;
-			if (vcma_grant_add(core, pfn, nr, VCMA_GRANT_BALLOON, 0, 0)) {
-				core->ops->release(core->ctx, pfn, nr);
-				continue;
-			}
 			pfns[done++] = pfn;
 			got++;
-			core->stats.balloon_inflated++;
 		}
 		if (!got && verdict == VCMA_CORE_CAUSE_NONE)
 			verdict = ev->cause ? ev->cause : VCMA_CORE_CAUSE_NO_RANGE;

@@ -114,6 +114,9 @@ struct vcma_evac_result {
 	struct vcma_evac_detail d;
 };
 
+/* evacuate() flags. */
+#define VCMA_EVAC_KEEP_CONTENTS	(1u << 0)	/* a balloon chunk: no need to clear it */
+
 /*
  * The backend: the mm the core runs on. ctx is passed back verbatim.
  * All callbacks are required unless marked optional.
@@ -134,13 +137,25 @@ struct vcma_backend_ops {
 	void (*invalidate_bh_lrus)(void *ctx);
 	/*
 	 * Evacuate and take [start_pfn, start_pfn + nr): alloc_contig_range. 0 on
-	 * success (the range now belongs to the caller), negative errno-style on
-	 * failure (-16 busy, -12 no memory, -4 interrupted, -110 timed out) with
-	 * *res filled either way.
+	 * success (the range now belongs to the caller, cleared unless flags has
+	 * VCMA_EVAC_KEEP_CONTENTS), negative errno-style on failure (-16 busy,
+	 * -12 no memory, -4 interrupted, -110 timed out) with *res filled
+	 * either way.
 	 */
-	int (*evacuate)(void *ctx, vcma_u64 start_pfn, vcma_u64 nr,
+	int (*evacuate)(void *ctx, vcma_u64 start_pfn, vcma_u64 nr, vcma_u32 flags,
 			struct vcma_evac_result *res);
-	/* Give back a range taken by evacuate (free_contig_range). */
+	/*
+	 * Optional: take up to max free, naturally aligned blocks of
+	 * (1 << order) pages straight from the free lists (alloc_pages of that
+	 * order): no reclaim, no compaction, no migration, and no zone taken
+	 * below its watermark. Each block's first pfn goes to pfns[]; returns
+	 * how many were taken (0: no free block left). A block belongs to the
+	 * caller like an evacuated range, release() gives it back; its
+	 * contents are left as they were. NULL: the balloon evacuates every
+	 * chunk.
+	 */
+	int (*take_free)(void *ctx, vcma_u32 order, vcma_u32 max, vcma_u64 *pfns);
+	/* Give back a range taken by evacuate or take_free (free_contig_range). */
 	void (*release)(void *ctx, vcma_u64 start_pfn, vcma_u64 nr);
 	/* Pages that could still be freed or are free: the floor check (si_mem_available). */
 	vcma_u64 (*available_pages)(void *ctx);
@@ -243,6 +258,7 @@ struct vcma_core_stats {
 	vcma_u64 blocked_by_class[VCMA_NR_PAGE_CLASSES];
 	vcma_u64 balloon_inflated;	/* chunks taken, lifetime */
 	vcma_u64 balloon_deflated;	/* chunks given back, lifetime */
+	vcma_u64 balloon_free_taken;	/* of balloon_inflated: free blocks taken without evacuating */
 };
 
 struct vcma_core;
@@ -289,6 +305,9 @@ void vcma_core_get_stats(struct vcma_core *core, struct vcma_core_stats *out);
  * pages, at most max_chunks per call, writing each chunk's start pfn to
  * pfns[]. Returns the number of chunks moved (>= 0) or negative errno;
  * inflate stops early at the floor (*cause = VCMA_CORE_CAUSE_FLOOR).
+ * Inflate takes free blocks first (backend take_free) and evacuates only
+ * once none is left; a chunk's contents are not cleared (nothing in the
+ * guest reads a ballooned page, and the host drops it).
  */
 int vcma_core_balloon_inflate(struct vcma_core *core, vcma_u32 chunk_order,
 			      vcma_u32 max_chunks, vcma_u64 *pfns, vcma_u32 *cause);

@@ -241,7 +241,7 @@ vcma_u32 vcma_try_window(struct vcma_core *core, struct vcma_req_state *rs, vcma
 		}
 		vcma_zero(&res, sizeof(res));
 		rs->ev->ranges_tried++;
-		if (!core->ops->evacuate(core->ctx, pfn, rs->nr, &res)) {
+		if (!core->ops->evacuate(core->ctx, pfn, rs->nr, rs->evac_flags, &res)) {
 			record_attempt(rs, &res, 0);
 			rs->ev->pages_migrated += res.pages_migrated;
 			rs->ev->bh_invalidations += res.bh_invalidations;
@@ -379,7 +379,7 @@ int vcma_run_naive(struct vcma_core *core, struct vcma_req_state *rs, vcma_u64 *
 				continue;
 			vcma_zero(&res, sizeof(res));
 			rs->ev->ranges_tried++;
-			if (!core->ops->evacuate(core->ctx, pfn, rs->nr, &res)) {
+			if (!core->ops->evacuate(core->ctx, pfn, rs->nr, rs->evac_flags, &res)) {
 				record_attempt(rs, &res, 0);
 				rs->ev->pages_migrated += res.pages_migrated;
 				rs->ev->cause = VCMA_CORE_CAUSE_NONE;

@@ -198,6 +198,11 @@ static int scan_zone(struct vcma_core *core, struct vcma_req_state *rs,
 		if (!(++n % VCMA_SCAN_CLOCK_EVERY) && vcma_deadline_passed(core, rs))
 			return 1;
 		if (!ring) {
+			/* A held window is never a candidate: no need to read it. */
+			if (vcma_held_overlaps(core, pfn, rs->nr)) {
+				rs->ev->ranges_scanned++;
+				continue;
+			}
 			vcma_summarize(core, pfn, rs->nr, &core->sum_win);
 			consider(core, rs, pfn);
 			continue;

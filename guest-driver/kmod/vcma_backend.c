@@ -2,7 +2,8 @@
 /*
  * The mm core's backend over the real kernel: zones from the node data,
  * page classification from page flags and reference counts, evacuation with
- * alloc_contig_range() and release with free_contig_range().
+ * alloc_contig_range(), free balloon blocks with alloc_pages() and release
+ * with free_contig_range().
  *
  * Classification reads struct page fields of pages we hold no reference to,
  * the way compaction's scanners do: the answer is a hint that may be stale
@@ -449,7 +450,16 @@ static int vcma_take_range(u64 start, u64 nr, u32 *cause, struct vcma_evac_detai
 	return ret;
 }
 
-static int vcma_be_evacuate(void *ctx, vcma_u64 start_pfn, vcma_u64 nr,
+/* Record a range as the module's (classified OWNED until released). */
+static void vcma_own(struct vcma_owned *o, u64 start_pfn, u64 nr)
+{
+	o->start_pfn = start_pfn;
+	o->nr = nr;
+	o->ballooned = false;
+	list_add(&o->node, &vcma_owned_ranges);
+}
+
+static int vcma_be_evacuate(void *ctx, vcma_u64 start_pfn, vcma_u64 nr, vcma_u32 flags,
 			    struct vcma_evac_result *res)
 {
 	/* Static: too big for the stack, and callers are serialised. */
@@ -492,14 +502,69 @@ static int vcma_be_evacuate(void *ctx, vcma_u64 start_pfn, vcma_u64 nr,
 			res->cause = cause;
 		return ret;
 	}
-	t = ktime_get_ns();
-	vcma_zero_range(start_pfn, nr);
-	res->d.zero_us = (ktime_get_ns() - t) / NSEC_PER_USEC;
-	o->start_pfn = start_pfn;
-	o->nr = nr;
-	o->ballooned = false;
-	list_add(&o->node, &vcma_owned_ranges);
+	if (!(flags & VCMA_EVAC_KEEP_CONTENTS)) {
+		t = ktime_get_ns();
+		vcma_zero_range(start_pfn, nr);
+		res->d.zero_us = (ktime_get_ns() - t) / NSEC_PER_USEC;
+	}
+	vcma_own(o, start_pfn, nr);
 	return 0;
+}
+
+/*
+ * Balloon chunks straight from the buddy allocator: movable allocations (a
+ * free pageblock of another type taken this way becomes movable, so giving
+ * it back later does not spread kernel allocations), without reclaim,
+ * compaction, kswapd or reserves, one zone class at a time from the
+ * highest. A block that leaves its zone at or below the high watermark
+ * goes straight back and ends that class: the balloon never wakes kswapd.
+ * split_page() gives every page its own reference, as alloc_contig_range()
+ * does, so both kinds of range are classified and released alike.
+ */
+static const gfp_t vcma_take_zones[] = {
+	__GFP_MOVABLE | __GFP_HIGHMEM,	/* ZONE_MOVABLE downwards */
+	__GFP_MOVABLE,			/* ZONE_NORMAL downwards */
+	__GFP_MOVABLE | __GFP_DMA32,	/* ZONE_DMA32 downwards */
+};
+
+#define VCMA_TAKE_GFP	(__GFP_HARDWALL | __GFP_NOWARN | __GFP_NORETRY | __GFP_NOMEMALLOC)
+
+static bool vcma_zone_above_high(struct zone *zone)
+{
+	return zone_page_state_snapshot(zone, NR_FREE_PAGES) > high_wmark_pages(zone);
+}
+
+static int vcma_be_take_free(void *ctx, vcma_u32 order, vcma_u32 max, vcma_u64 *pfns)
+{
+	struct vcma_owned *o = NULL;
+	struct page *page;
+	unsigned int cls;
+	u32 n = 0;
+
+	if (order < pageblock_order || order >= MAX_ORDER)
+		return 0;
+	for (cls = 0; cls < ARRAY_SIZE(vcma_take_zones) && n < max; cls++) {
+		while (n < max) {
+			if (!o)
+				o = kmalloc(sizeof(*o), GFP_KERNEL);
+			if (!o)
+				return n;
+			page = alloc_pages(vcma_take_zones[cls] | VCMA_TAKE_GFP, order);
+			if (!page)
+				break;
+			if (!vcma_zone_above_high(page_zone(page))) {
+				__free_pages(page, order);
+				break;
+			}
+			split_page(page, order);
+			vcma_own(o, page_to_pfn(page), 1ull << order);
+			o = NULL;
+			pfns[n++] = page_to_pfn(page);
+			cond_resched();
+		}
+	}
+	kfree(o);
+	return n;
 }
 
 static void vcma_be_release(void *ctx, vcma_u64 start_pfn, vcma_u64 nr)
@@ -575,6 +640,7 @@ const struct vcma_backend_ops vcma_kernel_backend = {
 	.summarize = vcma_be_summarize,
 	.invalidate_bh_lrus = vcma_be_invalidate_bh_lrus,
 	.evacuate = vcma_be_evacuate,
+	.take_free = vcma_be_take_free,
 	.release = vcma_be_release,
 	.available_pages = vcma_be_available_pages,
 	.now_us = vcma_be_now_us,

@@ -83,6 +83,10 @@ VCMA_STAT(fail_deadline, cs->fail_by_cause[VCMA_CORE_CAUSE_DEADLINE]);
 VCMA_STAT(fail_migrate, cs->fail_by_cause[VCMA_CORE_CAUSE_MIGRATE]);
 VCMA_STAT(fail_limit, cs->fail_by_cause[VCMA_CORE_CAUSE_LIMIT]);
 VCMA_STAT(fail_addr_limit, cs->fail_by_cause[VCMA_CORE_CAUSE_ADDR_LIMIT]);
+/* Balloon chunks taken in all, and of those the free blocks taken without evacuating. */
+VCMA_STAT(balloon_inflated, cs->balloon_inflated);
+VCMA_STAT(balloon_free_taken, cs->balloon_free_taken);
+VCMA_STAT(balloon_deflated, cs->balloon_deflated);
 
 static ssize_t last_cause_show(struct kobject *kobj, struct kobj_attribute *attr,
 			       char *buf)
@@ -142,6 +146,9 @@ static struct attribute *vcma_attrs[] = {
 	&vcma_attr_fail_migrate.attr.attr,
 	&vcma_attr_fail_limit.attr.attr,
 	&vcma_attr_fail_addr_limit.attr.attr,
+	&vcma_attr_balloon_inflated.attr.attr,
+	&vcma_attr_balloon_free_taken.attr.attr,
+	&vcma_attr_balloon_deflated.attr.attr,
 	&vcma_attr_last_cause.attr,
 	&vcma_attr_floor_pages.attr,
 	&vcma_attr_strategy.attr,

@@ -333,12 +333,14 @@ static void be_left(const struct vcma_range_summary *s, struct vcma_evac_detail 
  * The model migrates the range in one piece and counts each page it moves,
  * so its evidence is exact; it has no clock for the phases.
  */
-static int be_evacuate(void *ctx, vcma_u64 start, vcma_u64 nr, struct vcma_evac_result *res)
+static int be_evacuate(void *ctx, vcma_u64 start, vcma_u64 nr, vcma_u32 flags,
+		       struct vcma_evac_result *res)
 {
 	struct vcma_range_summary s;
 	vcma_u64 in_use;
 	int ret;
 
+	(void)flags;	/* the model keeps no page contents to clear */
 	vcma_model_summarize(ctx, start, nr, &s);
 	in_use = nr - s.count[VCMA_PC_FREE];
 	ret = vcma_model_alloc_contig_range(ctx, start, nr, res);
@@ -351,6 +353,17 @@ static int be_evacuate(void *ctx, vcma_u64 start, vcma_u64 nr, struct vcma_evac_
 		be_left(&s, &res->d);
 	}
 	return ret;
+}
+
+/* alloc_pages() of free blocks, one at a time, until none is left or max. */
+static int be_take_free(void *ctx, vcma_u32 order, vcma_u32 max, vcma_u64 *pfns)
+{
+	vcma_u32 n = 0;
+	uint64_t pfn;
+
+	while (n < max && (pfn = buddy_take_block(ctx, order)) != NIL)
+		pfns[n++] = pfn;
+	return (int)n;
 }
 
 static void be_release(void *ctx, vcma_u64 start, vcma_u64 nr)
@@ -393,6 +406,7 @@ void backend_init_ops(struct vcma_model *m)
 	m->ops.summarize = be_summarize;
 	m->ops.invalidate_bh_lrus = be_invalidate_bh_lrus;
 	m->ops.evacuate = be_evacuate;
+	m->ops.take_free = be_take_free;
 	m->ops.release = be_release;
 	m->ops.available_pages = be_available;
 	m->ops.now_us = be_now;

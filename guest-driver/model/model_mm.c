@@ -393,6 +393,48 @@ void buddy_take_range(struct vcma_model *m, uint64_t start, uint64_t end)
 	}
 }
 
+/*
+ * alloc_pages() of a movable block of 2^order pages (order >= PB_ORDER)
+ * without reclaim or compaction: highest zone first, only from a zone that
+ * stays at or above its low watermark, from the MOVABLE lists, then CMA's,
+ * then a whole free block of another type, which is stolen (it becomes
+ * MOVABLE, as __rmqueue_fallback does at pageblock order). The block is
+ * then held like a range alloc_contig_range took. First pfn, or NIL.
+ */
+uint64_t buddy_take_block(struct vcma_model *m, unsigned int order)
+{
+	static const uint8_t lists[] = {
+		VCMA_MT_MOVABLE, VCMA_MT_CMA, VCMA_MT_RECLAIMABLE, VCMA_MT_UNMOVABLE,
+	};
+	uint64_t nr = 1ull << order, h, b;
+	unsigned int l, o;
+	int i;
+
+	if (order < PB_ORDER || order >= MAX_ORDER)
+		return NIL;
+	for (i = m->nr_zones - 1; i >= 0; i--) {
+		struct mzone *z = &m->zones[i];
+
+		if (z->nr_free < z->low_wmark + nr)
+			continue;
+		for (l = 0; l < sizeof(lists); l++) {
+			for (o = order; o < MAX_ORDER; o++) {
+				h = z->head[lists[l]][o];
+				if (h == NIL)
+					continue;
+				if (lists[l] != VCMA_MT_MOVABLE && lists[l] != VCMA_MT_CMA) {
+					for (b = h >> PB_ORDER; b < (h + nr) >> PB_ORDER; b++)
+						block_set_mt(m, b, VCMA_MT_MOVABLE);
+					m->st.steals++;
+				}
+				buddy_take_range(m, h, h + nr);
+				return h;
+			}
+		}
+	}
+	return NIL;
+}
+
 uint64_t model_available(struct vcma_model *m)
 {
 	/* si_mem_available, roughly: free plus clean page cache that reclaim can drop. */

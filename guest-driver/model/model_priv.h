@@ -167,6 +167,7 @@ uint32_t buddy_alloc_page(struct vcma_model *m, enum gfp_class gfp);
 void buddy_free_page(struct vcma_model *m, uint64_t pfn);
 void block_set_mt(struct vcma_model *m, uint64_t block, uint8_t mt);
 void buddy_take_range(struct vcma_model *m, uint64_t start, uint64_t end);
+uint64_t buddy_take_block(struct vcma_model *m, unsigned int order);
 uint64_t model_available(struct vcma_model *m);
 
 /* model_lru.c */

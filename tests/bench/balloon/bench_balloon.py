@@ -14,7 +14,9 @@ fully backed on the host (the guest touched it at boot; for the memfd the
 host also allocates every hole, as prealloc=on would), so both start equal.
 
 Usage: bench_balloon.py VM_RUN IMAGE AGENT BALLOON_GUEST VCMAD VCMACTL
-(IMAGE: the base image plus virtio_balloon, built by meson.build here)"""
+(IMAGE: the base image plus virtio_balloon, built by meson.build here)
+Environment: VCMA_BENCH_BACKINGS="memfd" runs only the backings named
+(default "anon-thp memfd")."""
 import json
 import os
 import shutil
@@ -24,6 +26,7 @@ import sys
 import tempfile
 import time
 
+BACKINGS = ("anon-thp", "memfd")
 GUEST_MIB = 1536
 BALLOON_MIB = 512
 M = 1 << 20
@@ -230,10 +233,16 @@ def main():
         return 2
     a = type("A", (), {})()
     a.vm_run, a.image, a.agent, a.bguest, a.vcmad, a.vcmactl = sys.argv[1:]
+    backings = os.environ.get("VCMA_BENCH_BACKINGS", " ".join(BACKINGS)).split()
+    bad = [b for b in backings if b not in BACKINGS]
+    if bad or not backings:
+        print(f"VCMA_BENCH_BACKINGS: unknown backing {' '.join(bad)!r} (known: "
+              f"{' '.join(BACKINGS)})", file=sys.stderr)
+        return 2
     work = tempfile.mkdtemp(prefix="vcma-bench-balloon.")
     results = {}
     try:
-        for backing in ("anon-thp", "memfd"):
+        for backing in backings:
             d = os.path.join(work, backing)
             os.makedirs(os.path.join(d, "state"))
             vm = Vm(a, d, backing)
@@ -247,7 +256,7 @@ def main():
     except Exception as e:
         log(f"bench failed: {e}")
         for f in ("console.log", "vcmad.log", "vmrun.err"):
-            for backing in ("anon-thp", "memfd"):
+            for backing in backings:
                 p = os.path.join(work, backing, f)
                 if os.path.exists(p):
                     log(f"----- {backing}/{f}")
@@ -267,7 +276,7 @@ def main():
             f"{r['freed'] / (BALLOON_MIB * M):9.3f} {r['huge_lost'] / M:12.1f}"
             + (f"   (no host reclaim: {r['why']})" if not r["reclaim"] else ""))
     log("ratios vcma / virtio-balloon:")
-    for backing in ("anon-thp", "memfd"):
+    for backing in backings:
         v, q = results[(backing, "vcma")], results[(backing, "virtio")]
 
         def ratio(x, y):

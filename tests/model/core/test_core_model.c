@@ -308,6 +308,151 @@ static void test_balloon(void)
 	rig_done(&r, "balloon");
 }
 
+/*
+ * Free blocks first: on a fragmented guest, inflating one chunk at a time
+ * takes every free pageblock (but what the zones' watermarks keep) before
+ * the first evacuation, with no alloc_contig_range call and nothing
+ * migrated, and never a free block after evacuating began. A core whose
+ * backend has no take_free evacuates the same chunks instead, and one
+ * inflate call of the same size does what the single steps did.
+ */
+struct ff_rig {
+	struct vcma_model *m;
+	struct vcma_core *c;
+	struct vcma_backend_ops ops;
+};
+
+#define FF_HOLES	24
+
+static void ff_rig(struct ff_rig *r, int with_take_free)
+{
+	struct vcma_core_config cfg = { .floor_pages = 2048, .max_grants = 4096 };
+	const struct vcma_backend_ops *ops;
+	void *ctx;
+
+	struct vcma_core_request q = { .size = 2 * MIB, .node = VCMA_CORE_NODE_ANY };
+	struct vcma_grant g[FF_HOLES];
+	int i, n = 0;
+
+	/* An aged guest (free pages scattered, no free pageblock) that ran on. */
+	r->m = test_model("mixed", 256, "fill_pct = 50\nseed = 7\n");
+	vcma_model_step(r->m, 1000);
+	vcma_model_set_workload(r->m, 0);
+	vcma_model_backend(r->m, &ops, &ctx);
+	r->ops = *ops;
+	if (!with_take_free)
+		r->ops.take_free = NULL;
+	r->c = vcma_core_new(&r->ops, ctx, &cfg);
+	if (!r->c)
+		exit(1);
+	/* Free pageblocks among the used ones: evacuate some windows and free them. */
+	for (i = 0; i < FF_HOLES; i++)
+		if (!vcma_core_reserve(r->c, &q, &g[n], NULL))
+			n++;
+	while (n--)
+		vcma_core_release(r->c, g[n].id);
+}
+
+/* Fully free pageblocks, and how many the zones' low watermarks may keep back. */
+static uint64_t ff_free_blocks(struct ff_rig *r, uint64_t *kept)
+{
+	struct vcma_zone_span z[8];
+	struct vcma_range_summary s;
+	uint64_t pfn, n = 0;
+	int i, nz = r->ops.zones(r->m, z, 8);
+
+	*kept = 0;
+	for (i = 0; i < nz; i++) {
+		/* The model's low watermark is 1/128 of the zone; one block more may not fit. */
+		*kept += (z[i].end_pfn - z[i].start_pfn) / 128 / 512 + 1;
+		for (pfn = (z[i].start_pfn + 511) & ~511ull; pfn + 512 <= z[i].end_pfn; pfn += 512) {
+			vcma_model_summarize(r->m, pfn, 512, &s);
+			n += s.count[VCMA_PC_FREE] == 512;
+		}
+	}
+	return n;
+}
+
+static void ff_done(struct ff_rig *r, const char *what)
+{
+	struct rig plain = { r->m, r->c };
+
+	rig_done(&plain, what);
+}
+
+static void test_balloon_free_first(void)
+{
+	struct ff_rig r, ctl, one;
+	struct vcma_core_stats st0, st1;
+	struct vcma_model_stats ms0, ms1;
+	static vcma_u64 pfns[512], back[512];
+	uint64_t blocks, kept, left_at_evac = 0, free0, free1;
+	int i, n, k = -1, steps = 0, free_clean = 1, none_after = 1, migrated_after = 0;
+	vcma_u32 cause;
+
+	ff_rig(&r, 1);
+	blocks = ff_free_blocks(&r, &kept);
+	vcma_model_meminfo(r.m, NULL, &free0, NULL);
+	tap_diag("%llu fully free pageblocks, up to %llu kept by watermarks",
+		 (unsigned long long)blocks, (unsigned long long)kept);
+	for (i = 0; i < (int)blocks + 16; i++) {
+		vcma_core_get_stats(r.c, &st0);
+		vcma_model_get_stats(r.m, &ms0);
+		if (k < 0)
+			left_at_evac = ff_free_blocks(&r, &kept);
+		n = vcma_core_balloon_inflate(r.c, 9, 1, &pfns[i], &cause);
+		if (n != 1)
+			break;
+		steps++;
+		vcma_core_get_stats(r.c, &st1);
+		vcma_model_get_stats(r.m, &ms1);
+		if (st1.balloon_free_taken == st0.balloon_free_taken + 1) {
+			free_clean &= ms1.contig_ok == ms0.contig_ok &&
+				      st1.pages_migrated == st0.pages_migrated;
+			none_after &= k < 0;
+		} else if (k < 0) {
+			k = i;
+		}
+		if (k >= 0)
+			migrated_after |= st1.pages_migrated > st0.pages_migrated;
+	}
+	tap_diag("%d chunks: the first %d free, then evacuated; %llu free blocks left at the first evacuation",
+		 steps, k, (unsigned long long)left_at_evac);
+	tap_ok(k > 0 && (uint64_t)k + kept >= blocks && free_clean,
+	       "the first %d chunks were free blocks (of %llu): no alloc_contig_range, nothing migrated",
+	       k, (unsigned long long)blocks);
+	tap_ok(k > 0 && left_at_evac <= kept && none_after && steps > k,
+	       "evacuation began only with no free block left but the watermarks' (%llu <= %llu), and no free block was taken after",
+	       (unsigned long long)left_at_evac, (unsigned long long)kept);
+	tap_ok(migrated_after, "the chunks after that were evacuated (pages migrated)");
+
+	ff_rig(&ctl, 0);
+	vcma_model_get_stats(ctl.m, &ms0);
+	n = vcma_core_balloon_inflate(ctl.c, 9, k > 0 ? (vcma_u32)k : 1, pfns, &cause);
+	vcma_core_get_stats(ctl.c, &st1);
+	vcma_model_get_stats(ctl.m, &ms1);
+	tap_ok(n == k && !st1.balloon_free_taken && ms1.contig_ok - ms0.contig_ok >= (uint64_t)n,
+	       "without take_free the same %d chunks each cost an alloc_contig_range (%llu calls)",
+	       n, (unsigned long long)(ms1.contig_ok - ms0.contig_ok));
+	ff_done(&ctl, "balloon without take_free");
+
+	ff_rig(&one, 1);
+	n = vcma_core_balloon_inflate(one.c, 9, (vcma_u32)steps, pfns, &cause);
+	vcma_core_get_stats(one.c, &st1);
+	tap_ok(n == steps && st1.balloon_free_taken == (uint64_t)k && st1.balloon_inflated == (uint64_t)n,
+	       "one inflate of %d chunks (batches of free blocks, then evacuation) took %llu free blocks too",
+	       n, (unsigned long long)st1.balloon_free_taken);
+	ff_done(&one, "one-call inflate");
+
+	n = vcma_core_balloon_deflate(r.c, 9, 512, back);
+	vcma_core_get_stats(r.c, &st1);
+	vcma_model_meminfo(r.m, NULL, &free1, NULL);
+	tap_ok(n == steps && !st1.balloon_pages && free1 >= free0,
+	       "deflate gave every chunk back (%d), free pages %llu -> %llu",
+	       n, (unsigned long long)free0, (unsigned long long)free1);
+	ff_done(&r, "balloon free-first");
+}
+
 static void run_strategy(uint32_t strategy, uint64_t *ok, uint64_t *migrated, uint64_t *tried)
 {
 	struct rig r = rig("mixed", "fill_pct = 85\nlong_pins_inplace = 60\nshort_pins = 10",
@@ -690,6 +835,8 @@ int main(int argc, char **argv)
 		test_release();
 	else if (!strcmp(t, "balloon"))
 		test_balloon();
+	else if (!strcmp(t, "balloon-free-first"))
+		test_balloon_free_first();
 	else if (!strcmp(t, "replan"))
 		test_replan();
 	else if (!strcmp(t, "slide"))

@@ -405,7 +405,7 @@ static void test_conservation(void)
 	vcma_model_meminfo(m, &total0, NULL, NULL);
 	for (i = 0; i < 20; i++) {
 		start = 1024 + (uint64_t)i * 2048 * 3;
-		if (!ops->evacuate(ctx, start, 1024, &res))
+		if (!ops->evacuate(ctx, start, 1024, 0, &res))
 			ops->release(ctx, start, 1024);
 		ops->invalidate_bh_lrus(ctx);
 		vcma_model_step(m, 3);

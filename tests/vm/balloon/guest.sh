@@ -2,7 +2,8 @@
 # see balloon.sh). Loads vcma.ko, starts vcma-agent on org.vcma.0 and a
 # checksummed anonymous-memory workload, then follows the host through
 # MemTotal alone (the balloon takes memory out of MemTotal):
-#   inflate 256 MiB -> deflate -> inflate to the floor -> deflate,
+#   inflate 256 MiB -> deflate -> inflate to the floor -> deflate
+# (after the first inflate it reports how many chunks were free blocks),
 # and finally checks the workload's checksums and that nothing was OOM-killed.
 # Lines for the host go to the console with the "| " prefix (mark, fail and
 # poll come from the harness's lib-guest.sh).
@@ -26,7 +27,8 @@ base=$(memtotal)
 mark "GUEST-READY: memtotal=$base"
 
 wait_mt -le $((base - 262144)) || fail "MemTotal never shrank by 256 MiB ($(memtotal) kB)"
-mark "GUEST-INFLATED: memtotal=$(memtotal)"
+vcma_stat() { cat "/sys/kernel/vcma/$1"; }
+mark "GUEST-INFLATED: memtotal=$(memtotal) balloon_inflated=$(vcma_stat balloon_inflated) balloon_free_taken=$(vcma_stat balloon_free_taken)"
 wait_mt -ge "$base" || fail "MemTotal did not come back after the deflate ($(memtotal) kB)"
 mark "GUEST-DEFLATED: memtotal=$(memtotal)"
 wait_mt -le $((base - 300000)) || fail "the floor inflate never happened ($(memtotal) kB)"
