@@ -258,7 +258,7 @@ struct vcma_core_stats {
 	vcma_u64 blocked_by_class[VCMA_NR_PAGE_CLASSES];
 	vcma_u64 balloon_inflated;	/* chunks taken, lifetime */
 	vcma_u64 balloon_deflated;	/* chunks given back, lifetime */
-	vcma_u64 balloon_free_taken;	/* of balloon_inflated: free blocks taken without evacuating */
+	vcma_u64 balloon_free_taken;	/* of those taken, free blocks (not evacuated) */
 };
 
 struct vcma_core;

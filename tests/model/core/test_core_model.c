@@ -365,7 +365,8 @@ static uint64_t ff_free_blocks(struct ff_rig *r, uint64_t *kept)
 	for (i = 0; i < nz; i++) {
 		/* The model's low watermark is 1/128 of the zone; one block more may not fit. */
 		*kept += (z[i].end_pfn - z[i].start_pfn) / 128 / 512 + 1;
-		for (pfn = (z[i].start_pfn + 511) & ~511ull; pfn + 512 <= z[i].end_pfn; pfn += 512) {
+		pfn = (z[i].start_pfn + 511) & ~511ull;
+		for (; pfn + 512 <= z[i].end_pfn; pfn += 512) {
 			vcma_model_summarize(r->m, pfn, 512, &s);
 			n += s.count[VCMA_PC_FREE] == 512;
 		}
@@ -416,13 +417,14 @@ static void test_balloon_free_first(void)
 		if (k >= 0)
 			migrated_after |= st1.pages_migrated > st0.pages_migrated;
 	}
-	tap_diag("%d chunks: the first %d free, then evacuated; %llu free blocks left at the first evacuation",
+	tap_diag("%d chunks: the first %d free, then evacuated; %llu free blocks left then",
 		 steps, k, (unsigned long long)left_at_evac);
 	tap_ok(k > 0 && (uint64_t)k + kept >= blocks && free_clean,
-	       "the first %d chunks were free blocks (of %llu): no alloc_contig_range, nothing migrated",
+	       "the first %d chunks were free blocks (of %llu): no contig range, nothing migrated",
 	       k, (unsigned long long)blocks);
 	tap_ok(k > 0 && left_at_evac <= kept && none_after && steps > k,
-	       "evacuation began only with no free block left but the watermarks' (%llu <= %llu), and no free block was taken after",
+	       "evacuation began with no free block left but the watermarks' (%llu <= %llu), "
+	       "and took no free block after",
 	       (unsigned long long)left_at_evac, (unsigned long long)kept);
 	tap_ok(migrated_after, "the chunks after that were evacuated (pages migrated)");
 
@@ -439,8 +441,9 @@ static void test_balloon_free_first(void)
 	ff_rig(&one, 1);
 	n = vcma_core_balloon_inflate(one.c, 9, (vcma_u32)steps, pfns, &cause);
 	vcma_core_get_stats(one.c, &st1);
-	tap_ok(n == steps && st1.balloon_free_taken == (uint64_t)k && st1.balloon_inflated == (uint64_t)n,
-	       "one inflate of %d chunks (batches of free blocks, then evacuation) took %llu free blocks too",
+	tap_ok(n == steps && st1.balloon_free_taken == (uint64_t)k &&
+	       st1.balloon_inflated == (uint64_t)n,
+	       "one inflate of %d chunks (free blocks in batches, then evacuation) took %llu free too",
 	       n, (unsigned long long)st1.balloon_free_taken);
 	ff_done(&one, "one-call inflate");
 
