@@ -22,7 +22,7 @@ check() {
 	fi
 }
 
-echo "1..22"
+echo "1..31"
 check 0 "" --help
 check 0 "" status --help
 check 2 "unknown command" frob
@@ -43,6 +43,15 @@ check 2 "bad limit" reserve 16M --below 4X
 check 2 "bad limit" reserve 16M --below 0
 check 2 "bad grant ID" release abc
 check 2 "exactly one grant ID" release
+check 0 "" export --help
+check 2 "one of --exec PROG" export nic0
+check 2 "one of --exec PROG" export --socket /tmp/s
+check 2 "exclude each other" export nic0 --socket /tmp/s --exec true
+check 2 "bad option" export nic0 --exec
+check 2 "bad option" export nic0 --socket
+check 2 "bad option" export nic0 nic1 --socket /tmp/s
+check 2 "neither a grant id nor a label" export 0123456789012345678901234567890123 --exec true
+check 3 "not loaded" export nic0 --exec true
 check 3 "not loaded" status
 check 3 "not loaded" reserve 64M --label nic0
 exit $((failed > 0))
