@@ -311,6 +311,36 @@ def t_unpunched(env, tap):
     tap.ok(env.metric("vcmad_vm_protocol_errors_total", vm="g") == 0, "no protocol errors")
 
 
+def t_late_qmp(env, tap):
+    """QEMU's QMP socket unreachable while the guest inflates: punched once it answers (same session)."""
+    from test_balloon import FakeQemu, serve_sim_guest  # noqa: E402
+    qmp = os.path.join(env.dir, "qmp.sock")	# where FakeQemu will listen, not yet
+
+    class Later:
+        pass
+    later = Later()
+    later.qmp = qmp
+    if not serve_sim_guest(env, tap, "512M", later, "vcmad with a QMP socket nobody serves yet"):
+        return
+    rc, out, err = env.ctl("balloon", "g", "--target", "64M", "--wait", timeout=60)
+    b = balloon(env)
+    tap.ok(rc == 0 and b["chunks"] == 32 and b["chunks_unpunched"] == 32 and
+           not b["host"]["reclaim_possible"], "64 MiB ballooned, nothing punched yet", b)
+    q = FakeQemu(env, 512)
+    before = q.allocated()
+    t0 = time.monotonic()
+    tap.ok(env.wait(lambda: balloon(env).get("chunks_unpunched") == 0, 60),
+           "once QMP answers (vcmad asks again every 30 s) the pending chunks are punched",
+           balloon(env))
+    tap.diag(f"punched {(time.monotonic() - t0):.1f} s after QEMU's QMP came up")
+    tap.ok(before - q.allocated() == 64 * M and balloon(env)["host"]["punched_bytes"] == 64 * M,
+           f"the memfd lost exactly 64 MiB ({(before - q.allocated()) / M:.1f} MiB)")
+    chunks, missing = stored_chunks_are_holes(env, q, 32)
+    tap.ok(len(chunks) == 32 and not missing, "every chunk is a hole at its offset", missing)
+    tap.ok("were never punched" not in env.log() and balloon(env)["chunk_set"] == "exact",
+           "in the same session the live list is punched as it stands (no resync)")
+
+
 def t_lost_reports(env, tap):
     """Reports the store missed (vcmad stopped between a report and its save): resynchronised."""
     from test_balloon import FakeQemu  # noqa: E402
@@ -535,7 +565,7 @@ def t_journal(env, tap):
 
 
 SCENARIOS = {"lock": t_lock, "corrupt": t_corrupt, "savefail": t_savefail,
-             "unpunched": t_unpunched, "lost_reports": t_lost_reports,
+             "unpunched": t_unpunched, "late_qmp": t_late_qmp, "lost_reports": t_lost_reports,
              "kill_balloon": t_kill_balloon, "readonly": t_readonly, "sighup": t_sighup,
              "notify": t_notify, "journal": t_journal, "libvirt_state": t_libvirt_state}
 
