@@ -197,6 +197,27 @@ sys.exit(0 if b["actual_bytes"] == 512 << 20 and h["punched_bytes"] == 512 << 20
 PY
 ok $? "every chunk punched in its node's memfd, none in the video RAM, no punch errors"
 
+# On to 1 GiB: more than node 0 can give, so chunks come from both nodes.
+"$vcmactl" --socket "$api" balloon "$name" --target 1024M --wait --wait-timeout 900 \
+	>"$dir/inflate2.out" 2>&1
+rc=$?
+sed 's/^/# /' "$dir/inflate2.out"
+read -r after2 _ < <(memfds)
+get "/v1/vms/$name/balloon" >"$dir/b2.json"
+freed=$((before - after2))
+ratio=$(python3 -c "print(f'{$freed / (1024 << 20):.4f}')")
+echo "# allocated now $((after2 >> 20)) MiB: freed $((freed >> 20)) MiB for 1024 MiB ballooned = $ratio MiB/MiB"
+python3 -c 'import json,sys; [print("#", b["id"], "punched", b["punched_bytes"] >> 20, "MiB") for b in json.load(open(sys.argv[1]))["host"]["backends"]]' "$dir/b2.json"
+[ $rc = 0 ] && python3 - "$dir/b2.json" "$freed" <<'PY'
+import json, sys
+h = json.load(open(sys.argv[1]))["host"]
+freed = int(sys.argv[2])
+sys.exit(0 if all(b["punched_bytes"] > 0 for b in h["backends"]) and
+         sum(b["punched_bytes"] for b in h["backends"]) == 1024 << 20 and
+         h["punch_errors"] == 0 and freed >= 0.99 * (1024 << 20) else 1)
+PY
+ok $? "balloon of 1 GiB takes chunks from both nodes, each punched in its own memfd: $ratio MiB freed per MiB"
+
 "$vcmactl" --socket "$api" balloon "$name" --target 0 --wait --wait-timeout 600 >"$dir/deflate.out" 2>&1
 ok $? "deflate back to 0"
 finish
