@@ -346,7 +346,9 @@ void badinput_holders(void)
 	};
 	struct vcma_ioc_reserve by, ex;
 	struct vcma_ioc_grant g[4];
-	struct vcma_ioc_list l = { .argsz = sizeof(l), .max_grants = 4, .grants_ptr = (uintptr_t)g };
+	struct vcma_ioc_list l = {
+		.argsz = sizeof(l), .max_grants = 4, .grants_ptr = (uintptr_t)g,
+	};
 	char holders[256], want[96];
 	uint64_t last, addr;
 	unsigned int low;
@@ -423,7 +425,8 @@ void badinput_holders(void)
 	       "the device lets go: the export ends");
 	tap_ok(claim_ctl("unimport 0") == -ENOENT, "a second unimport is ENOENT");
 
-	tap_ok(claim_ctl("id 0 %" PRIu64 " badinput", (uint64_t)ex.grant_id) == 0, "claim the grant");
+	tap_ok(claim_ctl("id 0 %" PRIu64 " badinput", (uint64_t)ex.grant_id) == 0,
+	       "claim the grant");
 	ret = claim_ctl("id 1 %" PRIu64 " badinput2", (uint64_t)ex.grant_id);
 	tap_ok(ret == -EBUSY, "claim it twice: %s (want EBUSY)", strerror(-ret));
 	ret = vcma_unload();

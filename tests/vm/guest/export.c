@@ -288,8 +288,10 @@ static void error_checks(const struct vcma_ioc_reserve *a)
 	} bad[] = {
 		{ "export 999 --exec true", 1, "no grant with id or label '999'" },
 		{ "export nosuch --socket " SOCK_PATH, 1, "no grant with id or label 'nosuch'" },
-		{ "export exp0 --socket /tmp/nobody-listens", 1, "cannot connect to /tmp/nobody-listens" },
-		{ "export exp0 --exec /bin/no-such-program", 127, "cannot run '/bin/no-such-program'" },
+		{ "export exp0 --socket /tmp/nobody-listens", 1,
+		  "cannot connect to /tmp/nobody-listens" },
+		{ "export exp0 --exec /bin/no-such-program", 127,
+		  "cannot run '/bin/no-such-program'" },
 		{ "export exp0", 2, "one of --exec PROG" },
 		{ "export --exec true", 2, "one of --exec PROG" },
 		{ "export exp0 --socket /tmp/x --exec true", 2, "exclude each other" },
