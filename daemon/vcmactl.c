@@ -388,13 +388,15 @@ static int wait_for(const struct ctl *c, const char *vm, const uint64_t *ids, si
 static void usage_reserve(FILE *f)
 {
 	fprintf(f,
-		"Usage: vcmactl reserve VM SIZE [--count N] [--align A] [--label L]\n"
-		"                       [--deadline MS] [--wait [--wait-timeout S]]\n"
+		"Usage: vcmactl reserve VM SIZE [--count N] [--align A] [--below LIMIT]\n"
+		"                       [--label L] [--deadline MS] [--wait [--wait-timeout S]]\n"
 		"Ask the guest of VM for contiguous ranges of SIZE bytes (e.g. 64M, 2G).\n"
 		"The request becomes desired state: vcmad keeps it across restarts and\n"
 		"re-requests it after a guest reboot.\n"
 		"  --count N      N ranges (default 1)\n"
 		"  --align A      alignment, a power of two (default: the guest's choice)\n"
+		"  --below LIMIT  each range ends at or below guest-physical LIMIT (e.g. 4G\n"
+		"                 for a 32-bit DMA mask); guests that cannot honour it refuse\n"
 		"  --label L      a name shown in the guest (max 32 characters)\n"
 		"  --deadline MS  how long the guest may try (default: vcmad's)\n"
 		"  --wait         wait until all are granted or failed, showing progress\n"
@@ -414,6 +416,7 @@ static int cmd_reserve(const struct ctl *c, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "count", required_argument, NULL, 'n' },
 		{ "align", required_argument, NULL, 'a' },
+		{ "below", required_argument, NULL, 'b' },
 		{ "label", required_argument, NULL, 'L' },
 		{ "deadline", required_argument, NULL, 'D' },
 		{ "wait", no_argument, NULL, 'w' },
@@ -422,7 +425,8 @@ static int cmd_reserve(const struct ctl *c, int argc, char **argv)
 		{ 0 },
 	};
 	json_object *req = json_object_new_object();
-	uint64_t size, align = 0, *ids = NULL;
+	uint64_t size, align = 0, below = 0, *ids = NULL;
+	const char *below_arg = NULL;
 	double wait_s = 120;
 	bool wait = false;
 	char path[256], *end;
@@ -433,7 +437,7 @@ static int cmd_reserve(const struct ctl *c, int argc, char **argv)
 	long v;
 
 	optind = 0;	/* 0: glibc re-initialises its scanner for the new argv */
-	while ((o = getopt_long(argc, argv, "n:a:L:D:wW:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "n:a:b:L:D:wW:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'n':
 			v = strtol(optarg, &end, 10);
@@ -450,6 +454,15 @@ static int cmd_reserve(const struct ctl *c, int argc, char **argv)
 				goto usage;
 			}
 			json_object_object_add(req, "align", json_object_new_uint64(align));
+			break;
+		case 'b':
+			if (vcma_size_parse(optarg, VCMA_SIZE_NONZERO, &below) || below % 4096) {
+				fprintf(stderr, "vcmactl reserve: --below '%s': a multiple of 4K "
+					"like 256M or 4G\n", optarg);
+				goto usage;
+			}
+			json_object_object_add(req, "max_addr", json_object_new_uint64(below));
+			below_arg = optarg;
 			break;
 		case 'L':
 			json_object_object_add(req, "label", json_object_new_string(optarg));
@@ -486,6 +499,11 @@ static int cmd_reserve(const struct ctl *c, int argc, char **argv)
 	if (vcma_size_parse(argv[optind + 1], VCMA_SIZE_NONZERO, &size) || size % 4096) {
 		fprintf(stderr, "vcmactl reserve: SIZE '%s': a multiple of 4K like 64M or 2G\n",
 			argv[optind + 1]);
+		goto usage;
+	}
+	if (below && below < size) {
+		fprintf(stderr, "vcmactl reserve: --below %s is below the size %s: no range fits\n",
+			below_arg, argv[optind + 1]);
 		goto usage;
 	}
 	json_object_object_add(req, "size", json_object_new_uint64(size));

@@ -379,6 +379,13 @@ static void handle_reserve(struct api *a, struct vcma_vm *vm, struct evhttp_requ
 			    vm->name);
 		return;
 	}
+	if (s.max_addr && !(vm->caps & VCMA_CAP_ADDR_LIMIT)) {
+		reply_error(req, 409, "unsupported",
+			    "vm %s: the guest agent takes no address limit (capability bit 6: "
+			    "an older vcma-agent or vcma.ko); max_addr is refused, not dropped",
+			    vm->name);
+		return;
+	}
 	rc = vm_reserve(vm, &s, vcmad_now_ms(), &first);
 	if (rc == -ENOSPC) {
 		reply_error(req, 409, "too_many_reservations",

@@ -175,6 +175,16 @@ int api_parse_reserve(const char *body, size_t len, struct rsv_spec *out, char *
 				goto out;
 			}
 			out->align = v;
+		} else if (!strcmp(key, "max_addr")) {
+			int r = api_json_size(val, &v);
+
+			if (r || !v || v % 4096) {
+				snprintf(err, errlen, r == -ERANGE ? "max_addr: too large" :
+					 "max_addr: a positive multiple of 4096 bytes (the grant ends at "
+					 "or below it), as an integer or a string like \"4G\"");
+				goto out;
+			}
+			out->max_addr = v;
 		} else if (!strcmp(key, "count")) {
 			if (!json_object_is_type(val, json_type_int) ||
 			    json_object_get_int64(val) < 1 || json_object_get_int64(val) > MAX_COUNT) {
@@ -215,6 +225,11 @@ int api_parse_reserve(const char *body, size_t len, struct rsv_spec *out, char *
 	}
 	if (!have_size) {
 		snprintf(err, errlen, "size is required");
+		goto out;
+	}
+	if (!vm_limit_valid(out->size, out->max_addr)) {
+		snprintf(err, errlen, "max_addr: %llu is below the size %llu: no grant fits under it",
+			 (unsigned long long)out->max_addr, (unsigned long long)out->size);
 		goto out;
 	}
 	rc = 0;
@@ -299,6 +314,8 @@ json_object *api_rsv_json(const struct vcma_vm *vm, const struct rsv *r)
 	json_object_object_add(o, "state", json_object_new_string(rsv_state_name(r->state)));
 	json_object_object_add(o, "size", json_object_new_uint64(r->size));
 	json_object_object_add(o, "align", json_object_new_uint64(r->align));
+	if (r->max_addr)
+		json_object_object_add(o, "max_addr", json_object_new_uint64(r->max_addr));
 	json_object_object_add(o, "label", json_object_new_string(r->label));
 	json_object_object_add(o, "deadline_ms", json_object_new_uint64(r->deadline_ms));
 	json_object_object_add(o, "attempts", json_object_new_uint64(r->attempts));

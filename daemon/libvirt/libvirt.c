@@ -3,7 +3,7 @@
  * vcmad's libvirt connector: wires the libvirt side (libvirt_meta.c) to the
  * VM registry (vm_registry.h).
  *
- * Metadata lists reservations by shape (size, align, label, count), the
+ * Metadata lists reservations by shape (size, align, below, label, count), the
  * registry by id. Reservations read from metadata take the id of an equal
  * reservation the VM already has, so re-reading unchanged metadata (after a
  * domain restart, a vcmad restart, an unrelated metadata edit) never
@@ -23,10 +23,10 @@ struct vcma_libvirt {
 	struct vcma_lv_conn *conn;
 };
 
-static bool same_shape(const struct vcma_desired_rsv *a, uint64_t size, uint64_t align,
-		       const char *label)
+static bool same_shape(const struct vcma_desired_rsv *a, const struct vcma_lv_reservation *r)
 {
-	return a->size == size && a->align == align && strcmp(a->label, label) == 0;
+	return a->size == r->size && a->align == r->align && a->max_addr == r->below &&
+	       strcmp(a->label, r->label) == 0;
 }
 
 /* Metadata -> registry, reusing cur's ids for equal reservations. */
@@ -55,9 +55,10 @@ static int to_registry(const struct vcma_lv_desired *in, const struct vcma_desir
 
 			o->size = r->size;
 			o->align = r->align;
+			o->max_addr = r->below;
 			memcpy(o->label, r->label, sizeof(o->label));
 			for (size_t j = 0; j < cur->nr_rsv; j++) {
-				if (used[j] || !same_shape(&cur->rsv[j], r->size, r->align, r->label))
+				if (used[j] || !same_shape(&cur->rsv[j], r))
 					continue;
 				used[j] = true;
 				o->id = cur->rsv[j].id;
@@ -92,8 +93,7 @@ static int from_registry(const struct vcma_desired *in, struct vcma_lv_desired *
 		const struct vcma_desired_rsv *r = &in->rsv[i];
 		struct vcma_lv_reservation *last = out->nr ? &out->rsv[out->nr - 1] : NULL;
 
-		if (last && last->size == r->size && last->align == r->align &&
-		    strcmp(last->label, r->label) == 0) {
+		if (last && same_shape(r, last)) {
 			last->count++;
 			continue;
 		}
@@ -102,6 +102,7 @@ static int from_registry(const struct vcma_desired *in, struct vcma_lv_desired *
 		last = &out->rsv[out->nr++];
 		last->size = r->size;
 		last->align = r->align;
+		last->below = r->max_addr;
 		last->count = 1;
 		memcpy(last->label, r->label, sizeof(last->label));
 	}

@@ -390,9 +390,9 @@ static bool printable_label(const char *s)
 static int parse_reservation(const xmlNode *e, struct vcma_lv_reservation *r,
 			     uint32_t *ranges, char err[VCMA_LV_ERRLEN])
 {
-	static const char *const allowed[] = { "size", "count", "align", "label", NULL };
+	static const char *const allowed[] = { "size", "count", "align", "below", "label", NULL };
 	char *size = attr(e, "size"), *count = attr(e, "count"), *align = attr(e, "align");
-	char *label = attr(e, "label");
+	char *label = attr(e, "label"), *below = attr(e, "below");
 	long line = xmlGetLineNo(e);
 	int ret = -EINVAL;
 
@@ -426,6 +426,14 @@ static int parse_reservation(const xmlNode *e, struct vcma_lv_reservation *r,
 			"power of two between 4K and 1G", align, line);
 		goto out;
 	}
+	r->below = 0;
+	if (below && (vcma_size_parse(below, VCMA_SIZE_NONZERO, &r->below) ||
+		      r->below % CHUNK_4K || r->below < r->size)) {
+		set_err(err, "vcma metadata: reservation below '%.32s' (line %ld) is not a "
+			"multiple of 4K at least the size (the guest-physical address each "
+			"range ends at or below, e.g. 4G)", below, line);
+		goto out;
+	}
 	r->label[0] = '\0';
 	if (label) {
 		if (strlen(label) > VCMA_LABEL_MAX || !printable_label(label)) {
@@ -441,6 +449,7 @@ out:
 	xmlFree(count);
 	xmlFree(align);
 	xmlFree(label);
+	xmlFree(below);
 	return ret;
 }
 
@@ -600,6 +609,10 @@ char *vcma_lv_format_desired(const struct vcma_lv_desired *d, char err[VCMA_LV_E
 			format_size(num, r->align);
 			fprintf(f, " align='%s'", num);
 		}
+		if (r->below) {
+			format_size(num, r->below);
+			fprintf(f, " below='%s'", num);
+		}
 		if (r->label[0]) {
 			xmlChar *esc = xmlEncodeSpecialChars(NULL, BAD_CAST r->label);
 
@@ -629,8 +642,8 @@ bool vcma_lv_desired_equal(const struct vcma_lv_desired *a, const struct vcma_lv
 	for (uint32_t i = 0; i < a->nr; i++) {
 		const struct vcma_lv_reservation *x = &a->rsv[i], *y = &b->rsv[i];
 
-		if (x->size != y->size || x->align != y->align || x->count != y->count ||
-		    strcmp(x->label, y->label) != 0)
+		if (x->size != y->size || x->align != y->align || x->below != y->below ||
+		    x->count != y->count || strcmp(x->label, y->label) != 0)
 			return false;
 	}
 	return true;

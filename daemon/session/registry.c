@@ -87,6 +87,7 @@ int vcma_vm_get_desired(const struct vcma_vm *vm, struct vcma_desired *out)
 		o->id = r->id;
 		o->size = r->size;
 		o->align = r->align;
+		o->max_addr = r->max_addr;
 		o->deadline_ms = r->deadline_ms;
 		snprintf(o->label, sizeof(o->label), "%s", r->label);
 	}
@@ -100,7 +101,8 @@ int vcma_vm_set_desired(struct vcma_vm *vm, const struct vcma_desired *des)
 	for (size_t i = 0; i < des->nr_rsv; i++) {
 		const struct vcma_desired_rsv *w = &des->rsv[i];
 
-		if (!w->size || w->size % 4096 || (w->align && (w->align & (w->align - 1))))
+		if (!w->size || w->size % 4096 || (w->align && (w->align & (w->align - 1))) ||
+		    !vm_limit_valid(w->size, w->max_addr))
 			return -EINVAL;
 	}
 	/* what is no longer desired goes */
@@ -121,7 +123,7 @@ int vcma_vm_set_desired(struct vcma_vm *vm, const struct vcma_desired *des)
 	for (size_t j = 0; j < des->nr_rsv; j++) {
 		const struct vcma_desired_rsv *w = &des->rsv[j];
 		struct rsv_spec s = { .size = w->size, .align = w->align, .count = 1,
-				      .deadline_ms = w->deadline_ms };
+				      .max_addr = w->max_addr, .deadline_ms = w->deadline_ms };
 		uint64_t id;
 
 		if (w->id && vm_find_rsv(vm, w->id))

@@ -219,11 +219,22 @@ void vm_remove_rsv(struct vcma_vm *vm, struct rsv *r)
 	vm->dirty = true;
 }
 
+bool vm_limit_valid(uint64_t size, uint64_t max_addr)
+{
+	return !max_addr || (max_addr % 4096 == 0 && max_addr >= size);
+}
+
+/* Whether [gpa, gpa + size) ends at or below r's limit. */
+static bool below_limit(const struct rsv *r, uint64_t gpa, uint64_t size)
+{
+	return !r->max_addr || (gpa <= r->max_addr && size <= r->max_addr - gpa);
+}
+
 int vm_reserve(struct vcma_vm *vm, const struct rsv_spec *s, int64_t now_ms, uint64_t *first_id)
 {
 	(void)now_ms;
 	if (!s->size || s->size % 4096 || (s->align && !vcma_size_is_pow2(s->align)) ||
-	    s->count == 0)
+	    s->count == 0 || !vm_limit_valid(s->size, s->max_addr))
 		return -EINVAL;
 	if (vm->nr_rsv + s->count > vm->lim->max_reservations)
 		return -ENOSPC;
@@ -236,6 +247,7 @@ int vm_reserve(struct vcma_vm *vm, const struct rsv_spec *s, int64_t now_ms, uin
 		r->id = vm->next_id++;
 		r->size = s->size;
 		r->align = s->align;
+		r->max_addr = s->max_addr;
 		r->deadline_ms = s->deadline_ms;
 		snprintf(r->label, sizeof(r->label), "%s", s->label);
 		r->state = RSV_PENDING;
@@ -376,6 +388,7 @@ static int send_reserve(struct vcma_vm *vm, struct rsv *r, int64_t now_ms)
 	m.u.reserve.tag = r->id;
 	m.u.reserve.node = VCMA_NODE_ANY;
 	m.u.reserve.deadline_ms = deadline;
+	m.u.reserve.max_addr = r->max_addr;	/* vm_pump sends none to a guest without bit 6 */
 	snprintf(m.u.reserve.label, sizeof(m.u.reserve.label), "%s", r->label);
 	if (send_msg(vm, &m) < 0) {
 		infl_drop(vm, f);
@@ -439,6 +452,9 @@ static void queue_orphan(struct vcma_vm *vm, uint64_t grant_id, const char *why)
 	vm->st.stale_released++;
 }
 
+static void fail_rsv(struct vcma_vm *vm, struct rsv *r, uint32_t status, uint32_t cause,
+		     const char *detail);
+
 void vm_pump(struct vcma_vm *vm, int64_t now_ms)
 {
 	if (vm->conn != VM_READY || vm->drop)
@@ -454,6 +470,12 @@ void vm_pump(struct vcma_vm *vm, int64_t now_ms)
 
 		if (r->inflight_req)
 			continue;
+		/* A limit is never dropped: a guest that cannot take one gets no request. */
+		if (r->state == RSV_PENDING && r->max_addr && !(vm->caps & VCMA_CAP_ADDR_LIMIT)) {
+			fail_rsv(vm, r, VCMA_E_UNSUPPORTED, VCMA_CAUSE_NONE,
+				 "the guest agent takes no address limit (capability bit 6)");
+			continue;
+		}
 		if (r->state == RSV_PENDING && (vm->caps & VCMA_CAP_RESERVE) &&
 		    now_ms >= r->retry_at_ms) {
 			if (send_reserve(vm, r, now_ms) < 0)
@@ -796,7 +818,8 @@ static void finish_sync(struct vcma_vm *vm, int64_t now_ms)
 			vm_violation(vm, "STATUS grant %llu: %s", (unsigned long long)g->grant_id, why);
 			continue;
 		}
-		if (r && !matched[r - vm->rsv] && g->size >= r->size) {
+		if (r && !matched[r - vm->rsv] && g->size >= r->size &&
+		    below_limit(r, g->gpa, g->size)) {
 			matched[r - vm->rsv] = true;
 			if (r->state == RSV_FAILED) {
 				queue_orphan(vm, g->grant_id, "late grant for a failed reservation");
@@ -814,7 +837,7 @@ static void finish_sync(struct vcma_vm *vm, int64_t now_ms)
 			continue;
 		}
 		if (r || (g->tag && g->tag < vm->next_id)) {
-			queue_orphan(vm, g->grant_id, r ? "duplicate or undersized grant for a reservation"
+			queue_orphan(vm, g->grant_id, r ? "duplicate, undersized or over-limit grant for a reservation"
 						     : "its reservation was deleted");
 			continue;
 		}
@@ -979,7 +1002,7 @@ static void handle_reserve_result(struct vcma_vm *vm, const struct vcma_msg *m,
 	}
 	if (res->size < r->size || res->size - r->size >= vm->hello->page_size ||
 	    !range_in_map(vm, res->gpa, res->size) ||
-	    (r->align && res->gpa % r->align)) {
+	    (r->align && res->gpa % r->align) || !below_limit(r, res->gpa, res->size)) {
 		vm_violation(vm, "RESERVE_RESULT grant %llu at 0x%llx size %llu implausible for %llu bytes",
 			     (unsigned long long)res->grant_id, (unsigned long long)res->gpa,
 			     (unsigned long long)res->size, (unsigned long long)r->size);

@@ -39,6 +39,7 @@ enum rsv_state { RSV_PENDING = 0, RSV_GRANTED, RSV_FAILED, RSV_RELEASING, RSV_ST
 struct rsv {
 	uint64_t id;			/* = RESERVE tag */
 	uint64_t size, align;
+	uint64_t max_addr;		/* the grant ends at or below this GPA; 0 = anywhere */
 	uint32_t deadline_ms;		/* 0 = the daemon default */
 	char label[VCMA_LABEL_MAX + 1];
 	enum rsv_state state;
@@ -193,6 +194,7 @@ void vm_pump(struct vcma_vm *vm, int64_t now_ms);
 
 struct rsv_spec {
 	uint64_t size, align;
+	uint64_t max_addr;	/* 0 = no limit; else page aligned and >= size */
 	uint32_t count, deadline_ms;
 	uint32_t wait_ms;	/* REST only: hold the reply until settled (0 = 202 at once) */
 	char label[VCMA_LABEL_MAX + 1];
@@ -200,7 +202,9 @@ struct rsv_spec {
 
 /*
  * Add count desired reservations; their ids are *first_id .. +count-1.
- * -EINVAL bad spec, -ENOSPC over max_reservations.
+ * -EINVAL bad spec, -ENOSPC over max_reservations. A limit (max_addr) goes
+ * only to a guest with VCMA_CAP_ADDR_LIMIT; for any other the reservation
+ * fails (E_UNSUPPORTED) rather than be granted without it.
  */
 int vm_reserve(struct vcma_vm *vm, const struct rsv_spec *s, int64_t now_ms, uint64_t *first_id);
 /*
@@ -214,6 +218,8 @@ struct rsv *vm_add_rsv(struct vcma_vm *vm);	/* zeroed slot, or NULL */
 void vm_remove_rsv(struct vcma_vm *vm, struct rsv *r);
 
 bool vm_connected(const struct vcma_vm *vm);	/* SYNCING or READY */
+/* A limit that a reservation of size may carry: 0, or page aligned and >= size. */
+bool vm_limit_valid(uint64_t size, uint64_t max_addr);
 const char *vm_conn_name(enum vm_conn c);
 const char *rsv_state_name(enum rsv_state s);
 int rsv_state_parse(const char *s);		/* -1 if unknown */

@@ -47,6 +47,7 @@ struct vcma_desired_rsv {
 	uint64_t id;		/* 0 in vcma_vm_set_desired() = "allocate one" */
 	uint64_t size;		/* bytes */
 	uint64_t align;		/* bytes, 0 = natural */
+	uint64_t max_addr;	/* the grant ends at or below this GPA; 0 = anywhere */
 	uint32_t deadline_ms;	/* 0 = daemon default */
 	char label[VCMA_LABEL_MAX + 1];
 };

@@ -171,6 +171,8 @@ json_object *store_to_json(const struct vcma_vm *vm)
 		json_object_object_add(e, "id", json_object_new_uint64(r->id));
 		json_object_object_add(e, "size", json_object_new_uint64(r->size));
 		json_object_object_add(e, "align", json_object_new_uint64(r->align));
+		if (r->max_addr)
+			json_object_object_add(e, "max_addr", json_object_new_uint64(r->max_addr));
 		json_object_object_add(e, "deadline_ms", json_object_new_uint64(r->deadline_ms));
 		json_object_object_add(e, "label", json_object_new_string(r->label));
 		json_object_object_add(e, "state", json_object_new_string(rsv_state_name(r->state)));
@@ -232,6 +234,7 @@ static int rsv_from_json(struct rsv *r, json_object *e)
 	if (get_u64(e, "id", &r->id, true) || !r->id ||
 	    get_u64(e, "size", &r->size, true) || !r->size || r->size % 4096 ||
 	    get_u64(e, "align", &r->align, false) || (r->align && !vcma_size_is_pow2(r->align)) ||
+	    get_u64(e, "max_addr", &r->max_addr, false) || !vm_limit_valid(r->size, r->max_addr) ||
 	    get_u64(e, "grant_id", &r->grant_id, false) ||
 	    get_u64(e, "gpa", &r->gpa, false) ||
 	    get_u64(e, "granted_size", &r->granted_size, false) ||

@@ -61,7 +61,7 @@ class Env:
 
     # -- processes ------------------------------------------------------
     def guests(self, names, evil=None, delay_ms=0, foreign=0, mem_mb=1024, no_status=False,
-               claimed=None, release_delay_ms=0):
+               claimed=None, release_delay_ms=0, addr_limit=False):
         paths = {n: os.path.join(self.dir, n + ".sock") for n in names}
         args = [FAKEGUEST, "--mem", str(mem_mb)]
         for p in paths.values():
@@ -78,6 +78,8 @@ class Env:
             args += ["--claimed", claimed]
         if release_delay_ms:
             args += ["--release-delay-ms", str(release_delay_ms)]
+        if addr_limit:
+            args += ["--addr-limit"]
         log = open(os.path.join(self.dir, "fakeguest.log"), "a")
         p = subprocess.Popen(args, stdout=log, stderr=log)
         self.guest_procs.append(p)

@@ -14,6 +14,12 @@
  * guest driver named OWNER, as vcma.ko's claim API holds them: RELEASE is
  * refused (E_CLAIMED naming OWNER with capability bit 6 common, E_BUSY
  * without) and STATUS_RESULT reports them claimed, until SIGHUP.
+ *
+ * --addr-limit: offers capability bit 6 (as --claimed does) and, whenever it
+ * offers it, honours a RESERVE's max_addr: its RAM is [4 GiB, 4 GiB + mem),
+ * so a limit at or below 4 GiB fails with cause addr_limit. A max_addr from
+ * a host it did not offer bit 6 is answered E_PROTO. --evil ignore-limit
+ * grants wherever it likes instead.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -39,11 +45,12 @@
 enum evil {
 	EVIL_NONE, EVIL_OVERSIZED, EVIL_COUNT, EVIL_UNKNOWN_TYPE, EVIL_BOGUS_GRANT, EVIL_FLOOD,
 	EVIL_PARTIAL, EVIL_MIDFRAME, EVIL_ABSURD_HELLO, EVIL_GARBAGE, EVIL_SILENT_RESERVE,
-	EVIL_DEAD, EVIL_BAD_GPA,
+	EVIL_DEAD, EVIL_BAD_GPA, EVIL_IGNORE_LIMIT,
 };
 static const char *const evil_names[] = {
 	"none", "oversized", "count", "unknown-type", "bogus-grant", "flood", "partial",
 	"midframe", "absurd-hello", "garbage", "silent-reserve", "dead", "bad-gpa",
+	"ignore-limit",
 };
 
 struct grant {
@@ -79,13 +86,14 @@ static struct {
 	unsigned int foreign;
 	bool no_status;
 	const char *claimed_by;	/* --claimed OWNER, NULL = no claims */
+	bool addr_limit;	/* --addr-limit */
 	struct vcma_msg *msg;
 } G;
 
 static uint64_t our_caps(void)
 {
 	return VCMA_CAP_RESERVE | VCMA_CAP_EVENTS | (G.no_status ? 0 : VCMA_CAP_STATUS) |
-	       (G.claimed_by ? VCMA_CAP_ADDR_LIMIT : 0);
+	       (G.claimed_by || G.addr_limit ? VCMA_CAP_ADDR_LIMIT : 0);
 }
 
 /* Claims reach the host only in the forms of bit 6, when it is common. */
@@ -146,8 +154,8 @@ static void send_hello(struct guest *g, uint64_t id, bool absurd)
 	free(m);
 }
 
-/* First fit of an aligned range among the grants. */
-static bool place(struct guest *g, uint64_t size, uint64_t align, uint64_t *gpa)
+/* First fit of an aligned range among the grants, ending at or below limit (0 = anywhere). */
+static bool place(struct guest *g, uint64_t size, uint64_t align, uint64_t limit, uint64_t *gpa)
 {
 	uint64_t a = align ? align : 4096, pos = (BASE_GPA + a - 1) & ~(a - 1);
 	bool moved = true;
@@ -163,7 +171,7 @@ static bool place(struct guest *g, uint64_t size, uint64_t align, uint64_t *gpa)
 			}
 		}
 	}
-	if (pos + size > BASE_GPA + G.mem)
+	if (pos + size > BASE_GPA + G.mem || (limit && pos + size > limit))
 		return false;
 	*gpa = pos;
 	return true;
@@ -191,7 +199,8 @@ static struct grant *make_grant(struct guest *g, const struct vcma_reserve_h *r)
 	for (size_t i = 0; r->tag && i < g->nr_grants && !x; i++)
 		if (g->grants[i].tag == r->tag)
 			x = &g->grants[i];
-	if (!x && g->nr_grants < MAX_GRANTS && place(g, r->size, r->align, &gpa))
+	if (!x && g->nr_grants < MAX_GRANTS &&
+	    place(g, r->size, r->align, G.evil == EVIL_IGNORE_LIMIT ? 0 : r->max_addr, &gpa))
 		x = add_grant(g, gpa, r->size, r->tag, r->label);
 	return x;
 }
@@ -207,8 +216,11 @@ static void answer_reserve(struct guest *g, uint64_t req_id, const struct vcma_r
 	vcma_msg_init(&m, VCMA_MSG_RESERVE_RESULT, req_id);
 	m.u.reserve_result.tag = r->tag;
 	if (!x) {
+		uint64_t gpa;
+
 		m.u.reserve_result.status = VCMA_E_NOSPC;
-		m.u.reserve_result.ev.cause = VCMA_CAUSE_NO_RANGE;
+		m.u.reserve_result.ev.cause = r->max_addr && place(g, r->size, r->align, 0, &gpa)
+					      ? VCMA_CAUSE_ADDR_LIMIT : VCMA_CAUSE_NO_RANGE;
 	} else {
 		m.u.reserve_result.grant_id = x->id;
 		m.u.reserve_result.gpa = G.evil == EVIL_BAD_GPA ? x->gpa + BASE_GPA * 64 : x->gpa;
@@ -437,6 +449,16 @@ static void handle(struct guest *g, const struct vcma_msg *m)
 	case VCMA_MSG_RESERVE:
 		if (G.evil == EVIL_SILENT_RESERVE)
 			break;
+		/* A host must not send a limit to a guest that did not offer bit 6. */
+		if (m->u.reserve.max_addr && !(our_caps() & VCMA_CAP_ADDR_LIMIT)) {
+			vcma_msg_init(G.msg, VCMA_MSG_ERROR, m->id);
+			G.msg->u.error.status = VCMA_E_PROTO;
+			G.msg->u.error.ref_type = VCMA_MSG_RESERVE;
+			snprintf(G.msg->u.error.message, sizeof(G.msg->u.error.message),
+				 "max_addr without capability bit 6");
+			send_msg(g, G.msg);
+			break;
+		}
 		make_grant(g, &m->u.reserve);
 		if (G.delay_ms) {
 			struct delayed *d = calloc(1, sizeof(*d));
@@ -570,6 +592,7 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(evil_names) / sizeof(evil_names[0]); i++)
 		fprintf(f, "%s%s", i ? ", " : "", evil_names[i]);
 	fprintf(f, "\n--claimed OWNER: grants labelled claim* are held by OWNER until SIGHUP.\n"
+		   "--addr-limit: offer capability bit 6 and honour RESERVE max_addr.\n"
 		   "SIGUSR1 reboots every guest, SIGUSR2 restarts their agents.\n");
 }
 
@@ -587,6 +610,7 @@ int main(int argc, char **argv)
 		{ "no-status", no_argument, NULL, 'S' },
 		{ "claimed", required_argument, NULL, 'c' },
 		{ "release-delay-ms", required_argument, NULL, 'R' },
+		{ "addr-limit", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -621,6 +645,7 @@ int main(int argc, char **argv)
 		case 'S': G.no_status = true; break;
 		case 'c': G.claimed_by = optarg; break;
 		case 'R': G.release_delay_ms = (unsigned int)strtoul(optarg, NULL, 10); break;
+		case 'A': G.addr_limit = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -647,7 +672,7 @@ int main(int argc, char **argv)
 		for (unsigned int k = 0; k < G.foreign; k++) {
 			uint64_t gpa;
 
-			if (place(g, 1 << 21, 1 << 21, &gpa))
+			if (place(g, 1 << 21, 1 << 21, 0, &gpa))
 				add_grant(g, gpa, 1 << 21, 0, "guest-own");
 		}
 		if (listen_on(g))

@@ -486,6 +486,82 @@ def t_claimed_slow(env, tap):
     rc, out, err = env.ctl("release", "vm0", str(rid), "--wait", "--wait-timeout", "30")
     tap.ok(rc == 1 and "busy: claimed by " + owner in err,
            "vcmactl release --wait follows the 202 to the refusal: busy, exit 1", out + err)
+def t_below(env, tap):
+    """Address-limited reservations: the wire form, the guest's refusal, and
+    refusals for guests without capability bit 6 (never a grant without the limit)."""
+    G = 1 << 30
+    _, lim = env.guests(["lim"], addr_limit=True)
+    _, old = env.guests(["old"])
+    _, liar = env.guests(["liar"], addr_limit=True, evil="ignore-limit")
+    env.start({**lim, **old, **liar})
+    tap.ok(env.ready("lim") and env.ready("old") and env.ready("liar"), "three guests ready",
+           env.log()[-2000:])
+    tap.ok("addr_limit" in env.vm("lim")["guest"]["caps"] and
+           "addr_limit" not in env.vm("old")["guest"]["caps"], "bit 6 common only where offered")
+
+    # fakeguest RAM is [4G, 5G): 16M below 4G+256M lands under it
+    rc, out, err = env.ctl("reserve", "lim", "16M", "--count", "2", "--label", "edu0",
+                           "--below", "4352M", "--wait", "--wait-timeout", "20")
+    rs = env.rsvs("lim")
+    tap.ok(rc == 0 and len(rs) == 2 and all(r["state"] == "granted" for r in rs),
+           "vcmactl reserve lim 16M --count 2 --below 4352M: granted", out + err)
+    tap.ok(all(r.get("max_addr") == 4 * G + 256 * M and
+               int(r["gpa"], 16) + r["granted_size"] <= 4 * G + 256 * M for r in rs),
+           "both lie below the limit and show max_addr", rs)
+    # REST: bytes or a size string
+    code, doc = env.api("POST", "/v1/vms/lim/reservations",
+                        {"size": "8M", "max_addr": 4 * G + 64 * M, "label": "rest"})
+    tap.ok(code == 202 and doc["reservations"][0]["max_addr"] == 4 * G + 64 * M,
+           "REST max_addr in bytes", doc)
+    code, doc = env.api("POST", "/v1/vms/lim/reservations",
+                        {"size": "8M", "max_addr": "4G", "label": "low", "wait_ms": 5000})
+    tap.ok(code == 409 and doc["reservations"][0]["state"] == "failed" and
+           doc["reservations"][0]["cause"] == "addr_limit",
+           "a limit no window meets: failed, cause addr_limit (the guest's answer)", doc)
+
+    # bad limits never reach a guest
+    for body, what in (({"size": "16M", "max_addr": "8M"}, "below the size"),
+                       ({"size": "16M", "max_addr": 4 * G + 1}, "not page aligned"),
+                       ({"size": "16M", "max_addr": 0}, "zero"),
+                       ({"size": "16M", "max_addr": "4Q"}, "garbage")):
+        code, doc = env.api("POST", "/v1/vms/lim/reservations", body)
+        tap.ok(code == 400 and "max_addr" in doc.get("detail", ""), f"REST max_addr {what}: 400",
+               doc)
+    rc, out, err = env.ctl("reserve", "lim", "16M", "--below", "8M")
+    tap.ok(rc == 2 and "below the size" in err, "vcmactl --below under the size: exit 2", err)
+    rc, out, err = env.ctl("reserve", "lim", "16M", "--below", "4097")
+    tap.ok(rc == 2 and "--below" in err, "vcmactl --below not a 4K multiple: exit 2", err)
+
+    # a guest without bit 6: refused with a clear error, nothing reserved
+    rc, out, err = env.ctl("reserve", "old", "16M", "--below", "4352M", "--label", "edu0")
+    tap.ok(rc != 0 and "address limit" in err and env.rsvs("old") == [],
+           "vcmactl reserve --below on a guest without bit 6: refused, nothing desired", err)
+    code, doc = env.api("POST", "/v1/vms/old/reservations", {"size": "16M", "max_addr": "4352M"})
+    tap.ok(code == 409 and doc.get("error") == "unsupported", "REST: 409 unsupported", doc)
+    rc, out, err = env.ctl("reserve", "old", "16M", "--wait", "--wait-timeout", "20")
+    tap.ok(rc == 0, "the same guest still reserves without a limit", out + err)
+
+    # a guest that ignores the limit is not believed: [4G, 4G+512M) taken first,
+    # it grants the limited one above the limit
+    rc, out, err = env.ctl("reserve", "liar", "512M", "--wait", "--wait-timeout", "20")
+    rc, out, err = env.ctl("reserve", "liar", "16M", "--below", "4352M", "--wait",
+                           "--wait-timeout", "20")
+    rs = [r for r in env.rsvs("liar") if r.get("max_addr")]
+    tap.ok(rc != 0 and len(rs) == 1 and rs[0]["state"] == "failed" and
+           rs[0]["status"] == "E_PROTO", "a grant above the limit: failed as a protocol violation",
+           rs)
+    tap.ok(env.wait(lambda: "releasing grant 2: implausible grant" in env.log(), 10) and
+           env.vm("liar")["stats"]["protocol_errors"] >= 1,
+           "counted as a violation and the grant given back to the guest", env.log()[-1500:])
+
+    # desired state keeps the limit: a vcmad restart re-reads it from the store
+    tap.ok(env.stop(signal.SIGKILL) is not None and env.restart() and env.ready("lim"),
+           "vcmad restarted")
+    rs = [r for r in env.rsvs("lim") if r["label"] == "edu0"]
+    tap.ok(len(rs) == 2 and all(r["state"] == "granted" and r.get("max_addr") == 4 * G + 256 * M
+                                for r in rs), "the limit survives a restart", rs)
+    rc, out, err = env.ctl("--json", "status", "lim")
+    tap.ok(rc == 0 and '"max_addr"' in out, "vcmactl --json status shows max_addr", out)
     tap.ok(env.stop() == 0, "vcmad exits 0")
 
 
@@ -493,7 +569,7 @@ SCENARIOS = {
     "basic": t_basic, "errors": t_errors, "many": t_many, "restart": t_restart,
     "reboot": t_reboot, "retry": t_retry, "deadline": t_deadline, "stale": t_stale,
     "hostile": t_hostile, "agent": t_agent, "claimed": t_claimed,
-    "claimed-slow": t_claimed_slow,
+    "claimed-slow": t_claimed_slow, "below": t_below,
 }
 
 

@@ -766,6 +766,60 @@ static void test_claimed_release(void)
 	vm_free(vm);
 }
 
+/*
+ * An address-limited reservation: the limit goes on the wire only to a guest
+ * with bit 6, a grant above it is a violation, a guest without bit 6 fails
+ * it (never reserves without the limit).
+ */
+static void test_addr_limit(void)
+{
+	struct wire w;
+	struct vcma_vm *vm;
+	struct rsv_spec s = { .size = 16 * M, .count = 2, .max_addr = BASE + 256 * M,
+			      .label = "edu0" };
+	struct vcma_msg a, b;
+	uint64_t first, saved = guest_caps;
+
+	guest_caps |= VCMA_CAP_ADDR_LIMIT;
+	vm = ready_vm(&w, NULL, 0);
+	ok(vm->caps & VCMA_CAP_ADDR_LIMIT, "bit 6 common");
+	ok(vm_reserve(vm, &s, 100, &first) == 0 && vm->rsv[0].max_addr == BASE + 256 * M,
+	   "limited reservation desired");
+	vm_pump(vm, 100);
+	ok(sent(&w, &a) && a.type == VCMA_MSG_RESERVE && a.u.reserve.max_addr == BASE + 256 * M,
+	   "RESERVE carries max_addr");
+	ok(sent(&w, &b) && b.u.reserve.max_addr == BASE + 256 * M, "so does the second");
+	reserve_result(vm, a.id, 1, VCMA_OK, 11, BASE + 240 * M, 16 * M, 110);
+	ok(vm->rsv[0].state == RSV_GRANTED && vm->st.protocol_errors == 0,
+	   "a grant ending at the limit is believed");
+	reserve_result(vm, b.id, 2, VCMA_OK, 12, BASE + 256 * M, 16 * M, 120);
+	ok(vm->rsv[1].state == RSV_FAILED && vm->rsv[1].status == VCMA_E_PROTO &&
+	   vm->st.protocol_errors == 1, "a grant above the limit is a violation, not a grant");
+	vm_pump(vm, 130);
+	ok(sent(&w, &a) && a.type == VCMA_MSG_RELEASE && a.u.release.grant_id == 12,
+	   "and is given back");
+	s.max_addr = 8 * M;
+	ok(vm_reserve(vm, &s, 140, &first) == -EINVAL, "a limit below the size is refused");
+	vm_free(vm);
+
+	guest_caps = saved & ~VCMA_CAP_ADDR_LIMIT;
+	vm = ready_vm(&w, NULL, 0);
+	s.max_addr = BASE + 256 * M;
+	s.count = 1;
+	vm_reserve(vm, &s, 100, &first);
+	s.max_addr = 0;
+	vm_reserve(vm, &s, 100, &first);
+	vm_pump(vm, 100);
+	ok(vm->rsv[0].state == RSV_FAILED && vm->rsv[0].status == VCMA_E_UNSUPPORTED &&
+	   strstr(vm->rsv[0].detail, "address limit"),
+	   "without bit 6 a limited reservation fails: %s", vm->rsv[0].detail);
+	ok(sent(&w, &a) && a.type == VCMA_MSG_RESERVE && a.u.reserve.tag == 2 &&
+	   a.u.reserve.max_addr == 0 && !sent(&w, &b),
+	   "only the unlimited one is sent, no RESERVE without its limit");
+	vm_free(vm);
+	guest_caps = saved;
+}
+
 int main(void)
 {
 	vm_limits_default(&lim);
@@ -781,5 +835,6 @@ int main(void)
 	test_hello_rules();
 	test_pinned();
 	test_claimed_release();
+	test_addr_limit();
 	return tap_done();
 }

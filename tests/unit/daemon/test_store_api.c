@@ -22,7 +22,7 @@ static void test_store(void)
 	char path[256], err[256] = "";
 	struct vcma_vm *a = vm_new("vm-1", "/x", &lim), *b = vm_new("vm-1", "/x", &lim);
 	struct rsv_spec s = { .size = 64 * M, .align = 2 * M, .count = 3, .deadline_ms = 900,
-			      .label = "with \"quotes\"" };
+			      .max_addr = 4096 * M, .label = "with \"quotes\"" };
 	uint64_t first;
 	struct stat st;
 	FILE *f;
@@ -55,6 +55,7 @@ static void test_store(void)
 		const struct rsv *x = &a->rsv[i], *y = &b->rsv[i];
 
 		same &= x->id == y->id && x->size == y->size && x->align == y->align &&
+			x->max_addr == y->max_addr && y->max_addr == 4096 * M &&
 			x->deadline_ms == y->deadline_ms && !strcmp(x->label, y->label) &&
 			x->state == y->state && x->grant_id == y->grant_id && x->gpa == y->gpa &&
 			x->granted_size == y->granted_size && x->status == y->status &&
@@ -213,7 +214,28 @@ static void test_parse(void)
 	   "full request parsed");
 	body = "{\"size\": 8388608}\n";
 	ok(api_parse_reserve(body, strlen(body), &s, err, sizeof(err)) == 0 && s.size == 8 * M &&
-	   s.count == 1 && s.align == 0 && s.label[0] == 0, "defaults");
+	   s.count == 1 && s.align == 0 && s.label[0] == 0 && s.max_addr == 0, "defaults");
+	body = "{\"size\": \"16M\", \"max_addr\": \"256M\"}";
+	ok(api_parse_reserve(body, strlen(body), &s, err, sizeof(err)) == 0 &&
+	   s.max_addr == 256 * M, "max_addr as a size string");
+	body = "{\"max_addr\": 4294967296, \"size\": 16777216}";
+	ok(api_parse_reserve(body, strlen(body), &s, err, sizeof(err)) == 0 &&
+	   s.max_addr == 4096 * M, "max_addr in bytes, before the size");
+	body = "{\"size\": \"16M\", \"max_addr\": \"16M\"}";
+	ok(api_parse_reserve(body, strlen(body), &s, err, sizeof(err)) == 0 &&
+	   s.max_addr == 16 * M, "max_addr equal to the size");
+	{
+		struct vcma_vm *vm = vm_new("lim", "/x", &lim);
+		struct rsv_spec bad = { .size = 16 * M, .count = 1, .max_addr = 8 * M };
+		uint64_t id;
+
+		ok(vm_reserve(vm, &bad, 0, &id) == -EINVAL && vm->nr_rsv == 0,
+		   "vm_reserve refuses a limit below the size");
+		bad.max_addr = 256 * M + 512;
+		ok(vm_reserve(vm, &bad, 0, &id) == -EINVAL && vm->nr_rsv == 0,
+		   "vm_reserve refuses an unaligned limit");
+		vm_free(vm);
+	}
 	static const char *const bad[] = {
 		"", "{}", "null", "\"64M\"", "{\"size\": \"64M\"} x", "{\"size\": -4096}",
 		"{\"size\": 4097}", "{\"size\": 0}", "{\"size\": true}", "{\"size\": 4096.0}",
@@ -221,7 +243,11 @@ static void test_parse(void)
 		"{\"size\": 4096, \"count\": \"2\"}", "{\"size\": 4096, \"count\": 257}",
 		"{\"size\": 4096, \"deadline_ms\": -1}", "{\"size\": 4096, \"label\": 5}",
 		"{\"size\": 4096, \"label\": \"tab\\there\"}", "{\"size\": 4096, \"extra\": 1}",
-		"{\"size\": \"1000000000T\"}", "{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":{}}}}}}}}}",
+		"{\"size\": \"1000000000T\"}", "{\"size\": \"16M\", \"max_addr\": \"8M\"}",
+		"{\"size\": \"16M\", \"max_addr\": 268435457}", "{\"size\": \"16M\", \"max_addr\": 0}",
+		"{\"size\": \"16M\", \"max_addr\": -4096}", "{\"size\": \"16M\", \"max_addr\": \"4Q\"}",
+		"{\"size\": \"16M\", \"max_addr\": true}", "{\"size\": \"16M\", \"max_addr\": \"1000000000T\"}",
+		"{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":{}}}}}}}}}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = 0;

@@ -234,9 +234,57 @@ static void test_label_escaping(void)
 	free(out);
 }
 
+#define NS "<vcma:config xmlns:vcma='https://vcma.invalid/xmlns/vcma/1'>"
+
+/* below='4G': the upper address limit, parsed, formatted back and compared. */
+static void test_meta_below(const char *passthrough)
+{
+	static const struct {
+		const char *attr, *want;
+	} bad[] = {
+		{ "below='8M'", "at least the size" },
+		{ "below='256M1'", "below '256M1'" },
+		{ "below='268435457'", "multiple of 4K" },
+		{ "below='0'", "below '0'" },
+		{ "below=''", "below ''" },
+		{ "below='99999999999T'", "below '99999999999T'" },
+	};
+	struct vcma_lv_desired d, back;
+	char err[VCMA_LV_ERRLEN] = "", xml[512], *out;
+	int r;
+
+	r = vcma_lv_parse_desired(NS "<vcma:reservation size='16M' count='2' below='256M' "
+				  "label='edu0'/><vcma:reservation size='16M' label='edu0'/>"
+				  "</vcma:config>", &d, err);
+	ok(r == 1 && d.nr == 2 && d.rsv[0].below == 256ull << 20 && d.rsv[1].below == 0,
+	   "below='256M' parsed, absent means no limit (%s)", err);
+	out = vcma_lv_format_desired(&d, err);
+	ok(out && strstr(out, "count='2' below='256M' label=\"edu0\"") &&
+	   !strstr(strstr(out, "below=") + 1, "below="), "formatted: %s", out ? out : err);
+	r = out ? vcma_lv_parse_desired(out, &back, err) : -1;
+	ok(r == 1 && vcma_lv_desired_equal(&d, &back), "below round-trips (%s)", err);
+	back.rsv[0].below = 4ull << 30;
+	ok(!vcma_lv_desired_equal(&d, &back), "another limit is another desired state");
+	free(out);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(xml, sizeof(xml), NS "<vcma:reservation size='16M' %s/></vcma:config>",
+			 bad[i].attr);
+		err[0] = '\0';
+		r = vcma_lv_parse_desired(xml, &d, err);
+		ok(r == -EINVAL && strstr(err, bad[i].want), "%s refused: %s", bad[i].attr, err);
+	}
+
+	out = lv_slurp(fixdir, passthrough);
+	r = vcma_lv_parse_desired(out, &d, err);
+	ok(r == 1 && d.nr == 1 && d.rsv[0].count == 2 && d.rsv[0].size == 64ull << 20 &&
+	   d.rsv[0].below == 4ull << 30 && !strcmp(d.rsv[0].label, "nic0"),
+	   "configs/vcma-passthrough.xml: 2 x 64M below 4G labelled nic0 (%s)", err);
+	free(out);
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
+	if (argc != 4) {
 		fprintf(stderr, "usage: %s FIXTURE_DIR EXAMPLE_DOMAIN_XML\n", argv[0]);
 		return 2;
 	}
@@ -252,5 +300,6 @@ int main(int argc, char **argv)
 	test_meta_ok();
 	test_label_escaping();
 	test_example_config(argv[2]);
+	test_meta_below(argv[3]);
 	return tap_done();
 }
