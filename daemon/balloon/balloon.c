@@ -777,6 +777,9 @@ json_object *balloon_json(struct vcma_vm *vm, int64_t now_ms)
 		rc ? rc->why : refusal(b) ? refusal(b) :
 		"guest not connected; QEMU not asked yet"));
 	json_object_object_add(h, "punched_bytes", json_object_new_uint64(b->punched_bytes));
+	/* a state, unlike the counter above: survives vcmad restarts through the store */
+	json_object_object_add(h, "chunks_punched",
+			       json_object_new_uint64(b->nr_chunks - b->nr_unpunched));
 	json_object_object_add(h, "punch_errors", json_object_new_uint64(b->punch_errors));
 	json_object_object_add(h, "backends", reclaim_backends_json(rc));
 	reclaim_measure(rc, &now);
@@ -809,6 +812,7 @@ void balloon_metrics(FILE *f, struct vcma_vm *const *vms, size_t nr)
 		{ "vcmad_balloon_target_bytes", "gauge", "Bytes the balloon should hold." },
 		{ "vcmad_balloon_actual_bytes", "gauge", "Bytes the guest's balloon holds." },
 		{ "vcmad_balloon_chunks", "gauge", "Inflated chunks the host knows." },
+		{ "vcmad_balloon_chunks_unpunched", "gauge", "Known chunks not punched from the backing yet." },
 		{ "vcmad_balloon_floor_hit", "gauge", "1 when the guest's safety floor stopped the balloon." },
 		{ "vcmad_balloon_reclaim_possible", "gauge", "1 when inflated chunks are punched from the host backing." },
 		{ "vcmad_balloon_punched_bytes_total", "counter", "Bytes punched out of the VM's RAM backing." },
@@ -831,14 +835,15 @@ void balloon_metrics(FILE *f, struct vcma_vm *const *vms, size_t nr)
 			case 0: v = vm->balloon_target; break;
 			case 1: v = vm->guest.balloon_bytes; break;
 			case 2: v = b->nr_chunks; break;
-			case 3: v = b->floor_hit; break;
-			case 4: v = b->rc && b->rc->possible; break;
-			case 5: v = b->punched_bytes; break;
-			case 6: v = b->punch_errors; break;
-			case 7: v = b->chunks_inflated; break;
-			case 8: v = b->chunks_deflated; break;
-			case 9: v = b->chunks_refused; break;
-			case 10:
+			case 3: v = b->nr_unpunched; break;
+			case 4: v = b->floor_hit; break;
+			case 5: v = b->rc && b->rc->possible; break;
+			case 6: v = b->punched_bytes; break;
+			case 7: v = b->punch_errors; break;
+			case 8: v = b->chunks_inflated; break;
+			case 9: v = b->chunks_deflated; break;
+			case 10: v = b->chunks_refused; break;
+			case 11:
 				reclaim_measure(b->rc, &u);
 				if (!u.valid)
 					continue;

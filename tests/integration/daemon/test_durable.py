@@ -281,7 +281,9 @@ def t_unpunched(env, tap):
     before = q.allocated()
     rc, out, err = env.ctl("balloon", "g", "--target", "64M", "--wait", timeout=60)
     b = balloon(env)
-    tap.ok(rc == 0 and b["chunks"] == 32 and b["chunks_unpunched"] == 32,
+    tap.ok(rc == 0 and b["chunks"] == 32 and b["chunks_unpunched"] == 32 and
+           b["host"]["chunks_punched"] == 0 and
+           env.metric("vcmad_balloon_chunks_unpunched", vm="g") == 32,
            "64 MiB ballooned without a QMP socket: 32 chunks, none punched", b)
     env.wait(lambda: len(read_state(env, "g")["balloon"]["chunks"]) == 32, 5)	# the tick saves
     st = read_state(env, "g")["balloon"]
@@ -390,8 +392,10 @@ def t_kill_balloon(env, tap):
                     balloon(env).get("chunk_set") == "exact", 90), "the target is met",
            balloon(env))
     b = balloon(env)
-    tap.ok(b["actual_bytes"] == 192 * M and b["chunks"] * CHUNK == b["actual_bytes"],
-           "chunks known == the guest's balloon", b)
+    tap.ok(b["actual_bytes"] == 192 * M and b["chunks"] * CHUNK == b["actual_bytes"] and
+           b["host"]["chunks_punched"] == 96 and
+           env.metric("vcmad_balloon_chunks_unpunched", vm="g") == 0,
+           "chunks known == chunks punched == the guest's balloon", b)
     chunks, missing = stored_chunks_are_holes(env, q, 96)
     tap.ok(len(chunks) == 96 and not missing, "all 96 stored chunks are punched", missing)
     tap.ok(env.metric("vcmad_vm_protocol_errors_total", vm="g") == 0, "no protocol errors")
