@@ -5,9 +5,9 @@
  * /objects and the devices' memdev links, written by
  * tests/integration/balloon/qemu_layout.py --record after the firmware mapped
  * the BARs): std VGA, QXL, virtio-vga, virtio-gpu, USB controllers, OVMF
- * pflash, 1 and 2 NUMA nodes (share=on and off mixed, or two memfds of one
- * size), QEMU's default anonymous RAM and an ivshmem device holding a memory
- * backend. Only sections of memory backend objects are chunk candidates;
+ * pflash, 1 and 2 NUMA nodes (share=on and off mixed, two memfds of one size,
+ * or a hugetlbfs node beside a tmpfs one), QEMU's default anonymous RAM and
+ * an ivshmem device holding a memory backend. Only sections of memory backend objects are chunk candidates;
  * every device RAM section in the view is refused by the chunk map.
  */
 #include <errno.h>
@@ -62,6 +62,8 @@ static const struct want wants[] = {
 	    { 4 * G, "node1", 0x20000000 }, { 0xfd000000, NULL, 0 } } },
 	{ "numa2-equal", { "node0", "node1" }, { NULL, NULL }, "vga.vram", 1 * G,
 	  { { 0x20000000, "node1", 0 }, { 0x1fe00000, "node0", 0x1fe00000 } } },
+	{ "numa2-hugetlb", { "node0", "node1" }, { NULL, NULL }, "vga.vram", 512 * M,
+	  { { 0x10000000, "node1", 0 }, { 0xfe00000, "node0", 0xfe00000 } } },
 	{ "default-ram", { "pc.ram" }, { "anonymous memory" }, "vga.vram", 512 * M,
 	  { { 0xfd000000, NULL, 0 } } },
 	{ "ivshmem", { "ram0" }, { NULL }, "shm0 (memdev of ivshmem-plain)", 512 * M,
