@@ -57,6 +57,9 @@ static const struct type_info types[VCMA_MSG_TYPE_MAX + 1] = {
 	[VCMA_MSG_PING] = { "PING", 0, 0, 0, false },
 	[VCMA_MSG_PONG] = { "PONG", 0, 0, 0, false },
 	[VCMA_MSG_ERROR] = { "ERROR", sizeof(struct vcma_error), 0, 0, false },
+	[VCMA_MSG_BALLOON_STATS] = { "BALLOON_STATS", 0, 0, 0, false },
+	[VCMA_MSG_BALLOON_STATS_RESULT] = { "BALLOON_STATS_RESULT",
+		sizeof(struct vcma_balloon_stats_result), 0, 0, false },
 };
 
 /*
@@ -368,6 +371,69 @@ static int check_release_result(const struct vcma_release_result_h *r)
 	return VCMA_CERR_OK;
 }
 
+/* The BALLOON_STATS_RESULT counters in the order of their valid bits. */
+#define BST_FIELD(f) { offsetof(struct vcma_balloon_stats_result_h, f), #f }
+static const struct {
+	size_t off;
+	const char *name;
+} bst_fields[VCMA_BST_NR_COUNTERS] = {
+	BST_FIELD(mem_total), BST_FIELD(mem_free), BST_FIELD(mem_available),
+	BST_FIELD(disk_caches), BST_FIELD(swap_in), BST_FIELD(swap_out),
+	BST_FIELD(major_faults), BST_FIELD(minor_faults), BST_FIELD(oom_kills),
+	BST_FIELD(hugetlb_allocs), BST_FIELD(hugetlb_failures),
+	BST_FIELD(pressure_deflated), BST_FIELD(pressure_events),
+};
+
+static uint64_t bst_get(const struct vcma_balloon_stats_result_h *s, unsigned int i)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)s + bst_fields[i].off, sizeof(v));
+	return v;
+}
+
+uint64_t *vcma_bst_counter(struct vcma_balloon_stats_result_h *s, unsigned int i)
+{
+	if (i >= VCMA_BST_NR_COUNTERS)
+		return NULL;
+	return (uint64_t *)(void *)((char *)s + bst_fields[i].off);
+}
+
+const char *vcma_bst_counter_name(unsigned int i)
+{
+	return i < VCMA_BST_NR_COUNTERS ? bst_fields[i].name : "?";
+}
+
+/*
+ * A counter the guest could not read is zero, so that nobody reads meaning
+ * into it; so are the node fields without VCMA_BST_NODES and the entries
+ * past nr_nodes. Free memory cannot exceed the total.
+ */
+static int check_balloon_stats_result(const struct vcma_balloon_stats_result_h *s)
+{
+	const uint32_t both = VCMA_BST_MEM_TOTAL | VCMA_BST_MEM_FREE;
+
+	if (s->valid & ~VCMA_BST_KNOWN)
+		return VCMA_CERR_VALUE;
+	for (unsigned int i = 0; i < VCMA_BST_NR_COUNTERS; i++) {
+		if (!(s->valid & (1u << i)) && bst_get(s, i))
+			return VCMA_CERR_VALUE;
+	}
+	if ((s->valid & both) == both && s->mem_free > s->mem_total)
+		return VCMA_CERR_VALUE;
+	if (s->actual_bytes % MIN_PAGE_SIZE)
+		return VCMA_CERR_VALUE;
+	if (s->nr_nodes > VCMA_STATS_MAX_NODES || s->chunk_order > VCMA_ORDER_MAX)
+		return VCMA_CERR_VALUE;
+	if (!(s->valid & VCMA_BST_NODES) && (s->nr_nodes || s->chunk_order))
+		return VCMA_CERR_VALUE;
+	for (unsigned int i = s->nr_nodes; i < VCMA_STATS_MAX_NODES; i++) {
+		if (s->chunks_by_node[i])
+			return VCMA_CERR_VALUE;
+	}
+	return VCMA_CERR_OK;
+}
+
 /* Header-level rules of a host-side message (the encoder's view of vcma_hdr). */
 static int check_header(uint8_t version, uint8_t type, uint16_t flags)
 {
@@ -417,6 +483,8 @@ static int msg_check(const struct vcma_msg *m)
 	case VCMA_MSG_EVENT:
 		return m->u.event.kind >= 1 && m->u.event.kind <= VCMA_EV_MAX ?
 			VCMA_CERR_OK : VCMA_CERR_VALUE;
+	case VCMA_MSG_BALLOON_STATS_RESULT:
+		return check_balloon_stats_result(&m->u.balloon_stats_result);
 	case VCMA_MSG_ERROR:
 		if (m->u.error.status == VCMA_OK ||
 		    m->u.error.status > VCMA_STATUS_MAX ||
@@ -424,7 +492,7 @@ static int msg_check(const struct vcma_msg *m)
 		    !str_ok(m->u.error.message, sizeof(m->u.error.message) - 1))
 			return VCMA_CERR_VALUE;
 		return VCMA_CERR_OK;
-	default:	/* STATUS, PING, PONG: no payload */
+	default:	/* STATUS, BALLOON_STATS, PING, PONG: no payload */
 		return VCMA_CERR_OK;
 	}
 }
@@ -526,6 +594,19 @@ static void enc_evidence(struct wcur *w, const struct vcma_evidence_h *e)
 	put_zero(w, 4);
 }
 
+static void enc_balloon_stats(struct wcur *w, const struct vcma_balloon_stats_result_h *s)
+{
+	put32(w, s->valid);
+	put8(w, s->chunk_order);
+	put8(w, s->nr_nodes);
+	put_zero(w, 2);
+	put64(w, s->actual_bytes);
+	for (unsigned int i = 0; i < VCMA_BST_NR_COUNTERS; i++)
+		put64(w, bst_get(s, i));
+	for (unsigned int i = 0; i < VCMA_STATS_MAX_NODES; i++)
+		put32(w, s->chunks_by_node[i]);
+}
+
 static void enc_payload(struct wcur *w, const struct vcma_msg *m)
 {
 	const struct vcma_reserve_h *rv = &m->u.reserve;
@@ -618,6 +699,9 @@ static void enc_payload(struct wcur *w, const struct vcma_msg *m)
 		put8(w, m->u.error.ref_type);
 		put_zero(w, 3);
 		put_str(w, m->u.error.message, sizeof(m->u.error.message) - 1);
+		break;
+	case VCMA_MSG_BALLOON_STATS_RESULT:
+		enc_balloon_stats(w, &m->u.balloon_stats_result);
 		break;
 	default:
 		break;
@@ -771,6 +855,19 @@ static void dec_evidence(struct rcur *r, struct vcma_evidence_h *e)
 	get_zero(r, 4);
 }
 
+static void dec_balloon_stats(struct rcur *r, struct vcma_balloon_stats_result_h *s)
+{
+	s->valid = get32(r);
+	s->chunk_order = get8(r);
+	s->nr_nodes = get8(r);
+	get_zero(r, 2);
+	s->actual_bytes = get64(r);
+	for (unsigned int i = 0; i < VCMA_BST_NR_COUNTERS; i++)
+		*vcma_bst_counter(s, i) = get64(r);
+	for (unsigned int i = 0; i < VCMA_STATS_MAX_NODES; i++)
+		s->chunks_by_node[i] = get32(r);
+}
+
 static void dec_payload(struct rcur *r, struct vcma_msg *m)
 {
 	struct vcma_reserve_h *rv = &m->u.reserve;
@@ -881,6 +978,9 @@ static void dec_payload(struct rcur *r, struct vcma_msg *m)
 		get_zero(r, 3);
 		get_str(r, m->u.error.message, sizeof(m->u.error.message) - 1);
 		break;
+	case VCMA_MSG_BALLOON_STATS_RESULT:
+		dec_balloon_stats(r, &m->u.balloon_stats_result);
+		break;
 	default:
 		break;
 	}
@@ -904,6 +1004,9 @@ static void clear_fixed(struct vcma_msg *m)
 		break;
 	case VCMA_MSG_STATUS_RESULT:
 		n = offsetof(struct vcma_status_result_h, grants);
+		break;
+	case VCMA_MSG_BALLOON_STATS_RESULT:
+		n = sizeof(struct vcma_balloon_stats_result_h);
 		break;
 	default:	/* every other member is smaller than the largest of these */
 		n = sizeof(struct vcma_reserve_result_h);

@@ -134,6 +134,17 @@ struct vcma_event_h {
 	uint64_t arg0, arg1;
 };
 
+struct vcma_balloon_stats_result_h {
+	uint32_t valid;			/* VCMA_BST_* */
+	uint8_t chunk_order, nr_nodes;
+	uint64_t actual_bytes;
+	/* The VCMA_BST_NR_COUNTERS counters, in the order of their bits. */
+	uint64_t mem_total, mem_free, mem_available, disk_caches;
+	uint64_t swap_in, swap_out, major_faults, minor_faults, oom_kills;
+	uint64_t hugetlb_allocs, hugetlb_failures, pressure_deflated, pressure_events;
+	uint32_t chunks_by_node[VCMA_STATS_MAX_NODES];
+};
+
 struct vcma_error_h {
 	uint32_t status;
 	uint8_t ref_type;
@@ -157,7 +168,8 @@ struct vcma_msg {
 		struct vcma_status_result_h status_result;
 		struct vcma_event_h event;
 		struct vcma_error_h error;
-		/* STATUS, PING and PONG have no payload. */
+		struct vcma_balloon_stats_result_h balloon_stats_result;
+		/* STATUS, BALLOON_STATS, PING and PONG have no payload. */
 	} u;
 };
 
@@ -236,5 +248,12 @@ size_t vcma_reasm_space(const struct vcma_reasm *r);
 
 /* Forget buffered bytes and statistics, e.g. when the channel reconnects. */
 void vcma_reasm_reset(struct vcma_reasm *r);
+
+/*
+ * BALLOON_STATS_RESULT counter i (0 <= i < VCMA_BST_NR_COUNTERS, the one
+ * valid bit 1 << i covers) of s, and its name ("mem_total", ...).
+ */
+uint64_t *vcma_bst_counter(struct vcma_balloon_stats_result_h *s, unsigned int i);
+const char *vcma_bst_counter_name(unsigned int i);
 
 #endif /* VCMA_CODEC_H */

@@ -45,7 +45,9 @@ enum vcma_msg_type {
 	VCMA_MSG_PING		= 11,	/* both ways */
 	VCMA_MSG_PONG		= 12,	/* both ways */
 	VCMA_MSG_ERROR		= 13,	/* both ways, answers a request */
-	VCMA_MSG_TYPE_MAX	= 13,
+	VCMA_MSG_BALLOON_STATS	= 14,	/* host -> guest (VCMA_CAP_BALLOON_STATS) */
+	VCMA_MSG_BALLOON_STATS_RESULT = 15,	/* guest -> host */
+	VCMA_MSG_TYPE_MAX	= 15,
 };
 
 /* Header flags. Undefined bits must be zero. */
@@ -113,7 +115,9 @@ enum vcma_cause {
  * is answered E_CLAIMED naming the holder; STATUS_RESULT grants carry holders.
  */
 #define VCMA_CAP_ADDR_LIMIT	(1ull << 6)
-#define VCMA_CAP_KNOWN		((1ull << 7) - 1)
+/* Bit 7: BALLOON_STATS / BALLOON_STATS_RESULT (and the balloon's node preference). */
+#define VCMA_CAP_BALLOON_STATS	(1ull << 7)
+#define VCMA_CAP_KNOWN		((1ull << 8) - 1)
 
 #define VCMA_ROLE_HOST		1
 #define VCMA_ROLE_GUEST		2
@@ -323,5 +327,59 @@ struct vcma_error {
 	char   message[64];	/* NUL-padded, printable ASCII */
 };
 VCMA_STATIC_ASSERT(sizeof(struct vcma_error) == 72, "vcma_error layout");
+
+/*
+ * BALLOON_STATS_RESULT.valid: which counters the guest could read. A counter
+ * whose bit is clear is zero on the wire and means "not known", never 0.
+ * Bits 0-12 name the __le64 counters from mem_total on, in their order.
+ */
+#define VCMA_BST_MEM_TOTAL		(1u << 0)
+#define VCMA_BST_MEM_FREE		(1u << 1)
+#define VCMA_BST_MEM_AVAILABLE		(1u << 2)
+#define VCMA_BST_DISK_CACHES		(1u << 3)
+#define VCMA_BST_SWAP_IN		(1u << 4)
+#define VCMA_BST_SWAP_OUT		(1u << 5)
+#define VCMA_BST_MAJOR_FAULTS		(1u << 6)
+#define VCMA_BST_MINOR_FAULTS		(1u << 7)
+#define VCMA_BST_OOM_KILLS		(1u << 8)
+#define VCMA_BST_HUGETLB_ALLOCS		(1u << 9)
+#define VCMA_BST_HUGETLB_FAILURES	(1u << 10)
+#define VCMA_BST_PRESSURE_DEFLATED	(1u << 11)
+#define VCMA_BST_PRESSURE_EVENTS	(1u << 12)
+#define VCMA_BST_NR_COUNTERS		13
+#define VCMA_BST_NODES			(1u << 13)	/* chunk_order, nr_nodes, chunks_by_node */
+#define VCMA_BST_KNOWN			((1u << 14) - 1)
+
+#define VCMA_STATS_MAX_NODES		16
+
+/*
+ * BALLOON_STATS_RESULT (VCMA_CAP_BALLOON_STATS): one sample of the guest's
+ * memory counters and of its balloon, answering a BALLOON_STATS (whose
+ * payload is empty). Fixed size; a later extension would be a longer form
+ * under a new capability bit.
+ */
+struct vcma_balloon_stats_result {
+	__le32 valid;		/* VCMA_BST_* */
+	__u8   chunk_order;	/* of the chunks counted in chunks_by_node */
+	__u8   nr_nodes;	/* entries of chunks_by_node in use, <= VCMA_STATS_MAX_NODES */
+	__le16 reserved;
+	__le64 actual_bytes;	/* bytes the balloon holds (always valid) */
+	__le64 mem_total;	/* MemTotal: what the guest kernel manages, balloon excluded */
+	__le64 mem_free;	/* MemFree */
+	__le64 mem_available;	/* MemAvailable */
+	__le64 disk_caches;	/* Cached */
+	__le64 swap_in;		/* bytes swapped in since boot (pswpin) */
+	__le64 swap_out;	/* bytes swapped out since boot (pswpout) */
+	__le64 major_faults;	/* pgmajfault */
+	__le64 minor_faults;	/* pgfault - pgmajfault */
+	__le64 oom_kills;	/* oom_kill */
+	__le64 hugetlb_allocs;	/* htlb_buddy_alloc_success */
+	__le64 hugetlb_failures;	/* htlb_buddy_alloc_fail */
+	__le64 pressure_deflated;	/* bytes the balloon gave back under pressure since boot */
+	__le64 pressure_events;		/* pressure deflates since boot */
+	__le32 chunks_by_node[VCMA_STATS_MAX_NODES];	/* balloon chunks per NUMA node */
+};
+VCMA_STATIC_ASSERT(sizeof(struct vcma_balloon_stats_result) == 184,
+		   "vcma_balloon_stats_result layout");
 
 #endif /* VCMA_PROTO_H */

@@ -253,6 +253,49 @@ static void error_answer(struct vcma_msg *m)
 	strcpy(m->u.error.message, "balloon capability not negotiated");
 }
 
+static void balloon_stats(struct vcma_msg *m)
+{
+	vcma_msg_init(m, VCMA_MSG_BALLOON_STATS, 10);
+}
+
+/* A two-node guest holding 512 MiB in 2 MiB chunks, every counter known. */
+static void balloon_stats_result(struct vcma_msg *m)
+{
+	struct vcma_balloon_stats_result_h *s = &m->u.balloon_stats_result;
+
+	vcma_msg_init(m, VCMA_MSG_BALLOON_STATS_RESULT, 10);
+	s->valid = VCMA_BST_KNOWN;
+	s->chunk_order = 9;
+	s->nr_nodes = 2;
+	s->actual_bytes = 512 * MIB;
+	s->mem_total = 3456 * MIB;
+	s->mem_free = 2100 * MIB;
+	s->mem_available = 2900 * MIB;
+	s->disk_caches = 700 * MIB;
+	s->swap_in = 0;
+	s->swap_out = 4096;
+	s->major_faults = 412;
+	s->minor_faults = 1830211;
+	s->oom_kills = 0;
+	s->hugetlb_allocs = 0;
+	s->hugetlb_failures = 0;
+	s->pressure_deflated = 64 * MIB;
+	s->pressure_events = 1;
+	s->chunks_by_node[0] = 160;
+	s->chunks_by_node[1] = 96;
+}
+
+/* A guest without swap accounting or vcma.ko's pressure files: those bits clear, zero. */
+static void balloon_stats_result_partial(struct vcma_msg *m)
+{
+	struct vcma_balloon_stats_result_h *s = &m->u.balloon_stats_result;
+
+	balloon_stats_result(m);
+	s->valid = VCMA_BST_KNOWN & ~(VCMA_BST_SWAP_IN | VCMA_BST_SWAP_OUT |
+				      VCMA_BST_PRESSURE_DEFLATED | VCMA_BST_PRESSURE_EVENTS);
+	s->swap_in = s->swap_out = s->pressure_deflated = s->pressure_events = 0;
+}
+
 #define P(o, ...) { (uint16_t)(o), sizeof((uint8_t[]){ __VA_ARGS__ }), { __VA_ARGS__ } }
 #define LE32(v) (uint8_t)(v), (uint8_t)((v) >> 8), (uint8_t)((v) >> 16), (uint8_t)((v) >> 24)
 
@@ -297,6 +340,12 @@ const struct vcma_vector vcma_vectors[] = {
 	{ "pong", "PONG answering that PING", pong, .expect = VCMA_CERR_OK },
 	{ "error", "ERROR id 8 answering a BALLOON_SET: E_UNSUPPORTED with a message",
 	  error_answer, .expect = VCMA_CERR_OK },
+	{ "balloon-stats", "BALLOON_STATS id 10 (VCMA_CAP_BALLOON_STATS, empty payload)",
+	  balloon_stats, .expect = VCMA_CERR_OK },
+	{ "balloon-stats-result", "BALLOON_STATS_RESULT id 10: every counter known, 512 MiB ballooned as 160 + 96 2 MiB chunks on nodes 0 and 1",
+	  balloon_stats_result, .expect = VCMA_CERR_OK },
+	{ "balloon-stats-result-partial", "BALLOON_STATS_RESULT id 10 without the swap and pressure counters (bits clear, fields zero)",
+	  balloon_stats_result_partial, .expect = VCMA_CERR_OK },
 
 	/* Invalid: what a receiver must reject, and with which error. */
 	{ "bad-magic", "ping with the first magic byte changed to 'X'", ping,
@@ -305,7 +354,7 @@ const struct vcma_vector vcma_vectors[] = {
 	  { P(4, 2) }, 0, VCMA_CERR_VERSION },
 	{ "hello-version-2", "HELLO with header version 2: HELLO always travels as version 1",
 	  hello_host, { P(4, 2) }, 0, VCMA_CERR_VERSION },
-	{ "unknown-type", "ping with type 14", ping, { P(5, 14) }, 0, VCMA_CERR_TYPE },
+	{ "unknown-type", "ping with type 16", ping, { P(5, 16) }, 0, VCMA_CERR_TYPE },
 	{ "type-zero", "ping with type 0", ping, { P(5, 0) }, 0, VCMA_CERR_TYPE },
 	{ "unknown-flag", "ping with flag bit 1 set", ping, { P(6, 2) }, 0,
 	  VCMA_CERR_FLAGS },
@@ -388,6 +437,28 @@ const struct vcma_vector vcma_vectors[] = {
 	  { P(PL(vcma_event, kind), 0) }, 0, VCMA_CERR_VALUE },
 	{ "release-grant-zero", "RELEASE of grant 0", release,
 	  { P(PL(vcma_release, grant_id), 0) }, 0, VCMA_CERR_VALUE },
+	{ "balloon-stats-with-payload", "BALLOON_STATS carrying 8 zero bytes", balloon_stats,
+	  { P(8, 8) }, HDR + 8, VCMA_CERR_LENGTH },
+	{ "balloon-stats-result-short", "BALLOON_STATS_RESULT with payload_len 176 and 176 bytes (one of 184 missing)",
+	  balloon_stats_result, { P(8, 176) }, HDR + 176, VCMA_CERR_LENGTH },
+	{ "balloon-stats-unknown-bit", "BALLOON_STATS_RESULT with valid bit 14 set (unknown)",
+	  balloon_stats_result, { P(PL(vcma_balloon_stats_result, valid), 0xff, 0x7f) }, 0,
+	  VCMA_CERR_VALUE },
+	{ "balloon-stats-unknown-counter", "partial BALLOON_STATS_RESULT whose swap_in is 1 while its bit is clear",
+	  balloon_stats_result_partial, { P(PL(vcma_balloon_stats_result, swap_in), 1) }, 0,
+	  VCMA_CERR_VALUE },
+	{ "balloon-stats-free-over-total", "BALLOON_STATS_RESULT whose mem_free (2^40 + 2100 MiB) exceeds mem_total",
+	  balloon_stats_result, { P(PL(vcma_balloon_stats_result, mem_free) + 5, 1) }, 0,
+	  VCMA_CERR_VALUE },
+	{ "balloon-stats-nodes-17", "BALLOON_STATS_RESULT with nr_nodes 17 (max 16)",
+	  balloon_stats_result, { P(PL(vcma_balloon_stats_result, nr_nodes), 17) }, 0,
+	  VCMA_CERR_VALUE },
+	{ "balloon-stats-node-past-count", "BALLOON_STATS_RESULT with chunks on node 2 of nr_nodes 2",
+	  balloon_stats_result, { P(PL(vcma_balloon_stats_result, chunks_by_node) + 8, 1) }, 0,
+	  VCMA_CERR_VALUE },
+	{ "balloon-stats-reserved", "BALLOON_STATS_RESULT with its reserved half-word = 1",
+	  balloon_stats_result, { P(PL(vcma_balloon_stats_result, reserved), 1) }, 0,
+	  VCMA_CERR_RESERVED },
 };
 
 const size_t vcma_vectors_count = sizeof(vcma_vectors) / sizeof(vcma_vectors[0]);

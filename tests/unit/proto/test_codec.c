@@ -364,6 +364,7 @@ static void fill(char *s, size_t n, char c)
 
 static void test_rules(void)
 {
+	struct vcma_balloon_stats_result_h *bs = &m->u.balloon_stats_result;
 	struct vcma_hello_h *h = &m->u.hello;
 	struct vcma_reserve_h *rv = &m->u.reserve;
 	struct vcma_reserve_result_h *rr = &m->u.reserve_result;
@@ -518,6 +519,25 @@ static void test_rules(void)
 	RULE("error", m->u.error.ref_type = VCMA_MSG_TYPE_MAX + 1, VALUE);
 	RULE("error", fill(m->u.error.message, 64, 'e'), OK);
 	RULE("error", fill(m->u.error.message, 65, 'e'), VALUE);
+
+	RULE("balloon-stats-result", bs->valid = VCMA_BST_KNOWN + 1, VALUE);
+	RULE("balloon-stats-result", bs->valid &= ~VCMA_BST_OOM_KILLS, OK);	/* oom_kills is 0 */
+	RULE("balloon-stats-result", bs->valid &= ~VCMA_BST_MINOR_FAULTS, VALUE);
+	RULE("balloon-stats-result", bs->valid = 0, VALUE);
+	RULE("balloon-stats-result", bs->mem_free = bs->mem_total, OK);
+	RULE("balloon-stats-result", bs->mem_free = bs->mem_total + 1, VALUE);
+	RULE("balloon-stats-result", (bs->valid &= ~VCMA_BST_MEM_TOTAL, bs->mem_total = 0), OK);
+	RULE("balloon-stats-result", bs->actual_bytes += 512, VALUE);
+	RULE("balloon-stats-result", bs->nr_nodes = VCMA_STATS_MAX_NODES, OK);
+	RULE("balloon-stats-result", bs->nr_nodes = VCMA_STATS_MAX_NODES + 1, VALUE);
+	RULE("balloon-stats-result", bs->nr_nodes = 1, VALUE);	/* node 1's chunks past the count */
+	RULE("balloon-stats-result", bs->chunk_order = VCMA_ORDER_MAX + 1, VALUE);
+	RULE("balloon-stats-result", bs->valid &= ~VCMA_BST_NODES, VALUE);
+	RULE("balloon-stats-result", (bs->valid &= ~VCMA_BST_NODES, bs->nr_nodes = 0,
+				      bs->chunk_order = 0, bs->chunks_by_node[0] = 0,
+				      bs->chunks_by_node[1] = 0), OK);
+	RULE("balloon-stats-result", *vcma_bst_counter(bs, VCMA_BST_NR_COUNTERS - 1) = UINT64_MAX, OK);
+	RULE("balloon-stats-result", bs->chunks_by_node[1] = UINT32_MAX, OK);
 }
 
 /* ---- field placement against vcma_proto.h ------------------------------ */
@@ -662,6 +682,22 @@ static size_t wire_payload(const struct vcma_msg *x, uint8_t *p)
 			htole32(x->u.error.status), x->u.error.ref_type, { 0 }, { 0 },
 		};
 		pad_str(w.message, x->u.error.message, sizeof(w.message));
+		memcpy(p, &w, sizeof(w));
+		return sizeof(w);
+	}
+	case VCMA_MSG_BALLOON_STATS_RESULT: {
+		const struct vcma_balloon_stats_result_h *s = &x->u.balloon_stats_result;
+		struct vcma_balloon_stats_result w = {
+			htole32(s->valid), s->chunk_order, s->nr_nodes, 0,
+			htole64(s->actual_bytes), htole64(s->mem_total), htole64(s->mem_free),
+			htole64(s->mem_available), htole64(s->disk_caches), htole64(s->swap_in),
+			htole64(s->swap_out), htole64(s->major_faults), htole64(s->minor_faults),
+			htole64(s->oom_kills), htole64(s->hugetlb_allocs),
+			htole64(s->hugetlb_failures), htole64(s->pressure_deflated),
+			htole64(s->pressure_events), { 0 },
+		};
+		for (unsigned int i = 0; i < VCMA_STATS_MAX_NODES; i++)
+			w.chunks_by_node[i] = htole32(s->chunks_by_node[i]);
 		memcpy(p, &w, sizeof(w));
 		return sizeof(w);
 	}
