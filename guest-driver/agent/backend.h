@@ -75,6 +75,8 @@ struct agent_backend {
 	const struct agent_backend_ops *ops;
 	void *priv;
 	uint64_t caps;		/* VCMA_CAP_* this backend can serve */
+	/* BALLOON_STATS sources (stats.h): the guest's procfs and vcma.ko's sysfs, NULL = none. */
+	const char *procfs, *vcma_sysfs;
 };
 
 /*

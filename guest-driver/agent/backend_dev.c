@@ -231,6 +231,9 @@ int agent_backend_dev_new(const char *path, struct agent_backend *out)
 	out->ops = &dev_ops;
 	out->priv = d;
 	/* Bit 6 (limits and claims) only with a module that has both: dev_extra_caps. */
-	out->caps = VCMA_CAP_RESERVE | VCMA_CAP_STATUS | VCMA_CAP_BALLOON | VCMA_CAP_EVENTS;
+	out->caps = VCMA_CAP_RESERVE | VCMA_CAP_STATUS | VCMA_CAP_BALLOON | VCMA_CAP_EVENTS |
+		    VCMA_CAP_BALLOON_STATS;
+	out->procfs = "/proc";
+	out->vcma_sysfs = "/sys/kernel/vcma";
 	return 0;
 }

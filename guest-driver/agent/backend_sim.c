@@ -306,7 +306,8 @@ int agent_backend_sim_new(const struct agent_sim_opts *opts, struct agent_backen
 	out->ops = &sim_ops;
 	out->priv = s;
 	out->caps = VCMA_CAP_RESERVE | VCMA_CAP_STATUS | VCMA_CAP_BALLOON | VCMA_CAP_EVENTS |
-		    VCMA_CAP_ADDR_LIMIT;
+		    VCMA_CAP_ADDR_LIMIT | VCMA_CAP_BALLOON_STATS;
+	out->procfs = out->vcma_sysfs = NULL;	/* counters come from the model */
 	return 0;
 }
 

@@ -22,6 +22,7 @@
 
 #include "agent_util.h"
 #include "balloon.h"
+#include "stats.h"
 
 struct agent_handler {
 	struct agent_backend *be;
@@ -461,6 +462,8 @@ int agent_handler_handle(struct agent_handler *h, const struct vcma_msg *in,
 		return 0;
 	case VCMA_MSG_BALLOON_SET:
 		return agent_balloon_handle(h->be, in, h->reply, out);
+	case VCMA_MSG_BALLOON_STATS:
+		return agent_stats_handle(h->be, &h->list, in, h->reply, out);
 	case VCMA_MSG_ERROR:
 		/* Never answer an error with an error: two peers could loop forever. */
 		log_warn("host reports error %s for %s: %s",
