@@ -104,6 +104,7 @@ int config_add_vm(struct vcmad_config *c, const char *name, const char *channel,
 	n[c->nr_vms].name = strdup(name);
 	n[c->nr_vms].channel = strdup(channel);
 	n[c->nr_vms].qmp = NULL;
+	n[c->nr_vms].stats_interval_s = -1;
 	if (!n[c->nr_vms].name || !n[c->nr_vms].channel)
 		return -1;
 	c->nr_vms++;
@@ -121,6 +122,26 @@ int config_set_vm_qmp(struct vcmad_config *c, const char *name, const char *qmp,
 		if (!strcmp(c->vms[i].name, name))
 			return set_str(&c->vms[i].qmp, qmp);
 	snprintf(err, errlen, "VM '%s': qmp given before its channel", name);
+	return -1;
+}
+
+int config_set_vm_stats_interval(struct vcmad_config *c, const char *name, const char *v,
+				 char *err, size_t errlen)
+{
+	unsigned long long n;
+
+	if (parse_uint(v, 86400, &n)) {
+		snprintf(err, errlen, "[vm.%s] balloon_stats_interval_s: '%s' is not 0..86400",
+			 name, v);
+		return -1;
+	}
+	for (size_t i = 0; i < c->nr_vms; i++) {
+		if (!strcmp(c->vms[i].name, name)) {
+			c->vms[i].stats_interval_s = (int64_t)n;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "VM '%s': balloon_stats_interval_s given before its channel", name);
 	return -1;
 }
 
@@ -149,6 +170,7 @@ static const struct num_key num_keys[] = {
 	{ "limits", "max_frames_per_sec", CFG(lim.max_frames_per_sec), 4, 1, 10000000, false },
 	{ "limits", "max_guest_mem", CFG(lim.max_guest_mem), 8, 1ull << 20, 1ull << 60, true },
 	{ "limits", "max_status_grants", CFG(lim.max_status_grants), 4, 1, 1 << 20, false },
+	{ "balloon", "stats_interval_s", CFG(lim.stats_interval_s), 4, 0, 86400, false },
 	{ "limits", "max_reasm", CFG(lim.max_reasm), 8,
 	  VCMA_MAX_PAYLOAD + sizeof(struct vcma_hdr), 1ull << 30, true },
 };
@@ -242,6 +264,11 @@ static int config_ini_entry(void *user, const char *section, const char *key, co
 		}
 		if (!strcmp(key, "qmp")) {
 			x->failed = config_set_vm_qmp(c, section + 3, value, x->err, x->errlen) < 0;
+			return !x->failed;
+		}
+		if (!strcmp(key, "balloon_stats_interval_s")) {
+			x->failed = config_set_vm_stats_interval(c, section + 3, value, x->err,
+								 x->errlen) < 0;
 			return !x->failed;
 		}
 	}

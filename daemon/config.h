@@ -17,6 +17,7 @@
 struct config_vm {
 	char *name, *channel;
 	char *qmp;		/* QEMU's QMP socket (balloon host reclaim), NULL = none */
+	int64_t stats_interval_s;	/* balloon_stats_interval_s, -1 = [balloon] stats_interval_s */
 };
 
 struct vcmad_config {
@@ -54,6 +55,9 @@ int config_parse_args(struct vcmad_config *c, int argc, char **argv, char *err, 
 /* Set the QMP socket of an already added VM. 0 or -1 with a message in err. */
 int config_set_vm_qmp(struct vcmad_config *c, const char *name, const char *qmp, char *err,
 		      size_t errlen);
+/* [vm.NAME] balloon_stats_interval_s: 0..86400. 0 or -1 with a message in err. */
+int config_set_vm_stats_interval(struct vcmad_config *c, const char *name, const char *v,
+				 char *err, size_t errlen);
 int config_add_vm(struct vcmad_config *c, const char *name, const char *channel,
 		  char *err, size_t errlen);
 

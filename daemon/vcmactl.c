@@ -719,6 +719,137 @@ static int balloon_wait(const struct ctl *c, const char *path, double wait_s)
 	}
 }
 
+/* Whole seconds 0..86400 for --stats-interval. 0 or -1. */
+static int parse_interval(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v > 86400)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* A guest counter as text: a size, a count, or "n/a" where the guest could not read it. */
+static const char *gval(json_object *g, const char *key, bool size, char *buf, size_t len)
+{
+	json_object *v;
+
+	if (!g || !json_object_object_get_ex(g, key, &v) || !v)
+		return "n/a";
+	if (size)
+		return human(json_object_get_uint64(v), buf, len);
+	snprintf(buf, len, "%llu", (unsigned long long)json_object_get_uint64(v));
+	return buf;
+}
+
+static void print_bstats(json_object *s)
+{
+	json_object *g = json_object_object_get(s, "guest");
+	json_object *nodes = json_object_object_get(s, "nodes");
+	json_object *h = json_object_object_get(s, "host");
+	json_object *p = json_object_object_get(s, "pressure");
+	json_object *last = p ? json_object_object_get(p, "last") : NULL;
+	json_object *age = json_object_object_get(s, "sample_age_ms");
+	char a[32], b[32], c[32], d[32];
+	int64_t interval = json_object_get_int64(json_object_object_get(s, "interval_s"));
+
+	printf("balloon statistics %s: ", jstr(s, "vm"));
+	if (age)
+		printf("sample %.1f s old", (double)json_object_get_int64(age) / 1000.0);
+	else
+		printf("no sample yet");
+	if (interval)
+		printf(", polling every %lld s\n", (long long)interval);
+	else
+		printf(", polling off (asked on demand)\n");
+	printf("  balloon       %s of target %s (chunks of %s)\n",
+	       human(ju64(s, "actual_bytes"), a, sizeof(a)),
+	       human(ju64(s, "target_bytes"), b, sizeof(b)),
+	       human(ju64(s, "chunk_bytes"), c, sizeof(c)));
+	printf("  memory        total %s, free %s, available %s, caches %s\n",
+	       gval(g, "mem_total_bytes", true, a, sizeof(a)),
+	       gval(g, "mem_free_bytes", true, b, sizeof(b)),
+	       gval(g, "mem_available_bytes", true, c, sizeof(c)),
+	       gval(g, "disk_caches_bytes", true, d, sizeof(d)));
+	printf("  swap          in %s, out %s\n", gval(g, "swap_in_bytes", true, a, sizeof(a)),
+	       gval(g, "swap_out_bytes", true, b, sizeof(b)));
+	printf("  page faults   major %s, minor %s\n", gval(g, "major_faults", false, a, sizeof(a)),
+	       gval(g, "minor_faults", false, b, sizeof(b)));
+	printf("  OOM kills     %s\n", gval(g, "oom_kills", false, a, sizeof(a)));
+	printf("  hugetlb       allocations %s, failures %s\n",
+	       gval(g, "hugetlb_allocs", false, a, sizeof(a)),
+	       gval(g, "hugetlb_failures", false, b, sizeof(b)));
+	printf("  by node      ");
+	if (!nodes)
+		printf(" n/a");
+	for (size_t i = 0; nodes && i < json_object_array_length(nodes); i++) {
+		json_object *n = json_object_array_get_idx(nodes, i);
+
+		printf("%s node %llu: %llu chunks (%s)", i ? "," : "",
+		       (unsigned long long)ju64(n, "node"), (unsigned long long)ju64(n, "chunks"),
+		       human(ju64(n, "bytes"), a, sizeof(a)));
+	}
+	printf("\n");
+	if (h)
+		printf("  host          freed %s by vcmad's punches, %llu punch errors, reclaim %s\n",
+		       human(ju64(h, "freed_bytes"), a, sizeof(a)),
+		       (unsigned long long)ju64(h, "punch_errors"),
+		       json_object_get_boolean(json_object_object_get(h, "reclaim_possible")) ?
+		       "possible" : "not possible");
+	printf("  pressure      last deflate: ");
+	if (last)
+		printf("%s, %.1f s ago", human(ju64(last, "bytes"), a, sizeof(a)),
+		       (double)json_object_get_int64(json_object_object_get(last, "age_ms")) / 1000.0);
+	else
+		printf("none");
+	printf("; the guest's balloon gave back %s in %s events since boot\n",
+	       gval(g, "pressure_deflated_bytes", true, a, sizeof(a)),
+	       gval(g, "pressure_events", false, b, sizeof(b)));
+	if (*jstr(s, "last_error"))
+		printf("  last error    %s\n", jstr(s, "last_error"));
+}
+
+/* vcmactl balloon VM --stats [--stats-interval S]: GET or PUT .../balloon/statistics. */
+static int balloon_stats(const struct ctl *c, const char *vm, const char *interval)
+{
+	struct http_reply r;
+	char path[256], body[64];
+	uint64_t v;
+	int rc;
+
+	snprintf(path, sizeof(path), "/v1/vms/%s/balloon/statistics", vm);
+	if (interval) {
+		if (parse_interval(interval, &v)) {
+			fprintf(stderr, "vcmactl balloon: --stats-interval '%s' is not 0..86400 "
+				"seconds\n", interval);
+			return EXIT_USAGE;
+		}
+		snprintf(body, sizeof(body), "{\"interval_s\": %llu}", (unsigned long long)v);
+		rc = http_call(c, "PUT", path, body, &r);
+		if (rc)
+			return rc;
+		if (r.code != 200 || !r.body) {
+			rc = report_error(c, &r);
+			http_reply_free(&r);
+			return rc;
+		}
+		http_reply_free(&r);
+	}
+	rc = get_ok(c, path, &r);
+	if (rc)
+		return rc;
+	if (c->json)
+		print_json(r.body);
+	else
+		print_bstats(r.body);
+	http_reply_free(&r);
+	return 0;
+}
+
 /*
  * vcmactl balloon VM [--target SIZE]: SIZE is what the balloon takes from the guest.
  * vcmactl resize VM SIZE: SIZE is the memory the guest keeps (its MemTotal).
@@ -727,6 +858,8 @@ static int cmd_balloon(const struct ctl *c, int argc, char **argv, bool resize)
 {
 	static const struct option opts[] = {
 		{ "target", required_argument, NULL, 'T' },
+		{ "stats", no_argument, NULL, 's' },
+		{ "stats-interval", required_argument, NULL, 'I' },
 		{ "wait", no_argument, NULL, 'w' },
 		{ "wait-timeout", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
@@ -740,27 +873,35 @@ static int cmd_balloon(const struct ctl *c, int argc, char **argv, bool resize)
 		"  --wait-timeout S  give up waiting after S seconds (default 300; exit 4)\n"
 		"Exit 1 when the guest stopped short (its safety floor).\n" :
 		"Usage: vcmactl balloon VM [--target SIZE [--wait [--wait-timeout S]]]\n"
+		"       vcmactl balloon VM --stats [--stats-interval S]\n"
 		"Show the balloon, or set how much memory it takes from the guest\n"
 		"(SIZE, a multiple of 2 MiB; 0 gives everything back).\n"
+		"  --stats        the guest's memory counters, the balloon per NUMA node and\n"
+		"                 the host memory freed (asked from the guest unless polled)\n"
+		"  --stats-interval S  poll the guest every S seconds (0 = off), then show\n"
 		"  --wait         wait until the balloon settled, showing progress\n"
 		"  --wait-timeout S  give up waiting after S seconds (default 300; exit 4)\n"
 		"Exit 1 when the guest stopped short (its safety floor).\n";
-	const char *size_arg = NULL;
+	const char *size_arg = NULL, *interval = NULL;
 	double wait_s = 300;
-	bool wait = false;
+	bool wait = false, stats = false;
 	struct http_reply r;
 	char path[256], body[128];
 	uint64_t v;
 	int o, rc;
 
 	optind = 0;
-	while ((o = getopt_long(argc, argv, "T:wW:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "T:sI:wW:h", opts, NULL)) != -1) {
 		if (o == 'h') {
 			fputs(usage, stdout);
 			return 0;
 		}
 		if (o == 'w') {
 			wait = true;
+		} else if ((o == 's' || o == 'I') && !resize) {
+			stats = true;
+			if (o == 'I')
+				interval = optarg;
 		} else if (o == 'T' && !resize) {
 			size_arg = optarg;
 		} else if (o != 'W' || parse_wait(optarg, &wait_s)) {
@@ -774,6 +915,12 @@ static int cmd_balloon(const struct ctl *c, int argc, char **argv, bool resize)
 	}
 	if (resize)
 		size_arg = argv[optind + 1];
+	if (stats && (size_arg || wait)) {
+		fputs(usage, stderr);
+		return EXIT_USAGE;
+	}
+	if (stats)
+		return balloon_stats(c, argv[optind], interval);
 	snprintf(path, sizeof(path), "/v1/vms/%s/balloon", argv[optind]);
 	if (!size_arg) {
 		if (wait)
@@ -883,6 +1030,7 @@ static void usage_main(FILE *f)
 		"  reserve VM SIZE [...]      ask for contiguous ranges (see reserve --help)\n"
 		"  release VM ID [--wait]     give a reservation back\n"
 		"  balloon VM [--target SIZE] show or set what the balloon takes (--wait)\n"
+		"  balloon VM --stats         guest memory counters, balloon by node, host freed\n"
 		"  resize VM SIZE [--wait]    make the guest's memory SIZE via the balloon\n"
 		"  host                       KVM, huge page and THP facts of this host\n\n"
 		"Options:\n"

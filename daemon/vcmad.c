@@ -25,6 +25,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "notify.h"
+#include "stats.h"
 #include "store.h"
 #include "vm_registry.h"
 
@@ -496,6 +497,18 @@ static void keep_str(char **now, char **want, const char *key)
 	*want = t;
 }
 
+/* [vm.NAME] balloon_stats_interval_s of the configured VMs (REST may change it later). */
+static void apply_stats_intervals(struct vcmad *d, const struct vcmad_config *cfg)
+{
+	for (size_t i = 0; i < cfg->nr_vms; i++) {
+		struct vcma_vm *vm = vcmad_vm_lookup(d, cfg->vms[i].name);
+
+		if (vm && cfg->vms[i].stats_interval_s >= 0)
+			bstats_set_interval(vm, (uint32_t)cfg->vms[i].stats_interval_s,
+					    vcmad_now_ms());
+	}
+}
+
 /* The VMs of the command line and the config file: add, update and remove as listed now. */
 static void reload_vms(struct vcmad *d, const struct vcmad_config *old, const struct vcmad_config *n)
 {
@@ -531,6 +544,7 @@ static void reload_vms(struct vcmad *d, const struct vcmad_config *old, const st
 		else
 			vlog_info("reload: vm %s %s", n->vms[j].name, vm ? "updated" : "added");
 	}
+	apply_stats_intervals(d, n);
 }
 
 /*
@@ -660,6 +674,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	apply_stats_intervals(&d, &cfg);
 	if (cfg.libvirt) {
 #ifdef HAVE_LIBVIRT
 		struct vcma_libvirt_conf lc = { cfg.libvirt_uri, VCMA_PORT_NAME };

@@ -31,6 +31,7 @@
 #include "balloon.h"
 #include "daemon.h"
 #include "log.h"
+#include "stats.h"
 #ifdef HAVE_LIBVIRT
 #include "libvirt_meta.h"
 #include "vm_registry.h"
@@ -48,6 +49,8 @@
  * A POST with wait_ms: its reply waits until its reservations settled. A
  * DELETE (release) of a granted reservation: its reply waits for the
  * guest's answer, since only the guest knows whether the grant is held.
+ * A GET of balloon statistics waits until the guest answered (stats: first
+ * is the VM's bstats attempts count when it was asked).
  */
 struct waiter {
 	struct api *a;
@@ -57,6 +60,7 @@ struct waiter {
 	uint64_t first, last;
 	int64_t expire_ms;
 	bool release;
+	bool stats;
 	struct waiter *next;
 };
 
@@ -263,6 +267,7 @@ static bool release_waiter_try(struct waiter *w, int64_t now_ms)
 	reply_json(w->req, 409, o);
 	return true;
 }
+static bool stats_waiter_try(struct waiter *w, int64_t now_ms);
 
 static bool waiter_try(struct waiter *w, int64_t now_ms)
 {
@@ -272,6 +277,8 @@ static bool waiter_try(struct waiter *w, int64_t now_ms)
 
 	if (w->release)
 		return release_waiter_try(w, now_ms);
+	if (w->stats)
+		return stats_waiter_try(w, now_ms);
 	for (size_t i = 0; vm && i < vm->nr_rsv; i++) {
 		const struct rsv *r = &vm->rsv[i];
 
@@ -311,6 +318,127 @@ static bool waiter_try(struct waiter *w, int64_t now_ms)
 		reply_json(w->req, code, o);
 	}
 	return true;
+}
+
+/* How long a GET of balloon statistics waits for the guest's answer. */
+#define STATS_WAIT_MS	5000
+
+/*
+ * 200 with the sample once the guest answered, 502 when it answered with an
+ * error or the session ended, 504 when STATS_WAIT_MS ran out; the body is
+ * the statistics either way (with the last good sample, if any).
+ */
+static bool stats_waiter_try(struct waiter *w, int64_t now_ms)
+{
+	struct vcma_vm *vm = vcmad_vm_lookup(w->a->d, w->vm);
+	json_object *o;
+	int code;
+
+	if (!vm) {
+		evhttp_connection_set_closecb(w->con, NULL, NULL);
+		reply_error(w->req, 409, "vm_detached", "vm %s was detached while it was asked",
+			    w->vm);
+		return true;
+	}
+	if (vm->bst->attempts > w->first)
+		code = vm->bst->error[0] ? 502 : 200;
+	else if (now_ms >= w->expire_ms)
+		code = 504;
+	else
+		return false;
+	evhttp_connection_set_closecb(w->con, NULL, NULL);
+	o = bstats_json(vm, now_ms);
+	if (code != 200) {
+		json_object_object_add(o, "error", json_object_new_string(
+			code == 504 ? "stats_timeout" : "stats_failed"));
+		json_object_object_add(o, "detail", json_object_new_string(
+			code == 504 ? "the guest did not answer BALLOON_STATS in time" : vm->bst->error));
+	}
+	reply_json(w->req, code, o);
+	return true;
+}
+
+static void reply_stats_unsupported(struct evhttp_request *req, const struct vcma_vm *vm)
+{
+	reply_error(req, 409, "stats_unsupported",
+		    "vm %s: the guest agent does not offer balloon statistics (protocol capability "
+		    "bit 7, BALLOON_STATS); update vcma-agent in the guest", vm->name);
+}
+
+/*
+ * GET /v1/vms/{vm}/balloon/statistics: the sample polling keeps fresh, or a
+ * new one asked for now (no polling, or its sample is overdue).
+ */
+static void handle_bstats_get(struct api *a, struct vcma_vm *vm, struct evhttp_request *req)
+{
+	int64_t now = vcmad_now_ms();
+	uint64_t interval_ms = (uint64_t)bstats_interval(vm) * 1000;
+	struct waiter *w;
+	uint64_t attempts;
+	int rc;
+
+	if (vm->bst->have && interval_ms && now - vm->bst->last_ms <= (int64_t)interval_ms + 1000 &&
+	    !bstats_available(vm)) {
+		reply_json(req, HTTP_OK, bstats_json(vm, now));
+		return;
+	}
+	rc = bstats_request(vm, now, &attempts);
+	if (rc == -EOPNOTSUPP) {
+		reply_stats_unsupported(req, vm);
+		return;
+	}
+	if (rc) {
+		/* not connected: the last sample, if there is one, with its age */
+		if (vm->bst->have)
+			reply_json(req, HTTP_OK, bstats_json(vm, now));
+		else
+			reply_error(req, HTTP_SERVUNAVAIL, "guest_not_connected",
+				    "vm %s: no guest agent on channel %s (state %s) and no earlier "
+				    "sample", vm->name, vm->channel, vm_conn_name(vm->conn));
+		return;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		reply_error(req, HTTP_INTERNAL, "internal", "out of memory");
+		return;
+	}
+	*w = (struct waiter){ .a = a, .req = req, .con = evhttp_request_get_connection(req),
+			      .stats = true, .first = attempts, .expire_ms = now + STATS_WAIT_MS,
+			      .next = a->waiters };
+	snprintf(w->vm, sizeof(w->vm), "%s", vm->name);
+	evhttp_connection_set_closecb(w->con, waiter_closed, w);
+	a->waiters = w;
+}
+
+/* PUT /v1/vms/{vm}/balloon/statistics {"interval_s": N}: this VM's polling interval. */
+static void handle_bstats_put(struct vcma_vm *vm, struct evhttp_request *req)
+{
+	int64_t now = vcmad_now_ms();
+	uint32_t interval;
+	char err[256];
+	size_t len = 0;
+	char *body = read_body(req, &len);
+	int rc;
+
+	if (!body) {
+		reply_error(req, 413, "body_too_large", "request body over %d bytes", MAX_BODY);
+		return;
+	}
+	rc = api_parse_stats_interval(body, len, &interval, err, sizeof(err));
+	free(body);
+	if (rc) {
+		reply_error(req, HTTP_BADREQUEST, "bad_request", "%s", err);
+		return;
+	}
+	if (bstats_available(vm) == -EOPNOTSUPP) {
+		reply_stats_unsupported(req, vm);
+		return;
+	}
+	bstats_set_interval(vm, interval, now);
+	vlog_info("vm %s: balloon statistics every %u s%s", vm->name, interval,
+		  interval ? "" : " (polling off)");
+	vm_pump(vm, now);
+	reply_json(req, HTTP_OK, bstats_json(vm, now));
 }
 
 void api_tick(struct api *a, int64_t now_ms)
@@ -700,6 +828,16 @@ static void dispatch(struct evhttp_request *req, void *arg)
 			return;
 		}
 		break;
+	case API_BALLOON_STATS:
+		if (m == EVHTTP_REQ_GET) {
+			handle_bstats_get(a, vm, req);
+			return;
+		}
+		if (m == EVHTTP_REQ_PUT) {
+			handle_bstats_put(vm, req);
+			return;
+		}
+		break;
 	case API_HOST:
 		if (m != EVHTTP_REQ_GET)
 			break;
@@ -717,7 +855,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
 			  rt.kind == API_RSVS ? "GET, POST" : rt.kind == API_RSV ? "GET, DELETE" :
-			  rt.kind == API_BALLOON ? "GET, PUT" : "GET");
+			  rt.kind == API_BALLOON || rt.kind == API_BALLOON_STATS ? "GET, PUT" : "GET");
 	reply_error(req, 405, "method_not_allowed", "method not allowed on %s", path);
 }
 

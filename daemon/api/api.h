@@ -35,6 +35,7 @@ enum api_route_kind {
 	API_RSVS,		/* /v1/vms/{vm}/reservations */
 	API_RSV,		/* /v1/vms/{vm}/reservations/{id} */
 	API_BALLOON,		/* /v1/vms/{vm}/balloon */
+	API_BALLOON_STATS,	/* /v1/vms/{vm}/balloon/statistics */
 	API_HOST,		/* /v1/host */
 	API_METRICS,		/* /metrics */
 };
@@ -65,6 +66,10 @@ struct api_balloon_req {
 };
 int api_parse_balloon(const char *body, size_t len, struct api_balloon_req *out, char *err,
 		      size_t errlen);
+
+/* PUT .../balloon/statistics body: {"interval_s": N}, 0..86400. 0 or -EINVAL with err. */
+int api_parse_stats_interval(const char *body, size_t len, uint32_t *interval_s, char *err,
+			     size_t errlen);
 
 /* Size given as a JSON integer or a string like "64M". 0 or -EINVAL/-ERANGE. */
 int api_json_size(json_object *v, uint64_t *out);

@@ -79,6 +79,8 @@ void api_route(const char *path, struct api_route *out)
 		out->kind = API_RSVS;
 	else if (n == 4 && !strcmp(seg[3], "balloon"))
 		out->kind = API_BALLOON;
+	else if (n == 5 && !strcmp(seg[3], "balloon") && !strcmp(seg[4], "statistics"))
+		out->kind = API_BALLOON_STATS;
 	else if (n == 5 && !strcmp(seg[3], "reservations") && parse_u64_str(seg[4], &out->id) &&
 		 out->id)
 		out->kind = API_RSV;
@@ -273,6 +275,40 @@ int api_parse_balloon(const char *body, size_t len, struct api_balloon_req *out,
 	if (out->has_target == out->has_size) {
 		snprintf(err, errlen, "give exactly one of target (balloon bytes) or size "
 			 "(guest memory wanted)");
+		goto out;
+	}
+	rc = 0;
+out:
+	json_object_put(o);
+	return rc;
+}
+
+int api_parse_stats_interval(const char *body, size_t len, uint32_t *interval_s, char *err,
+			     size_t errlen)
+{
+	json_object *o = parse_object(body, len, err, errlen);
+	bool have = false;
+	int rc = -EINVAL;
+
+	if (!o)
+		return -EINVAL;
+	json_object_object_foreach(o, key, val) {
+		int64_t n;
+
+		if (strcmp(key, "interval_s")) {
+			snprintf(err, errlen, "unknown field '%.40s' (use interval_s)", key);
+			goto out;
+		}
+		n = json_object_get_int64(val);
+		if (!json_object_is_type(val, json_type_int) || n < 0 || n > 86400) {
+			snprintf(err, errlen, "interval_s: whole seconds 0..86400 (0 stops polling)");
+			goto out;
+		}
+		*interval_s = (uint32_t)n;
+		have = true;
+	}
+	if (!have) {
+		snprintf(err, errlen, "give interval_s (seconds between samples, 0 = off)");
 		goto out;
 	}
 	rc = 0;

@@ -7,6 +7,7 @@
 #include "api.h"
 #include "balloon.h"
 #include "daemon.h"
+#include "stats.h"
 
 static const char *const req_kind[VM_REQ_KINDS] = { "reserve", "release", "status" };
 static const char *const req_result[VM_RES_KINDS] = { "ok", "failed", "timeout", "error" };
@@ -134,4 +135,5 @@ void metrics_render(struct vcmad *d, FILE *f)
 			(unsigned long long)vm->st.lat_count);
 	}
 	balloon_metrics(f, d->vms, d->nr_vms);
+	bstats_metrics(f, d->vms, d->nr_vms);
 }

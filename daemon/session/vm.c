@@ -19,11 +19,12 @@
 
 #include "balloon.h"
 #include "log.h"
+#include "stats.h"
 #include "vcma_size.h"
 
 /* Bit 6 (VCMA_CAP_ADDR_LIMIT): vcmad reads E_CLAIMED and the holders in STATUS_RESULT. */
 #define HOST_CAPS (VCMA_CAP_RESERVE | VCMA_CAP_STATUS | VCMA_CAP_EVENTS | VCMA_CAP_BALLOON | \
-		   VCMA_CAP_ADDR_LIMIT)
+		   VCMA_CAP_ADDR_LIMIT | VCMA_CAP_BALLOON_STATS)
 #define AGAIN_BACKOFF_MS 1000
 #define MAX_AGAIN_ATTEMPTS 8
 #define EXPIRED_KEEP_MS 60000
@@ -93,7 +94,7 @@ struct vcma_vm *vm_new(const char *name, const char *channel, const struct vm_li
 	vm->next_req = 1;
 	vm->infl = calloc(lim->max_inflight, sizeof(*vm->infl));
 	vm->orphans = calloc(MAX_ORPHANS, sizeof(*vm->orphans));
-	if (!vm->channel || !vm->infl || !vm->orphans || balloon_init(vm)) {
+	if (!vm->channel || !vm->infl || !vm->orphans || balloon_init(vm) || bstats_init(vm)) {
 		vm_free(vm);
 		return NULL;
 	}
@@ -113,6 +114,7 @@ void vm_free(struct vcma_vm *vm)
 	free(vm->orphans);
 	free(vm->infl);
 	balloon_free(vm);
+	bstats_free(vm);
 	free(vm);
 }
 
@@ -460,6 +462,7 @@ void vm_pump(struct vcma_vm *vm, int64_t now_ms)
 	if (vm->conn != VM_READY || vm->drop)
 		return;
 	balloon_pump(vm, now_ms);
+	bstats_pump(vm, now_ms);
 	while (vm->nr_orphans && vm->nr_infl < vm->lim->max_inflight) {
 		if (send_release(vm, 0, vm->orphans[vm->nr_orphans - 1], now_ms) < 0)
 			return;
@@ -573,6 +576,7 @@ static void forget_inflight(struct vcma_vm *vm)
 	vm->nr_sync = 0;
 	vm->ping_id = 0;
 	balloon_session_reset(vm, false);
+	bstats_session_reset(vm, false);
 }
 
 void vm_session_end(struct vcma_vm *vm, const char *why)
@@ -715,6 +719,7 @@ static void handle_hello(struct vcma_vm *vm, const struct vcma_msg *m, int64_t n
 			  vm->name, hex);
 		vm->st.reboots++;
 		balloon_session_reset(vm, true);
+		bstats_session_reset(vm, true);
 	}
 	if (memcmp(vm->boot_id, h->boot_id, 16)) {
 		memcpy(vm->boot_id, h->boot_id, 16);
@@ -1149,6 +1154,9 @@ static void handle_error(struct vcma_vm *vm, const struct vcma_msg *m,
 		if (f->req_id == vm->bal->req_id)
 			balloon_on_error(vm, e->status, e->message, now_ms);
 		break;
+	case VCMA_MSG_BALLOON_STATS:
+		bstats_on_error(vm, f->req_id, e->status, e->message, now_ms);
+		break;
 	}
 }
 
@@ -1246,6 +1254,7 @@ void vm_handle_frame(struct vcma_vm *vm, const struct vcma_msg *m, int64_t now_m
 	case VCMA_MSG_RESERVE_RESULT:
 	case VCMA_MSG_RELEASE_RESULT:
 	case VCMA_MSG_STATUS_RESULT:
+	case VCMA_MSG_BALLOON_STATS_RESULT:
 	case VCMA_MSG_ERROR:
 		break;
 	default:
@@ -1279,6 +1288,8 @@ void vm_handle_frame(struct vcma_vm *vm, const struct vcma_msg *m, int64_t now_m
 		handle_release_result(vm, m, &req, now_ms);
 	else if (m->type == VCMA_MSG_BALLOON_REPORT)
 		balloon_on_report(vm, m, true, now_ms);
+	else if (m->type == VCMA_MSG_BALLOON_STATS_RESULT)
+		bstats_on_result(vm, m, now_ms);
 	else
 		handle_status_result(vm, m, now_ms);
 	vm_pump(vm, now_ms);
@@ -1412,6 +1423,10 @@ void vm_tick(struct vcma_vm *vm, int64_t now_ms)
 		}
 		if (f->type == VCMA_MSG_BALLOON_SET) {
 			balloon_on_timeout(vm, f->req_id, now_ms);
+			continue;
+		}
+		if (f->type == VCMA_MSG_BALLOON_STATS) {
+			bstats_on_timeout(vm, f->req_id, now_ms);
 			continue;
 		}
 		r = f->rsv_id ? vm_find_rsv(vm, f->rsv_id) : NULL;

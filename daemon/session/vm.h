@@ -72,6 +72,7 @@ struct vm_limits {
 	uint64_t max_guest_mem;		/* HELLO plausibility bound, bytes */
 	uint32_t max_status_grants;	/* grants accepted in one STATUS sync */
 	size_t max_reasm;		/* reassembly buffer bound, bytes */
+	uint32_t stats_interval_s;	/* balloon statistics polling, 0 = off (stats.h) */
 };
 
 void vm_limits_default(struct vm_limits *l);
@@ -166,6 +167,7 @@ struct vcma_vm {
 	struct vm_stats st;
 
 	struct vm_balloon *bal;		/* balloon.h */
+	struct balloon_stats *bst;	/* balloon/stats.h */
 };
 
 struct vcma_vm *vm_new(const char *name, const char *channel, const struct vm_limits *lim);

@@ -61,7 +61,7 @@ class Env:
 
     # -- processes ------------------------------------------------------
     def guests(self, names, evil=None, delay_ms=0, foreign=0, mem_mb=1024, no_status=False,
-               claimed=None, release_delay_ms=0, addr_limit=False):
+               claimed=None, release_delay_ms=0, addr_limit=False, stats=False):
         paths = {n: os.path.join(self.dir, n + ".sock") for n in names}
         args = [FAKEGUEST, "--mem", str(mem_mb)]
         for p in paths.values():
@@ -80,6 +80,8 @@ class Env:
             args += ["--release-delay-ms", str(release_delay_ms)]
         if addr_limit:
             args += ["--addr-limit"]
+        if stats:
+            args += ["--stats"]
         log = open(os.path.join(self.dir, "fakeguest.log"), "a")
         p = subprocess.Popen(args, stdout=log, stderr=log)
         self.guest_procs.append(p)

@@ -74,6 +74,7 @@ struct guest {
 	uint64_t session;	/* counts accepted connections */
 	uint64_t host_caps;	/* from the host's HELLO in this session */
 	uint64_t reserves, releases;
+	uint64_t stats_answered;	/* BALLOON_STATS, lifetime */
 };
 
 static struct {
@@ -85,6 +86,7 @@ static struct {
 	enum evil evil;
 	unsigned int foreign;
 	bool no_status;
+	bool stats;
 	const char *claimed_by;	/* --claimed OWNER, NULL = no claims */
 	bool addr_limit;	/* --addr-limit */
 	struct vcma_msg *msg;
@@ -93,7 +95,8 @@ static struct {
 static uint64_t our_caps(void)
 {
 	return VCMA_CAP_RESERVE | VCMA_CAP_EVENTS | (G.no_status ? 0 : VCMA_CAP_STATUS) |
-	       (G.claimed_by || G.addr_limit ? VCMA_CAP_ADDR_LIMIT : 0);
+	       (G.claimed_by || G.addr_limit ? VCMA_CAP_ADDR_LIMIT : 0) |
+	       (G.stats ? VCMA_CAP_BALLOON_STATS : 0);
 }
 
 /* Claims reach the host only in the forms of bit 6, when it is common. */
@@ -298,6 +301,43 @@ static void answer_status(struct guest *g, uint64_t req_id)
 	free(m);
 }
 
+/*
+ * A sample whose counters a test can predict: memory from --mem, the fault
+ * counters count the samples answered (so polling shows), hugetlb unknown.
+ * Without --stats the answer is what an agent without bit 7 says.
+ */
+static void answer_bstats(struct guest *g, uint64_t req_id)
+{
+	struct vcma_msg m;
+	struct vcma_balloon_stats_result_h *s = &m.u.balloon_stats_result;
+
+	if (!G.stats) {
+		vcma_msg_init(&m, VCMA_MSG_ERROR, req_id);
+		m.u.error.status = VCMA_E_UNSUPPORTED;
+		m.u.error.ref_type = VCMA_MSG_BALLOON_STATS;
+		snprintf(m.u.error.message, sizeof(m.u.error.message), "no balloon statistics");
+		send_msg(g, &m);
+		return;
+	}
+	g->stats_answered++;
+	vcma_msg_init(&m, VCMA_MSG_BALLOON_STATS_RESULT, req_id);
+	s->valid = VCMA_BST_KNOWN & ~(VCMA_BST_HUGETLB_ALLOCS | VCMA_BST_HUGETLB_FAILURES);
+	s->mem_total = G.mem;
+	s->mem_free = G.mem / 2;
+	s->mem_available = G.mem / 4 * 3;
+	s->disk_caches = G.mem / 8;
+	s->swap_in = 4096;
+	s->swap_out = 8192;
+	s->major_faults = g->stats_answered;
+	s->minor_faults = 1000 + g->stats_answered;
+	s->oom_kills = 1;
+	s->pressure_deflated = 0;
+	s->pressure_events = 0;
+	s->chunk_order = 9;
+	s->nr_nodes = 2;
+	send_msg(g, &m);
+}
+
 static void drop_conn(struct guest *g)
 {
 	if (g->bev) {
@@ -439,6 +479,9 @@ static void handle(struct guest *g, const struct vcma_msg *m)
 	case VCMA_MSG_PING:
 		vcma_msg_init(G.msg, VCMA_MSG_PONG, m->id);
 		send_msg(g, G.msg);
+		break;
+	case VCMA_MSG_BALLOON_STATS:
+		answer_bstats(g, m->id);
 		break;
 	case VCMA_MSG_STATUS:
 		answer_status(g, m->id);
@@ -587,12 +630,14 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: fakeguest (--listen PATH ... | --dir DIR --count N [--prefix P])\n"
 		   "                 [--mem SIZE_MB] [--delay-ms N] [--foreign N] [--no-status]\n"
-		   "                 [--claimed OWNER] [--release-delay-ms N] [--evil MODE]\n"
+		   "                 [--claimed OWNER] [--release-delay-ms N] [--stats]\n"
+		   "                 [--evil MODE]\n"
 		   "  MODE: ");
 	for (size_t i = 0; i < sizeof(evil_names) / sizeof(evil_names[0]); i++)
 		fprintf(f, "%s%s", i ? ", " : "", evil_names[i]);
 	fprintf(f, "\n--claimed OWNER: grants labelled claim* are held by OWNER until SIGHUP.\n"
 		   "--addr-limit: offer capability bit 6 and honour RESERVE max_addr.\n"
+		   "--stats: offer balloon statistics (capability bit 7).\n"
 		   "SIGUSR1 reboots every guest, SIGUSR2 restarts their agents.\n");
 }
 
@@ -611,6 +656,7 @@ int main(int argc, char **argv)
 		{ "claimed", required_argument, NULL, 'c' },
 		{ "release-delay-ms", required_argument, NULL, 'R' },
 		{ "addr-limit", no_argument, NULL, 'A' },
+		{ "stats", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -646,6 +692,7 @@ int main(int argc, char **argv)
 		case 'c': G.claimed_by = optarg; break;
 		case 'R': G.release_delay_ms = (unsigned int)strtoul(optarg, NULL, 10); break;
 		case 'A': G.addr_limit = true; break;
+		case 's': G.stats = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -565,11 +565,128 @@ def t_below(env, tap):
     tap.ok(env.stop() == 0, "vcmad exits 0")
 
 
+def t_stats(env, tap):
+    """Balloon statistics: polling at the VM's interval (config key, then REST),
+    the guest's counters over REST, vcmactl and /metrics, on-demand samples with
+    polling off, a guest without capability bit 7, and the real agent's sample."""
+    _, new = env.guests(["st0"], stats=True)
+    _, old = env.guests(["old0"])
+    conf = os.path.join(env.dir, "vcmad.conf")
+    with open(conf, "w") as f:
+        f.write(f"[vm.st0]\nchannel = {new['st0']}\nballoon_stats_interval_s = 1\n")
+    tap.ok(env.start(old, ["--config", conf]) and env.ready("st0", "old0"),
+           "vcmad serves a guest with balloon statistics and one without")
+    stats = "/v1/vms/st0/balloon/statistics"
+
+    def doc():
+        code, d = env.api("GET", stats)
+        return d if code == 200 else {}
+    tap.ok(env.wait(lambda: doc().get("samples", 0) >= 3, 10),
+           "[vm.st0] balloon_stats_interval_s = 1: vcmad polls on its own", doc())
+    d = doc()
+    g = d.get("guest") or {}
+    tap.ok(d.get("interval_s") == 1 and d.get("available") is True and
+           d.get("sample_age_ms") is not None and d["sample_age_ms"] < 2500,
+           "a fresh sample, interval 1 s", d)
+    tap.ok(g.get("mem_total_bytes") == 1024 * M and g.get("mem_free_bytes") == 512 * M and
+           g.get("mem_available_bytes") == 768 * M and g.get("disk_caches_bytes") == 128 * M and
+           g.get("swap_in_bytes") == 4096 and g.get("swap_out_bytes") == 8192 and
+           g.get("oom_kills") == 1, "the guest's counters as it sent them", g)
+    tap.ok("hugetlb_allocs" in g and g["hugetlb_allocs"] is None and g["hugetlb_failures"] is None,
+           "counters the guest could not read are null, not 0", g)
+    tap.ok(g.get("major_faults") == d.get("samples") and g.get("minor_faults") == 1000 + d["samples"],
+           "every sample is a new answer of the guest (its counters move with each)", d)
+    tap.ok(d.get("nodes") == [{"node": 0, "chunks": 0, "bytes": 0},
+                              {"node": 1, "chunks": 0, "bytes": 0}] and
+           d.get("target_bytes") == 0 and d.get("actual_bytes") == 0 and
+           d.get("host", {}).get("freed_bytes") == 0 and
+           d.get("pressure", {}).get("last", "missing") is None,
+           "chunks by node, target/actual, host freed, no pressure deflate", d)
+    time.sleep(2.2)
+    n = doc().get("samples", 0)
+    tap.ok(n >= d["samples"] + 1, f"polling goes on ({d['samples']} -> {n} samples in 2.2 s)")
+
+    rc, out, err = env.ctl("balloon", "st0", "--stats")
+    tap.ok(rc == 0 and "polling every 1 s" in out and "total 1G, free 512M, available 768M" in out
+           and "hugetlb       allocations n/a, failures n/a" in out and
+           "node 0: 0 chunks (0), node 1: 0 chunks (0)" in out and "OOM kills     1" in out,
+           "vcmactl balloon st0 --stats prints the sample", out + err)
+    rc, out, err = env.ctl("--json", "balloon", "st0", "--stats")
+    j = json.loads(out) if rc == 0 else {}
+    tap.ok(j.get("vm") == "st0" and (j.get("guest") or {}).get("mem_total_bytes") == 1024 * M,
+           "vcmactl --json balloon st0 --stats is the REST document", out + err)
+
+    rc, out, err = env.ctl("balloon", "st0", "--stats-interval", "0")
+    tap.ok(rc == 0 and "polling off" in out, "vcmactl --stats-interval 0 stops polling", out + err)
+    before = doc().get("samples", 0)	# with polling off, a GET asks the guest itself
+    time.sleep(2.5)
+    after = doc().get("samples", 0)
+    tap.ok(after == before + 1, f"polling off: only the GETs ask ({before} -> {after})")
+    code, d = env.api("PUT", stats, {"interval_s": 2})
+    tap.ok(code == 200 and d.get("interval_s") == 2, "PUT {interval_s: 2}", (code, d))
+    for body in ({"interval_s": -1}, {"interval_s": 86401}, {"interval_s": "5"},
+                 {"interval": 5}, {}):
+        code, d = env.api("PUT", stats, body)
+        tap.ok(code == 400 and d.get("error") == "bad_request", f"PUT {body}: 400", (code, d))
+    rc, out, err = env.ctl("balloon", "st0", "--stats-interval", "soon")
+    tap.ok(rc == 2, "vcmactl --stats-interval soon: usage error", err)
+
+    code, d = env.api("GET", "/v1/vms/old0/balloon/statistics")
+    tap.ok(code == 409 and d.get("error") == "stats_unsupported" and "bit 7" in d.get("detail", ""),
+           "a guest without capability bit 7: 409 stats_unsupported", (code, d))
+    code, d = env.api("PUT", "/v1/vms/old0/balloon/statistics", {"interval_s": 5})
+    tap.ok(code == 409 and d.get("error") == "stats_unsupported", "PUT to it: 409 too", (code, d))
+    rc, out, err = env.ctl("balloon", "old0", "--stats")
+    tap.ok(rc == 1 and "stats_unsupported" in err and "update vcma-agent" in err,
+           "vcmactl says why and exits 1", err)
+    code, d = env.api("GET", "/v1/vms/nosuch/balloon/statistics")
+    tap.ok(code == 404, "unknown VM: 404", (code, d))
+    code, d = env.api("DELETE", stats)
+    tap.ok(code == 405, "DELETE: 405", (code, d))
+
+    v = env.metric("vcmad_guest_mem_total_bytes", vm="st0")
+    tap.ok(v == 1024 * M, "metrics: vcmad_guest_mem_total_bytes{vm=st0}", v)
+    code, text = env.api("GET", "/metrics")
+    tap.ok(code == 200 and prometheus_problems(text) == [] and 'vm="old0"' not in
+           "".join(l for l in text.splitlines() if l.startswith("vcmad_guest_")),
+           "metrics valid; no guest counters for the VM without statistics",
+           prometheus_problems(text)[:5])
+
+    if AGENT:
+        _, sim = env.agent("sim0", mem="1G")
+        conf2 = os.path.join(env.dir, "vcmad2.conf")
+        with open(conf2, "w") as f:
+            f.write(f"[balloon]\nstats_interval_s = 1\n")
+        env.stop()
+        tap.ok(env.start(sim, ["--config", conf2]) and env.ready("sim0"),
+               "vcmad with [balloon] stats_interval_s = 1 serves vcma-agent --sim")
+        rc, out, err = env.ctl("balloon", "sim0", "--target", "64M", "--wait", "--wait-timeout", "60")
+        sd = {}
+
+        def sim_doc():
+            nonlocal sd
+            code, sd = env.api("GET", "/v1/vms/sim0/balloon/statistics")
+            return code == 200 and sd.get("actual_bytes") == 64 * M
+        tap.ok(rc == 0 and env.wait(sim_doc, 10), "the agent's sample follows the balloon", sd)
+        g = sd.get("guest") or {}
+        nodes = sd.get("nodes") or []
+        tap.ok(sd.get("interval_s") == 1 and sum(x["bytes"] for x in nodes) == 64 * M and
+               sum(x["chunks"] for x in nodes) == 32,
+               "the real agent places every chunk on a node: 32 x 2 MiB", sd)
+        tap.ok(g.get("mem_total_bytes") and g["mem_total_bytes"] + 64 * M <= 1024 * M and
+               g.get("mem_free_bytes") is not None and g["mem_free_bytes"] <= g["mem_total_bytes"] and
+               g.get("major_faults") is None,
+               "the simulated guest's memory from its model; no event counters (null)", g)
+    else:
+        tap.diag("vcma-agent --sim not built: the real agent's part is skipped")
+    tap.ok(env.stop() == 0, "vcmad exits 0")
+
+
 SCENARIOS = {
     "basic": t_basic, "errors": t_errors, "many": t_many, "restart": t_restart,
     "reboot": t_reboot, "retry": t_retry, "deadline": t_deadline, "stale": t_stale,
     "hostile": t_hostile, "agent": t_agent, "claimed": t_claimed,
-    "claimed-slow": t_claimed_slow, "below": t_below,
+    "claimed-slow": t_claimed_slow, "below": t_below, "stats": t_stats,
 }
 
 
