@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Balloon benchmark (suite bench): vcma's balloon vs virtio-balloon on the
 same VM config in one run, once with anonymous RAM (THP, QEMU's default
--m memory) and once with a shared memfd backend.
+-m memory), once with a shared memfd backend and once with the memfd and
+the guest kernel's zeroing of allocated pages off (memfd-init0).
 
 Per method and backing: inflate and deflate of BALLOON_MIB in MiB/s (from
 the request until the guest reports the target; vcma: vcmad's elapsed_ms,
@@ -16,7 +17,7 @@ host also allocates every hole, as prealloc=on would), so both start equal.
 Usage: bench_balloon.py VM_RUN IMAGE AGENT BALLOON_GUEST VCMAD VCMACTL
 (IMAGE: the base image plus virtio_balloon, built by meson.build here)
 Environment: VCMA_BENCH_BACKINGS="memfd" runs only the backings named
-(default "anon-thp memfd")."""
+(default "anon-thp memfd memfd-init0")."""
 import json
 import os
 import shutil
@@ -26,7 +27,10 @@ import sys
 import tempfile
 import time
 
-BACKINGS = ("anon-thp", "memfd")
+# memfd-init0: the memfd guest booted with init_on_alloc=0, where Debian's
+# kernel (CONFIG_INIT_ON_ALLOC_DEFAULT_ON=y) otherwise clears every page it
+# allocates, balloon pages included: what the zeroing costs each balloon.
+BACKINGS = ("anon-thp", "memfd", "memfd-init0")
 GUEST_MIB = 1536
 BALLOON_MIB = 512
 M = 1 << 20
@@ -91,14 +95,16 @@ def memfd_path(pid, size):
 class Vm:
     def __init__(self, a, work, backing):
         self.work, self.backing = work, backing
+        self.memfd = backing.startswith("memfd")
         self.qmp_path = os.path.join(work, "qmp.sock")
         self.chan = os.path.join(work, "vm.sock")
         self.console = os.path.join(work, "console.log")
         args = [a.vm_run, "--image", a.image, "--mem", str(GUEST_MIB), "--timeout", "1700",
                 "--log", self.console, "--pidfile", os.path.join(work, "qemu.pid"),
-                "--append", "movablecore=768M",
+                "--append", "movablecore=768M" +
+                (" init_on_alloc=0" if backing == "memfd-init0" else ""),
                 "--add", f"{a.agent}:/bin/vcma-agent", "--add", f"{a.bguest}:/bin/balloon-guest"]
-        if backing == "memfd":
+        if self.memfd:
             args.append("--memfd")
         for q in ["-qmp", f"unix:{self.qmp_path},server=on,wait=off",
                   "-device", "virtio-balloon-pci,id=balloon0",
@@ -166,13 +172,13 @@ class Vm:
 
     def host_mem(self):
         """Bytes of guest RAM the host holds, by the measure that fits the backing."""
-        if self.backing == "memfd":
+        if self.memfd:
             return os.stat(memfd_path(self.pid, GUEST_MIB * M)).st_blocks * 512
         return proc_status(self.pid, "RssAnon")
 
     def fill(self):
         """Back every page of the memfd (prealloc=on); anonymous RAM was touched by the guest."""
-        if self.backing != "memfd":
+        if not self.memfd:
             return
         fd = os.open(memfd_path(self.pid, GUEST_MIB * M), os.O_RDWR)
         os.posix_fallocate(fd, 0, GUEST_MIB * M)
@@ -268,10 +274,10 @@ def main():
 
     log(f"balloon benchmark: {GUEST_MIB} MiB guest, balloon {BALLOON_MIB} MiB, one boot per "
         "backing, both methods in the same boot")
-    log(f"{'backing':9} {'method':7} {'inflate MiB/s':>13} {'deflate MiB/s':>13} "
+    log(f"{'backing':11} {'method':7} {'inflate MiB/s':>13} {'deflate MiB/s':>13} "
         f"{'host freed MiB':>14} {'freed/MiB':>9} {'THP lost MiB':>12}")
     for (backing, method), r in results.items():
-        log(f"{backing:9} {method:7} {BALLOON_MIB / r['in_s']:13.1f} "
+        log(f"{backing:11} {method:7} {BALLOON_MIB / r['in_s']:13.1f} "
             f"{BALLOON_MIB / r['out_s']:13.1f} {r['freed'] / M:14.1f} "
             f"{r['freed'] / (BALLOON_MIB * M):9.3f} {r['huge_lost'] / M:12.1f}"
             + (f"   (no host reclaim: {r['why']})" if not r["reclaim"] else ""))
@@ -281,7 +287,7 @@ def main():
 
         def ratio(x, y):
             return f"{x / y:.2f}" if y else "n/a (virtio 0)"
-        log(f"  {backing:9} inflate speed {ratio(q['in_s'], v['in_s'])}, deflate speed "
+        log(f"  {backing:11} inflate speed {ratio(q['in_s'], v['in_s'])}, deflate speed "
             f"{ratio(q['out_s'], v['out_s'])}, host memory freed "
             f"{ratio(v['freed'], q['freed'])}")
     return 0
