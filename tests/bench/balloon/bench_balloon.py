@@ -13,6 +13,9 @@ RAM) or the memfd's allocated blocks (memfd), and QEMU's AnonHugePages (THP
 split by 4 KiB balloon pages). Before each method the guest's memory is
 fully backed on the host (the guest touched it at boot; for the memfd the
 host also allocates every hole, as prealloc=on would), so both start equal.
+Each boot runs ROUNDS rounds, the methods alternating which goes first, and
+the speeds are the rounds' medians (the machine is shared and noisy); host
+memory freed is the first round's.
 
 Usage: bench_balloon.py VM_RUN IMAGE AGENT BALLOON_GUEST VCMAD VCMACTL
 (IMAGE: the base image plus virtio_balloon, built by meson.build here)
@@ -22,6 +25,7 @@ import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,6 +35,7 @@ import time
 # kernel (CONFIG_INIT_ON_ALLOC_DEFAULT_ON=y) otherwise clears every page it
 # allocates, balloon pages included: what the zeroing costs each balloon.
 BACKINGS = ("anon-thp", "memfd", "memfd-init0")
+ROUNDS = 3             # per boot, the methods alternating which goes first
 GUEST_MIB = 1536
 BALLOON_MIB = 512
 M = 1 << 20
@@ -246,7 +251,7 @@ def main():
               f"{' '.join(BACKINGS)})", file=sys.stderr)
         return 2
     work = tempfile.mkdtemp(prefix="vcma-bench-balloon.")
-    results = {}
+    rounds = {}
     try:
         for backing in backings:
             d = os.path.join(work, backing)
@@ -255,8 +260,10 @@ def main():
             try:
                 vm.wait_ready()
                 vm.start_vcmad()
-                results[(backing, "vcma")] = run_vcma(vm)
-                results[(backing, "virtio")] = run_virtio(vm)
+                for i in range(ROUNDS):
+                    order = [("vcma", run_vcma), ("virtio", run_virtio)]
+                    for method, run in order if i % 2 == 0 else order[::-1]:
+                        rounds.setdefault((backing, method), []).append(run(vm))
             finally:
                 vm.stop()
     except Exception as e:
@@ -272,8 +279,17 @@ def main():
         return 1
     shutil.rmtree(work, ignore_errors=True)
 
+    # Speeds: the median of the rounds. Host memory: the first round's, the
+    # only one where anonymous RAM starts fully backed for both methods.
+    results = {}
+    for key, rs in rounds.items():
+        r = dict(rs[0])
+        r["in_s"] = statistics.median(x["in_s"] for x in rs)
+        r["out_s"] = statistics.median(x["out_s"] for x in rs)
+        results[key] = r
     log(f"balloon benchmark: {GUEST_MIB} MiB guest, balloon {BALLOON_MIB} MiB, one boot per "
-        "backing, both methods in the same boot")
+        f"backing, both methods in the same boot, {ROUNDS} rounds each, alternating; speeds "
+        "are medians, host memory the first round's")
     log(f"{'backing':11} {'method':7} {'inflate MiB/s':>13} {'deflate MiB/s':>13} "
         f"{'host freed MiB':>14} {'freed/MiB':>9} {'THP lost MiB':>12}")
     for (backing, method), r in results.items():
@@ -282,13 +298,18 @@ def main():
             f"{r['freed'] / (BALLOON_MIB * M):9.3f} {r['huge_lost'] / M:12.1f}"
             + (f"   (no host reclaim: {r['why']})" if not r["reclaim"] else ""))
     log("ratios vcma / virtio-balloon:")
+    def ratio(x, y):
+        return f"{x / y:.2f}" if y else "n/a (virtio 0)"
+
+    def spread(backing, key):
+        rs = [q[key] / v[key] for v, q in zip(rounds[(backing, "vcma")],
+                                               rounds[(backing, "virtio")]) if v[key]]
+        return f"{min(rs):.2f}-{max(rs):.2f}" if rs else "n/a"
     for backing in backings:
         v, q = results[(backing, "vcma")], results[(backing, "virtio")]
-
-        def ratio(x, y):
-            return f"{x / y:.2f}" if y else "n/a (virtio 0)"
-        log(f"  {backing:11} inflate speed {ratio(q['in_s'], v['in_s'])}, deflate speed "
-            f"{ratio(q['out_s'], v['out_s'])}, host memory freed "
+        log(f"  {backing:11} inflate speed {ratio(q['in_s'], v['in_s'])} (rounds "
+            f"{spread(backing, 'in_s')}), deflate speed {ratio(q['out_s'], v['out_s'])} "
+            f"(rounds {spread(backing, 'out_s')}), host memory freed "
             f"{ratio(v['freed'], q['freed'])}")
     return 0
 
