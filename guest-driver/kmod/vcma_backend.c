@@ -27,6 +27,7 @@
 #include <linux/slab.h>
 #include <linux/tracepoint.h>
 #include <linux/vmstat.h>
+#include <linux/workqueue.h>
 
 #include "vcma_kmod.h"
 
@@ -518,8 +519,15 @@ static int vcma_be_evacuate(void *ctx, vcma_u64 start_pfn, vcma_u64 nr, vcma_u32
  * compaction, kswapd or reserves, one zone class at a time from the
  * highest. A block that leaves its zone at or below the high watermark
  * goes straight back and ends that class: the balloon never wakes kswapd.
- * split_page() gives every page its own reference, as alloc_contig_range()
- * does, so both kinds of range are classified and released alike.
+ *
+ * With init_on_alloc (Debian's default) the allocator clears every page it
+ * hands out, and that is nearly all the time a free chunk costs; so a batch
+ * is shared out among up to VCMA_TAKE_WORKERS threads (the caller and
+ * unbound workers), each allocating its share. The workers only allocate:
+ * the caller, holding vcma_dev.lock, waits for all of them and then does
+ * the bookkeeping. split_page() gives every page its own reference, as
+ * alloc_contig_range() does, so both kinds of range are classified and
+ * released alike.
  */
 static const gfp_t vcma_take_zones[] = {
 	__GFP_MOVABLE | __GFP_HIGHMEM,	/* ZONE_MOVABLE downwards */
@@ -527,43 +535,92 @@ static const gfp_t vcma_take_zones[] = {
 	__GFP_MOVABLE | __GFP_DMA32,	/* ZONE_DMA32 downwards */
 };
 
-#define VCMA_TAKE_GFP	(__GFP_HARDWALL | __GFP_NOWARN | __GFP_NORETRY | __GFP_NOMEMALLOC)
+#define VCMA_TAKE_GFP		(__GFP_HARDWALL | __GFP_NOWARN | __GFP_NORETRY | \
+				 __GFP_NOMEMALLOC)
+#define VCMA_TAKE_WORKERS	8
+#define VCMA_TAKE_SHARE_MAX	64	/* blocks per thread and call */
+
+struct vcma_take_share {
+	struct work_struct work;
+	unsigned int order;
+	u32 want, got;
+	struct page *pages[VCMA_TAKE_SHARE_MAX];
+};
 
 static bool vcma_zone_above_high(struct zone *zone)
 {
 	return zone_page_state_snapshot(zone, NR_FREE_PAGES) > high_wmark_pages(zone);
 }
 
-static int vcma_be_take_free(void *ctx, vcma_u32 order, vcma_u32 max, vcma_u64 *pfns)
+static void vcma_take_share_run(struct vcma_take_share *sh)
 {
-	struct vcma_owned *o = NULL;
 	struct page *page;
 	unsigned int cls;
-	u32 n = 0;
 
-	if (order < pageblock_order || order >= MAX_ORDER)
-		return 0;
-	for (cls = 0; cls < ARRAY_SIZE(vcma_take_zones) && n < max; cls++) {
-		while (n < max) {
-			if (!o)
-				o = kmalloc(sizeof(*o), GFP_KERNEL);
-			if (!o)
-				return n;
-			page = alloc_pages(vcma_take_zones[cls] | VCMA_TAKE_GFP, order);
+	for (cls = 0; cls < ARRAY_SIZE(vcma_take_zones) && sh->got < sh->want; cls++) {
+		while (sh->got < sh->want) {
+			page = alloc_pages(vcma_take_zones[cls] | VCMA_TAKE_GFP, sh->order);
 			if (!page)
 				break;
 			if (!vcma_zone_above_high(page_zone(page))) {
-				__free_pages(page, order);
+				__free_pages(page, sh->order);
 				break;
 			}
-			split_page(page, order);
-			vcma_own(o, page_to_pfn(page), 1ull << order);
-			o = NULL;
-			pfns[n++] = page_to_pfn(page);
+			sh->pages[sh->got++] = page;
 			cond_resched();
 		}
 	}
-	kfree(o);
+}
+
+static void vcma_take_share_work(struct work_struct *work)
+{
+	vcma_take_share_run(container_of(work, struct vcma_take_share, work));
+}
+
+static int vcma_be_take_free(void *ctx, vcma_u32 order, vcma_u32 max, vcma_u64 *pfns)
+{
+	struct vcma_take_share *sh;
+	struct vcma_owned *o;
+	unsigned int nr_sh, i, j;
+	u32 n = 0, left;
+
+	if (order < pageblock_order || order >= MAX_ORDER || !max)
+		return 0;
+	max = min_t(u32, max, VCMA_TAKE_WORKERS * VCMA_TAKE_SHARE_MAX);
+	/* One share per CPU, none empty, none above VCMA_TAKE_SHARE_MAX. */
+	nr_sh = clamp_t(unsigned int, num_online_cpus(), 1, VCMA_TAKE_WORKERS);
+	nr_sh = min_t(unsigned int, nr_sh, max);
+	nr_sh = max_t(unsigned int, nr_sh, DIV_ROUND_UP(max, VCMA_TAKE_SHARE_MAX));
+	sh = kcalloc(nr_sh, sizeof(*sh), GFP_KERNEL);
+	if (!sh)
+		return 0;
+	for (i = 0, left = max; i < nr_sh; i++) {
+		sh[i].order = order;
+		sh[i].want = DIV_ROUND_UP(left, nr_sh - i);
+		left -= sh[i].want;
+		INIT_WORK(&sh[i].work, vcma_take_share_work);
+		if (i)
+			queue_work(system_unbound_wq, &sh[i].work);
+	}
+	vcma_take_share_run(&sh[0]);
+	for (i = 1; i < nr_sh; i++)
+		flush_work(&sh[i].work);
+
+	for (i = 0; i < nr_sh; i++) {
+		for (j = 0; j < sh[i].got; j++) {
+			struct page *page = sh[i].pages[j];
+
+			o = kmalloc(sizeof(*o), GFP_KERNEL);
+			if (!o) {
+				__free_pages(page, order);
+				continue;
+			}
+			split_page(page, order);
+			vcma_own(o, page_to_pfn(page), 1ull << order);
+			pfns[n++] = page_to_pfn(page);
+		}
+	}
+	kfree(sh);
 	return n;
 }
 
