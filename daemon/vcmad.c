@@ -171,12 +171,14 @@ static int save_vm(struct vcmad *d, struct vcma_vm *vm)
 			vlog_err("%s (retried every tick; metric vcmad_store_save_errors_total)",
 				 save_error);
 		d->save_failing = true;
+		vm->unsaved = true;
 		return rc;
 	}
 	if (d->save_failing)
 		vlog_info("vm %s: state saved in %s again", vm->name, d->cfg->state_dir);
 	d->save_failing = false;
 	vm->dirty = false;
+	vm->unsaved = false;
 	return 0;
 }
 

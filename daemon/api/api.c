@@ -525,8 +525,10 @@ static void handle_reserve(struct api *a, struct vcma_vm *vm, struct evhttp_requ
 		reply_error(req, HTTP_INTERNAL, "internal", "%s", strerror(-rc));
 		return;
 	}
+	/* saved first: a reservation that is not durable is not sent (vm->unsaved) */
+	rc = vcmad_commit(a->d, vm, true);
 	vm_pump(vm, vcmad_now_ms());
-	if (reply_unsaved(a, req, vcmad_commit(a->d, vm, true)))
+	if (reply_unsaved(a, req, rc))
 		return;
 	if (s.wait_ms && add_waiter(a, vm, req, first, first + s.count - 1, s.wait_ms, false))
 		return;

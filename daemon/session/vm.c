@@ -480,7 +480,7 @@ void vm_pump(struct vcma_vm *vm, int64_t now_ms)
 			continue;
 		}
 		if (r->state == RSV_PENDING && (vm->caps & VCMA_CAP_RESERVE) &&
-		    now_ms >= r->retry_at_ms) {
+		    !vm->unsaved && now_ms >= r->retry_at_ms) {
 			if (send_reserve(vm, r, now_ms) < 0)
 				return;
 		} else if (r->state == RSV_RELEASING) {

@@ -120,6 +120,12 @@ struct vcma_vm {
 	uint64_t next_id;
 	uint64_t balloon_target;
 	bool dirty;			/* persist me */
+	/*
+	 * The last save of this VM's state failed: no RESERVE goes out until one
+	 * succeeds, or a crash in between would forget a reservation whose grant
+	 * the guest holds (and hand its id to the next one).
+	 */
+	bool unsaved;
 	/* why vcmad does not manage it (its state file was unusable), "" = managed */
 	char unmanaged[256];
 	bool desired_changed;		/* tell the source (hooks) */

@@ -20,7 +20,9 @@ as in QEMU. --node1-share off makes node1 a share=off backend. A standard
 VGA card's video RAM sits in the flat view as a RAM section of its own.
 
 Usage: fakeqemu.py --qmp PATH --mem-mb N [--file PATH | --numa [--node1-share off]]
-                   [--vfio] [--share off]
+                   [--vfio] [--share off] [--hang]
+--hang: the QMP socket accepts and never answers (not even the greeting), as a
+hung QEMU monitor does.
 Prints "ready PID FD [FD1]" once the memfds are allocated and QMP listens
 (FD1: node1's with --numa)."""
 import argparse
@@ -128,6 +130,7 @@ def main():
     ap.add_argument("--file")
     ap.add_argument("--numa", action="store_true")
     ap.add_argument("--node1-share", default="on")
+    ap.add_argument("--hang", action="store_true")
     o = ap.parse_args()
     o.mem = o.mem_mb << 20
     o.dump = {i: True for i in backends(o)}
@@ -149,8 +152,12 @@ def main():
     s.bind(o.qmp)
     s.listen(4)
     print(f"ready {os.getpid()} {' '.join(map(str, fds))}", flush=True)
+    hung = []
     while True:
         conn, _ = s.accept()
+        if o.hang:
+            hung.append(conn)	# held open, never read or answered
+            continue
         try:
             serve(conn, o)
         except OSError:
