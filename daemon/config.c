@@ -18,6 +18,8 @@ void config_init(struct vcmad_config *c)
 	c->api_socket = strdup(VCMAD_DEFAULT_SOCKET);
 	c->state_dir = strdup(VCMAD_DEFAULT_STATE);
 	c->log_level = VLOG_INFO;
+	c->log_rate = 20;
+	c->log_burst = 100;
 	c->fsync = true;
 	c->reconnect_min_ms = 100;
 	c->reconnect_max_ms = 5000;
@@ -156,6 +158,8 @@ struct num_key {
 
 #define CFG(f) offsetof(struct vcmad_config, f)
 static const struct num_key num_keys[] = {
+	{ "daemon", "log_rate", CFG(log_rate), 4, 0, 1000000, false },
+	{ "daemon", "log_burst", CFG(log_burst), 4, 1, 1000000, false },
 	{ "daemon", "reconnect_min_ms", CFG(reconnect_min_ms), 4, 1, 60000, false },
 	{ "daemon", "reconnect_max_ms", CFG(reconnect_max_ms), 4, 1, 3600000, false },
 	{ "limits", "max_output", CFG(max_output), 8, 4096, 1ull << 30, true },

@@ -27,6 +27,8 @@ struct vcmad_config {
 	char *api_read_group;	/* group allowed GET and /metrics only; NULL = none */
 	char *state_dir;
 	int log_level;
+	/* per-VM log lines: a token bucket of log_rate lines/s (0 = no limit), log_burst deep */
+	unsigned int log_rate, log_burst;
 	bool fsync;
 	unsigned int reconnect_min_ms, reconnect_max_ms;
 	size_t max_output;	/* per-VM bytes queued towards the guest */

@@ -127,7 +127,7 @@ static void try_connect(evutil_socket_t fd_unused, short what, void *arg)
 
 		if (fd >= 0)
 			close(fd);
-		vlog_debug("vm %s: cannot connect to %s: %s (retry in %u ms)", vm->name,
+		vlog_vm_debug(vm->name, "cannot connect to %s: %s (retry in %u ms)",
 			   vm->channel, strerror(err), io->backoff_ms);
 		schedule_connect(io);
 		return;
@@ -142,7 +142,7 @@ static void try_connect(evutil_socket_t fd_unused, short what, void *arg)
 	bufferevent_setwatermark(io->bev, EV_READ, 0, io->d->cfg->lim.max_reasm);
 	bufferevent_enable(io->bev, EV_READ | EV_WRITE);
 	io->connected_ms = vcmad_now_ms();
-	vlog_info("vm %s: connected to channel %s", vm->name, vm->channel);
+	vlog_vm_info(vm->name, "connected to channel %s", vm->channel);
 	vm_session_start(vm, vcmad_now_ms());
 	vcmad_commit(io->d, vm, false);
 }
@@ -175,7 +175,7 @@ static int save_vm(struct vcmad *d, struct vcma_vm *vm)
 		return rc;
 	}
 	if (d->save_failing)
-		vlog_info("vm %s: state saved in %s again", vm->name, d->cfg->state_dir);
+		vlog_vm_info(vm->name, "state saved in %s again", d->cfg->state_dir);
 	d->save_failing = false;
 	vm->dirty = false;
 	vm->unsaved = false;
@@ -201,7 +201,7 @@ int vcmad_commit(struct vcmad *d, struct vcma_vm *vm, bool save_now)
 		}
 	}
 	if (vm->drop && io && io->bev) {
-		vlog_warn("vm %s: disconnecting guest: %s", vm->name, vm->drop_reason);
+		vlog_vm_always(VLOG_WARN, vm->name, "disconnecting guest: %s", vm->drop_reason);
 		io_close(io, vm->drop_reason);
 		schedule_connect(io);
 	}
@@ -239,6 +239,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		vcmad_commit(d, d->vms[i], true);
 	}
 	api_tick(d->api, now);
+	vlog_vm_flush();
 	notify_status(d);
 }
 
@@ -284,15 +285,15 @@ static void load_state(struct vcmad *d, struct vcma_vm *vm, bool source_has_desi
 	vm->unmanaged[0] = 0;
 	rc = store_adopt_legacy(dir, vm);
 	if (rc > 0)
-		vlog_info("vm %s: state file vm-%s.json is now vm-%s.json (keyed by libvirt UUID)",
-			  vm->name, vm->name, vm->uuid);
+		vlog_vm_info(vm->name, "state file vm-%s.json is now vm-%s.json (keyed by libvirt UUID)",
+			     vm->name, vm->uuid);
 	else if (rc < 0)
-		vlog_err("vm %s: cannot rename vm-%s.json to vm-%s.json: %s", vm->name, vm->name,
+		vlog_vm_err(vm->name, "cannot rename vm-%s.json to vm-%s.json: %s", vm->name,
 			 vm->uuid, strerror(-rc));
 	rc = store_load(dir, vm, err, sizeof(err));
 	if (!rc) {
-		vlog_info("vm %s: %zu reservations and %zu balloon chunks from the state store",
-			  vm->name, vm->nr_rsv, vm->bal->nr_chunks);
+		vlog_vm_info(vm->name, "%zu reservations and %zu balloon chunks from the state store",
+			     vm->nr_rsv, vm->bal->nr_chunks);
 		return;
 	}
 	if (rc == -ENOENT) {
@@ -301,7 +302,7 @@ static void load_state(struct vcmad *d, struct vcma_vm *vm, bool source_has_desi
 				 "as %s earlier; remove that copy (or put a good vm-%s.json in place) "
 				 "and reload vcmad (SIGHUP) to manage it again", aside, store_key(vm));
 		if (vm->unmanaged[0])
-			vlog_err("vm %s: unmanaged: %s", vm->name, vm->unmanaged);
+			vlog_vm_err(vm->name, "unmanaged: %s", vm->unmanaged);
 		return;
 	}
 	rc = store_set_aside(dir, vm, aside, sizeof(aside));
@@ -309,14 +310,14 @@ static void load_state(struct vcmad *d, struct vcma_vm *vm, bool source_has_desi
 		snprintf(aside, sizeof(aside), "vm-%s.json (could not rename it: %s)", store_key(vm),
 			 strerror(-rc));
 	if (source_has_desired) {
-		vlog_err("vm %s: state file unusable (%s); kept as %s; serving the VM from its "
-			 "desired state in libvirt metadata", vm->name, err, aside);
+		vlog_vm_err(vm->name, "state file unusable (%s); kept as %s; serving the VM from its "
+			 "desired state in libvirt metadata", err, aside);
 		return;
 	}
 	snprintf(vm->unmanaged, sizeof(vm->unmanaged), "state file unusable (%s), kept as %s; "
 		 "vcmad leaves the VM and its guest alone until it is fixed or removed and vcmad "
 		 "reloads (SIGHUP) or restarts", err, aside);
-	vlog_err("vm %s: unmanaged: %s", vm->name, vm->unmanaged);
+	vlog_vm_err(vm->name, "unmanaged: %s", vm->unmanaged);
 }
 
 /* SIGHUP: an unmanaged VM whose state the operator restored or discarded is served again. */
@@ -327,7 +328,7 @@ static void retry_unmanaged(struct vcmad *d, struct vcma_vm *vm)
 	load_state(d, vm, false);
 	if (vm->unmanaged[0])
 		return;
-	vlog_info("vm %s: managed again", vm->name);
+	vlog_vm_info(vm->name, "managed again");
 	io->backoff_ms = d->cfg->reconnect_min_ms;
 	event_active(io->retry, EV_TIMEOUT, 0);
 }
@@ -346,14 +347,14 @@ int vcmad_vm_attach(struct vcmad *d, const struct vcma_vm_attach *a, struct vcma
 		io = vm->io;
 		if (vm->unmanaged[0] && (a->desired || a->source_has_desired)) {
 			/* its source now has desired state to serve it from */
-			vlog_info("vm %s: managed again, from its source's desired state", vm->name);
+			vlog_vm_info(vm->name, "managed again, from its source's desired state");
 			vm->unmanaged[0] = 0;
 			event_active(io->retry, EV_TIMEOUT, 0);
 		}
 		if (strcmp(vm->channel, a->channel_path)) {
 			if (vm_set_channel(vm, a->channel_path))
 				return -ENOMEM;
-			vlog_info("vm %s: channel moved to %s", vm->name, vm->channel);
+			vlog_vm_info(vm->name, "channel moved to %s", vm->channel);
 			io_close(io, "channel moved");
 			io->backoff_ms = d->cfg->reconnect_min_ms;
 			event_active(io->retry, EV_TIMEOUT, 0);
@@ -402,7 +403,7 @@ int vcmad_vm_attach(struct vcmad *d, const struct vcma_vm_attach *a, struct vcma
 		vm->unmanaged[0] = 0;
 		rc = vcma_vm_set_desired(vm, a->desired);
 		if (rc)
-			vlog_err("vm %s: desired state from its source refused: %s", vm->name,
+			vlog_vm_err(vm->name, "desired state from its source refused: %s",
 				 strerror(-rc));
 		vcmad_commit(d, vm, true);
 	}
@@ -416,7 +417,7 @@ static void vm_destroy(struct vcmad *d, struct vcma_vm *vm)
 	struct vm_io *io = vm->io;
 
 	if (vm->dirty && save_vm(d, vm))
-		vlog_err("vm %s: state not saved on detach", vm->name);
+		vlog_vm_err(vm->name, "state not saved on detach");
 	if (vm->hooks && vm->hooks->detached)
 		vm->hooks->detached(vm, vm->hook_opaque);
 	if (io) {
@@ -432,7 +433,7 @@ int vcmad_vm_detach(struct vcmad *d, const char *name)
 	for (size_t i = 0; i < d->nr_vms; i++) {
 		if (strcmp(d->vms[i]->name, name))
 			continue;
-		vlog_info("vm %s: detached", name);
+		vlog_vm_info(name, "detached");
 		vm_destroy(d, d->vms[i]);
 		memmove(&d->vms[i], &d->vms[i + 1], (d->nr_vms - i - 1) * sizeof(d->vms[0]));
 		d->nr_vms--;
@@ -461,12 +462,12 @@ int vcmad_vm_forget(struct vcmad *d, const char *name, const char *uuid)
 	if (name)
 		r2 = store_remove(d->cfg->state_dir, name);	/* from before UUID keys */
 	if (r1 < 0 || r2 < 0) {
-		vlog_err("vm %s: cannot remove its state: %s", name ? name : uuid,
+		vlog_vm_err(name ? name : uuid, "cannot remove its state: %s",
 			 strerror(-(r1 < 0 ? r1 : r2)));
 		return r1 < 0 ? r1 : r2;
 	}
 	if (r1 > 0 || r2 > 0)
-		vlog_info("vm %s: undefined: its state is removed", name ? name : uuid);
+		vlog_vm_info(name ? name : uuid, "undefined: its state is removed");
 	return 0;
 }
 
@@ -551,7 +552,7 @@ static void reload_vms(struct vcmad *d, const struct vcmad_config *old, const st
 
 /*
  * SIGHUP: read the configuration again (file and flags, as at start) and
- * apply what can change while running: log_level, fsync, reconnect_*_ms,
+ * apply what can change while running: log_level, log_rate, log_burst, fsync, reconnect_*_ms,
  * [limits] (except max_inflight), api_group and api_read_group, [balloon]
  * libvirt_fallback and the [vm.NAME] sections; unmanaged VMs are looked at
  * again. api_socket, state_dir, [libvirt] and max_inflight need a restart.
@@ -594,6 +595,7 @@ static void reload(struct vcmad *d)
 	}
 	config_free(&n);
 	vlog_set_level((enum vlog_level)c->log_level);
+	vlog_set_vm_rate(c->log_rate, c->log_burst);
 	for (size_t i = 0; i < d->nr_vms; i++)
 		if (d->vms[i]->unmanaged[0])
 			retry_unmanaged(d, d->vms[i]);
@@ -640,6 +642,7 @@ int main(int argc, char **argv)
 		return rc < 0 ? 2 : 0;
 	}
 	vlog_set_level((enum vlog_level)cfg.log_level);
+	vlog_set_vm_rate(cfg.log_rate, cfg.log_burst);
 	signal(SIGPIPE, SIG_IGN);
 	d.cfg = &cfg;
 	d.started_ms = vcmad_now_ms();
@@ -672,7 +675,7 @@ int main(int argc, char **argv)
 
 		rc = vcmad_vm_attach(&d, &a, NULL);
 		if (rc) {
-			vlog_err("vm %s: %s", a.name, strerror(-rc));
+			vlog_vm_err(a.name, "%s", strerror(-rc));
 			goto out;
 		}
 	}

@@ -637,8 +637,7 @@ static void handle_balloon(struct api *a, struct vcma_vm *vm, struct evhttp_requ
 		}
 	}
 	if (vm_connected(vm) && !(vm->caps & VCMA_CAP_BALLOON))
-		vlog_warn("vm %s: balloon target stored, but the guest agent offers no balloon",
-			  vm->name);
+		vlog_vm_warn(vm->name, "balloon target stored, but the guest agent offers no balloon");
 	balloon_set_target(vm, target, vcmad_now_ms());
 	vm_pump(vm, vcmad_now_ms());
 	if (reply_unsaved(a, req, vcmad_commit(a->d, vm, true)))
@@ -694,7 +693,7 @@ static void handle_lv_balloon(struct api *a, const char *name, const char *unsha
 		snprintf(msg, sizeof(msg), "%s; resized by libvirt's balloon instead "
 			 "([balloon] libvirt_fallback): guest memory set to %llu MiB", unshared,
 			 (unsigned long long)(mem >> 20));
-	vlog_info("vm %s: %s", name, msg);
+	vlog_vm_info(name, "%s", msg);
 	o = json_object_new_object();
 	json_object_object_add(o, "vm", json_object_new_string(name));
 	json_object_object_add(o, "via", json_object_new_string("libvirt-balloon"));

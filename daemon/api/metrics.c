@@ -7,6 +7,7 @@
 #include "api.h"
 #include "balloon.h"
 #include "daemon.h"
+#include "log.h"
 #include "stats.h"
 
 static const char *const req_kind[VM_REQ_KINDS] = { "reserve", "release", "status" };
@@ -83,6 +84,9 @@ void metrics_render(struct vcmad *d, FILE *f)
 	       vm->st.disconnects);
 	PER_VM(f, d, "vcmad_vm_protocol_errors_total", "counter",
 	       "Protocol violations by the guest.", vm->st.protocol_errors);
+	PER_VM(f, d, "vcmad_log_suppressed_total", "counter",
+	       "Log lines about the VM dropped by the per-VM rate limit ([daemon] log_rate).",
+	       vlog_vm_suppressed(vm->name));
 	PER_VM(f, d, "vcmad_vm_guest_reboots_total", "counter", "New boot ids seen.",
 	       vm->st.reboots);
 	PER_VM(f, d, "vcmad_vm_frames_received_total", "counter", "Valid frames from the guest.",

@@ -144,7 +144,7 @@ static struct reclaim *ensure_reclaim(struct vcma_vm *vm, int64_t now_ms)
 				 b->rc->align >> 20, balloon_chunk_bytes(vm) >> 20);
 		}
 		if (b->rc)
-			vlog_info("vm %s: host reclaim %s: %s", vm->name,
+			vlog_vm_info(vm->name, "host reclaim %s: %s",
 				  b->rc->possible ? "on" : "off", b->rc->why);
 	}
 	return b->rc;
@@ -438,7 +438,7 @@ static bool punch_chunk(struct vcma_vm *vm, struct reclaim *rc, uint64_t gpa, ui
 		return true;
 	if (e) {
 		b->punch_errors++;
-		vlog_warn("vm %s: cannot punch chunk 0x%" PRIx64 ": %s", vm->name, gpa, strerror(-e));
+		vlog_vm_warn(vm->name, "cannot punch chunk 0x%" PRIx64 ": %s", gpa, strerror(-e));
 		return false;
 	}
 	b->punched_bytes += len;
@@ -464,15 +464,15 @@ static void check_chunk_set(struct vcma_vm *vm)
 	if (vm->guest.balloon_bytes == known) {
 		b->exact = true;
 		if (b->nr_chunks)
-			vlog_info("vm %s: the guest's balloon matches the %zu chunks known (%zu not "
-				  "punched yet)", vm->name, b->nr_chunks, b->nr_unpunched);
+			vlog_vm_info(vm->name, "the guest's balloon matches the %zu chunks known (%zu not "
+				  "punched yet)", b->nr_chunks, b->nr_unpunched);
 		return;
 	}
 	b->exact = false;
 	b->resync = true;
-	vlog_warn("vm %s: the guest's balloon holds %" PRIu64 " MiB, the host knows %zu chunks "
+	vlog_vm_warn(vm->name, "the guest's balloon holds %" PRIu64 " MiB, the host knows %zu chunks "
 		  "(%" PRIu64 " MiB): deflating it to 0 to learn every chunk, then inflating to "
-		  "the target again; nothing is punched until then", vm->name,
+		  "the target again; nothing is punched until then",
 		  vm->guest.balloon_bytes >> 20, b->nr_chunks, known >> 20);
 }
 
@@ -491,9 +491,9 @@ static void punch_pending(struct vcma_vm *vm, int64_t now_ms)
 		b->from_store = false;
 		b->exact = false;
 		b->resync = true;
-		vlog_info("vm %s: %zu chunks from the state store were never punched and the guest "
+		vlog_vm_info(vm->name, "%zu chunks from the state store were never punched and the guest "
 			  "may have taken some back since: deflating its balloon to 0 and inflating "
-			  "again, punching what it gives up", vm->name, n);
+			  "again, punching what it gives up", n);
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -502,8 +502,8 @@ static void punch_pending(struct vcma_vm *vm, int64_t now_ms)
 	b->nr_unpunched = kept;
 	if (kept != n) {
 		vm->dirty = true;
-		vlog_info("vm %s: punched %zu chunks the guest had given up before host reclaim "
-			  "was possible", vm->name, n - kept);
+		vlog_vm_info(vm->name, "punched %zu chunks the guest had given up before host reclaim "
+			  "was possible", n - kept);
 	}
 }
 
@@ -538,8 +538,7 @@ static void resync_done(struct vcma_vm *vm)
 	b->settled = false;
 	b->retry_at_ms = 0;
 	vm->dirty = true;
-	vlog_info("vm %s: balloon resynchronised (deflated to 0); inflating to the target again",
-		  vm->name);
+	vlog_vm_info(vm->name, "balloon resynchronised (deflated to 0); inflating to the target again");
 }
 
 static void take_inflated(struct vcma_vm *vm, const struct vcma_balloon_report_h *r,
@@ -620,7 +619,7 @@ static void finish(struct vcma_vm *vm, uint32_t status, int64_t now_ms)
 			snprintf(b->detail, sizeof(b->detail),
 				 "the guest has no more free chunks: balloon %" PRIu64 " MiB of "
 				 "%" PRIu64 " MiB asked", actual >> 20, target >> 20);
-		vlog_info("vm %s: balloon %s: %" PRIu64 " MiB (target %" PRIu64 " MiB)%s%s", vm->name,
+		vlog_vm_info(vm->name, "balloon %s: %" PRIu64 " MiB (target %" PRIu64 " MiB)%s%s",
 			  vcma_status_name(status), actual >> 20, target >> 20,
 			  b->detail[0] ? ": " : "", b->detail);
 		break;
@@ -685,7 +684,7 @@ void balloon_on_error(struct vcma_vm *vm, uint32_t status, const char *msg, int6
 
 	b->req_id = 0;
 	snprintf(b->detail, sizeof(b->detail), "guest error %s: %s", vcma_status_name(status), msg);
-	vlog_warn("vm %s: BALLOON_SET failed: %s", vm->name, b->detail);
+	vlog_vm_warn(vm->name, "BALLOON_SET failed: %s", b->detail);
 	b->retry_at_ms = now_ms + BALLOON_BACKOFF_MS;
 	finish(vm, status, now_ms);
 	if (!b->settled)
@@ -703,7 +702,7 @@ void balloon_on_timeout(struct vcma_vm *vm, uint64_t req_id, int64_t now_ms)
 	b->req_id = 0;
 	b->retry_at_ms = now_ms + BALLOON_BACKOFF_MS;
 	snprintf(b->detail, sizeof(b->detail), "the guest did not answer BALLOON_SET in time; retrying");
-	vlog_warn("vm %s: %s", vm->name, b->detail);
+	vlog_vm_warn(vm->name, "%s", b->detail);
 }
 
 void balloon_on_event(struct vcma_vm *vm, uint32_t kind, uint64_t arg0)
@@ -713,11 +712,11 @@ void balloon_on_event(struct vcma_vm *vm, uint32_t kind, uint64_t arg0)
 	if (kind == VCMA_EV_FLOOR_HIT) {
 		b->floor_hit = true;
 		b->floor_short = arg0;
-		vlog_info("vm %s: guest reports FLOOR_HIT: balloon %" PRIu64 " MiB short of its "
-			  "target, the guest keeps that memory", vm->name, arg0 >> 20);
+		vlog_vm_info(vm->name, "guest reports FLOOR_HIT: balloon %" PRIu64 " MiB short of its "
+			  "target, the guest keeps that memory", arg0 >> 20);
 	} else {
-		vlog_warn("vm %s: guest deflated %" PRIu64 " MiB under memory pressure "
-			  "(PRESSURE_DEFLATE)", vm->name, arg0 >> 20);
+		vlog_vm_warn(vm->name, "guest deflated %" PRIu64 " MiB under memory pressure "
+			  "(PRESSURE_DEFLATE)", arg0 >> 20);
 	}
 }
 

@@ -296,7 +296,7 @@ static int send_msg(struct vcma_vm *vm, const struct vcma_msg *m)
 	int n = vcma_encode(m, buf, sizeof(buf));
 
 	if (n < 0) {
-		vlog_err("vm %s: cannot encode %s: %s", vm->name,
+		vlog_vm_err(vm->name, "cannot encode %s: %s",
 			 vcma_msg_type_name(m->type), vcma_codec_strerror(n));
 		return -EINVAL;
 	}
@@ -448,7 +448,7 @@ static void queue_orphan(struct vcma_vm *vm, uint64_t grant_id, const char *why)
 		vm_violation(vm, "too many stale grants to release");
 		return;
 	}
-	vlog_info("vm %s: releasing grant %llu: %s", vm->name,
+	vlog_vm_info(vm->name, "releasing grant %llu: %s",
 		  (unsigned long long)grant_id, why);
 	vm->orphans[vm->nr_orphans++] = grant_id;
 	vm->st.stale_released++;
@@ -518,7 +518,7 @@ void vm_violation(struct vcma_vm *vm, const char *fmt, ...)
 	va_end(ap);
 	vm->st.protocol_errors++;
 	vm->violations++;
-	vlog_warn("vm %s: protocol violation %u/%u: %s", vm->name, vm->violations,
+	vlog_vm_warn(vm->name, "protocol violation %u/%u: %s", vm->violations,
 		  vm->lim->max_violations, msg);
 	if (vm->violations >= vm->lim->max_violations) {
 		char why[192];
@@ -586,10 +586,10 @@ void vm_session_end(struct vcma_vm *vm, const char *why)
 
 		vm->st.disconnects++;
 		if (partial)
-			vlog_warn("vm %s: session ended mid-frame (%zu bytes of an incomplete frame discarded): %s",
-				  vm->name, partial, why);
+			vlog_vm_warn(vm->name, "session ended mid-frame (%zu bytes of an incomplete frame discarded): %s",
+				     partial, why);
 		else
-			vlog_info("vm %s: session ended: %s", vm->name, why);
+			vlog_vm_info(vm->name, "session ended: %s", why);
 	}
 	forget_inflight(vm);
 	vm->conn = VM_DISCONNECTED;
@@ -715,8 +715,8 @@ static void handle_hello(struct vcma_vm *vm, const struct vcma_msg *m, int64_t n
 	vm->guest.mem_free = h->mem_free;
 	boot_id_hex(h->boot_id, hex);
 	if (memcmp(vm->boot_id, zero_id, 16) && memcmp(vm->boot_id, h->boot_id, 16)) {
-		vlog_info("vm %s: guest rebooted (boot id %s): its grants are gone, re-requesting",
-			  vm->name, hex);
+		vlog_vm_info(vm->name, "guest rebooted (boot id %s): its grants are gone, re-requesting",
+			     hex);
 		vm->st.reboots++;
 		balloon_session_reset(vm, true);
 		bstats_session_reset(vm, true);
@@ -725,7 +725,7 @@ static void handle_hello(struct vcma_vm *vm, const struct vcma_msg *m, int64_t n
 		memcpy(vm->boot_id, h->boot_id, 16);
 		vm->dirty = true;
 	}
-	vlog_info("vm %s: guest %s: \"%s\" v%d, %llu MiB, page %u, boot %s%s", vm->name,
+	vlog_vm_info(vm->name, "guest %s: \"%s\" v%d, %llu MiB, page %u, boot %s%s",
 		  again ? "said HELLO again (agent restart)" : "connected", h->software, ver,
 		  (unsigned long long)(h->mem_total >> 20), h->page_size, hex,
 		  (vm->caps & VCMA_CAP_RESERVE) ? "" : ", no RESERVE capability");
@@ -862,8 +862,8 @@ static void finish_sync(struct vcma_vm *vm, int64_t now_ms)
 		if (matched[i])
 			continue;
 		if (r->state == RSV_GRANTED) {
-			vlog_info("vm %s: reservation %llu: grant %llu is gone from the guest, re-requesting",
-				  vm->name, (unsigned long long)r->id, (unsigned long long)r->grant_id);
+			vlog_vm_info(vm->name, "reservation %llu: grant %llu is gone from the guest, re-requesting",
+				     (unsigned long long)r->id, (unsigned long long)r->grant_id);
 			r->state = RSV_PENDING;
 			r->grant_id = r->gpa = r->granted_size = 0;
 			vm->dirty = true;
@@ -937,7 +937,7 @@ static void fail_rsv(struct vcma_vm *vm, struct rsv *r, uint32_t status, uint32_
 	}
 	r->state = RSV_FAILED;
 	vm->dirty = true;
-	vlog_info("vm %s: reservation %llu failed: %s", vm->name, (unsigned long long)r->id, detail);
+	vlog_vm_info(vm->name, "reservation %llu failed: %s", (unsigned long long)r->id, detail);
 }
 
 /*
@@ -1092,14 +1092,14 @@ static void handle_release_result(struct vcma_vm *vm, const struct vcma_msg *m,
 			r->claimed_by[0] = '\0';
 		}
 		if (r && r->state == RSV_RELEASING) {
-			vlog_info("vm %s: reservation %llu released (grant %llu)", vm->name,
+			vlog_vm_info(vm->name, "reservation %llu released (grant %llu)",
 				  (unsigned long long)r->id, (unsigned long long)grant_id);
 			vm_remove_rsv(vm, r);
 		}
 		return;
 	}
 	vm->st.req[VM_REQ_RELEASE][VM_RES_FAILED]++;
-	vlog_warn("vm %s: guest refused to release grant %llu: %s%s%s", vm->name,
+	vlog_vm_warn(vm->name, "guest refused to release grant %llu: %s%s%s",
 		  (unsigned long long)grant_id, vcma_status_name(res->status),
 		  res->holder[0] ? ", claimed by " : "", res->holder);
 	if (!r)
@@ -1141,11 +1141,11 @@ static void handle_error(struct vcma_vm *vm, const struct vcma_msg *m,
 			r->inflight_req = 0;
 			snprintf(r->detail, sizeof(r->detail), "%s", detail);
 		}
-		vlog_warn("vm %s: RELEASE failed: %s", vm->name, detail);
+		vlog_vm_warn(vm->name, "RELEASE failed: %s", detail);
 		break;
 	case VCMA_MSG_STATUS:
 		vm->st.req[VM_REQ_STATUS][VM_RES_ERROR]++;
-		vlog_warn("vm %s: STATUS failed: %s; assuming no grants are known", vm->name, detail);
+		vlog_vm_warn(vm->name, "STATUS failed: %s; assuming no grants are known", detail);
 		vm->nr_sync = 0;
 		if (vm->conn == VM_SYNCING)
 			finish_sync(vm, now_ms);
@@ -1174,12 +1174,12 @@ static void handle_event(struct vcma_vm *vm, const struct vcma_msg *m)
 					return;
 				}
 			}
-			vlog_info("vm %s: guest reports unknown grant %llu lost; ignored", vm->name,
+			vlog_vm_info(vm->name, "guest reports unknown grant %llu lost; ignored",
 				  (unsigned long long)ev->arg0);
 			vm->st.ignored_frames++;
 			return;
 		}
-		vlog_warn("vm %s: guest lost grant %llu of reservation %llu", vm->name,
+		vlog_vm_warn(vm->name, "guest lost grant %llu of reservation %llu",
 			  (unsigned long long)ev->arg0, (unsigned long long)r->id);
 		if (r->state == RSV_RELEASING) {
 			r->grant_id = 0;	/* vm_pump removes it */
@@ -1194,7 +1194,7 @@ static void handle_event(struct vcma_vm *vm, const struct vcma_msg *m)
 		balloon_on_event(vm, ev->kind, ev->arg0);
 		return;
 	}
-	vlog_debug("vm %s: guest event %u (arg0 %llu, arg1 %llu)", vm->name, ev->kind,
+	vlog_vm_debug(vm->name, "guest event %u (arg0 %llu, arg1 %llu)", ev->kind,
 		  (unsigned long long)ev->arg0, (unsigned long long)ev->arg1);
 }
 
@@ -1210,14 +1210,14 @@ void vm_handle_frame(struct vcma_vm *vm, const struct vcma_msg *m, int64_t now_m
 	}
 	if (m->type == VCMA_MSG_ERROR && m->u.error.ref_type == VCMA_MSG_HELLO) {
 		/* no common version: say so, keep quiet until the guest's next HELLO */
-		vlog_warn("vm %s: guest refused our HELLO: %s: %s (we speak %u..%u)", vm->name,
+		vlog_vm_warn(vm->name, "guest refused our HELLO: %s: %s (we speak %u..%u)",
 			  vcma_status_name(m->u.error.status), m->u.error.message,
 			  VCMA_PROTO_MIN, VCMA_PROTO_MAX);
 		return;
 	}
 	if (m->type == VCMA_MSG_ERROR && m->id == 0 && m->u.error.ref_type == 0) {
 		/* PROTOCOL.md: the peer's report of bad input; informational only. */
-		vlog_warn("vm %s: guest reports bad input from us: %s: %s", vm->name,
+		vlog_vm_warn(vm->name, "guest reports bad input from us: %s: %s",
 			  vcma_status_name(m->u.error.status), m->u.error.message);
 		return;
 	}
@@ -1365,7 +1365,7 @@ void vm_set_suspended(struct vcma_vm *vm, bool suspended, int64_t now_ms)
 	vm->suspended = suspended;
 	if (suspended) {
 		vm->suspended_at_ms = now_ms;
-		vlog_info("vm %s: domain paused: its timers stop until it resumes", vm->name);
+		vlog_vm_info(vm->name, "domain paused: its timers stop until it resumes");
 		return;
 	}
 	d = now_ms - vm->suspended_at_ms;
@@ -1377,8 +1377,8 @@ void vm_set_suspended(struct vcma_vm *vm, bool suspended, int64_t now_ms)
 		vm->infl[i].sent_ms += d;
 		vm->infl[i].deadline_ms += d;
 	}
-	vlog_info("vm %s: domain resumed after %lld ms: keepalive and deadlines moved on by that",
-		  vm->name, (long long)d);
+	vlog_vm_info(vm->name, "domain resumed after %lld ms: keepalive and deadlines moved on by that",
+		     (long long)d);
 }
 
 void vm_tick(struct vcma_vm *vm, int64_t now_ms)

@@ -45,12 +45,12 @@
 enum evil {
 	EVIL_NONE, EVIL_OVERSIZED, EVIL_COUNT, EVIL_UNKNOWN_TYPE, EVIL_BOGUS_GRANT, EVIL_FLOOD,
 	EVIL_PARTIAL, EVIL_MIDFRAME, EVIL_ABSURD_HELLO, EVIL_GARBAGE, EVIL_SILENT_RESERVE,
-	EVIL_DEAD, EVIL_BAD_GPA, EVIL_IGNORE_LIMIT,
+	EVIL_DEAD, EVIL_BAD_GPA, EVIL_IGNORE_LIMIT, EVIL_PONG_FLOOD,
 };
 static const char *const evil_names[] = {
 	"none", "oversized", "count", "unknown-type", "bogus-grant", "flood", "partial",
 	"midframe", "absurd-hello", "garbage", "silent-reserve", "dead", "bad-gpa",
-	"ignore-limit",
+	"ignore-limit", "pong-flood",
 };
 
 struct grant {
@@ -435,6 +435,13 @@ static void do_evil(struct guest *g)
 		break;
 	case EVIL_DEAD:
 		g->dead = true;
+		break;
+	case EVIL_PONG_FLOOD:
+		/* well-formed frames, each a violation (a PONG answering no PING): a log flood */
+		for (int k = 0; k < 20000; k++) {
+			vcma_msg_init(&m, VCMA_MSG_PONG, 0xdead0000ull + (uint64_t)k);
+			send_msg(g, &m);
+		}
 		break;
 	default:
 		break;

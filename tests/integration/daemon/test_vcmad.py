@@ -679,6 +679,52 @@ def t_stats(env, tap):
                "the simulated guest's memory from its model; no event counters (null)", g)
     else:
         tap.diag("vcma-agent --sim not built: the real agent's part is skipped")
+
+
+def t_logflood(env, tap):
+    """A guest sending 20000 frames that are each a violation (allowed to stay
+    connected): vcmad's log about it stays bounded by the per-VM token bucket,
+    the rest is counted and summarised; the other VM is logged and served."""
+    _, good = env.guests(["good"])
+    _, evil = env.guests(["evil-pong-flood"], evil="pong-flood")
+    vms = dict(good, **evil)
+    t0 = time.monotonic()
+    env.start(vms, ["--set", "limits.max_violations=1000000",
+                    "--set", "limits.max_frames_per_sec=10000000",
+                    "--set", "daemon.log_rate=20", "--set", "daemon.log_burst=100"])
+    tap.ok(env.ready("good"), "the good guest is ready")
+    pat = "vm evil-pong-flood: "
+    done = env.wait(lambda: (env.metric("vcmad_vm_protocol_errors_total",
+                                        vm="evil-pong-flood") or 0) >= 20000, 30)
+    errs = env.metric("vcmad_vm_protocol_errors_total", vm="evil-pong-flood")
+    tap.ok(done, "all 20000 violations are counted", errs)
+    # the tick writes the summary once the bucket has a token again
+    summary = env.wait(lambda: any(pat in l and "lines suppressed" in l
+                                   for l in env.log().splitlines()), 5)
+    elapsed = time.monotonic() - t0
+    lines = [l for l in env.log().splitlines() if pat in l]
+    tap.diag(f"{len(lines)} log lines about the flooding VM in {elapsed:.1f} s, "
+             f"{errs:.0f} violations")
+    tap.ok(summary, "a 'N lines suppressed' summary line",
+           "\n".join(lines[-5:]))
+    # burst 100 + 20/s since start, a few summaries
+    bound = 100 + 20 * elapsed + 10
+    tap.ok(len(lines) <= bound, f"the log about it stays bounded ({len(lines)} <= {bound:.0f})",
+           len(lines))
+    sup = env.metric("vcmad_log_suppressed_total", vm="evil-pong-flood")
+    tap.ok(sup is not None and sup + len(lines) >= 20000,
+           "vcmad_log_suppressed_total counts what was dropped", sup)
+    tap.ok(env.metric("vcmad_log_suppressed_total", vm="good") == 0,
+           "nothing of the good VM is suppressed")
+    rc, out, err = env.ctl("reserve", "good", "64M", "--count", "2", "--wait",
+                           "--wait-timeout", "30")
+    tap.ok(rc == 0, "the good guest still gets its reservations", out + err)
+    tap.ok(any("vm good: " in l and "connected to channel" in l for l in env.log().splitlines()),
+           "the good VM's lines are still written")
+    time.sleep(1)
+    lines = [l for l in env.log().splitlines() if pat in l]
+    bound = 100 + 20 * (time.monotonic() - t0) + 10
+    tap.ok(len(lines) <= bound, f"still bounded a second later ({len(lines)} <= {bound:.0f})")
     tap.ok(env.stop() == 0, "vcmad exits 0")
 
 
@@ -686,7 +732,7 @@ SCENARIOS = {
     "basic": t_basic, "errors": t_errors, "many": t_many, "restart": t_restart,
     "reboot": t_reboot, "retry": t_retry, "deadline": t_deadline, "stale": t_stale,
     "hostile": t_hostile, "agent": t_agent, "claimed": t_claimed,
-    "claimed-slow": t_claimed_slow, "below": t_below, "stats": t_stats,
+    "claimed-slow": t_claimed_slow, "below": t_below, "stats": t_stats, "logflood": t_logflood,
 }
 
 
