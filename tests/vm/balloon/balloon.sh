@@ -74,7 +74,7 @@ for fd in os.listdir(f"/proc/{pid}/fd"):
 PY
 }
 
-[ "$backing" = hugetlb ] && echo "1..9" || echo "1..8"
+[ "$backing" = hugetlb ] && echo "1..10" || echo "1..9"
 boot_guest "$here/guest.sh" "${ram_args[@]}" --timeout 1500 --pidfile "$work/qemu.pid" \
 	--add "$bguest:/bin/balloon-guest" --qemu -qmp --qemu "unix:$work/qmp.sock,server=on,wait=off"
 wait_until 900 guest_says GUEST-READY || bail "guest never got ready"
@@ -128,6 +128,27 @@ inflated=$(sed -n 's/.*balloon_inflated=\([0-9]*\).*/\1/p' <<<"$inflated_line")
 [ "${inflated:-0}" = 128 ] && [ "${free_taken:-0}" -gt 0 ] ||
 	bail "want 128 chunks inflated, some of them free blocks (balloon_inflated=${inflated:-?} balloon_free_taken=${free_taken:-?})"
 ok "$free_taken of the 128 chunks were free blocks taken without evacuating (sysfs balloon_free_taken)"
+
+# Balloon statistics from the real agent (BALLOON_STATS, capability bit 7):
+# MemTotal as the guest itself read it above (the balloon has not moved
+# since), all 128 chunks on the guest's one node, the counters of
+# /proc/vmstat and vcma.ko's pressure files, what vcmad punched.
+mt_kib=$(sed -n 's/.*memtotal=\([0-9]*\).*/\1/p' <<<"$inflated_line")
+[ "$backing" = hugetlb1g ] && want_freed=0 || want_freed=$((256 << 20))
+"$vcmactl" --json balloon vm1 --stats >"$work/stats.json" 2>"$work/stats.err" ||
+	{ sed 's/^/# /' "$work/stats.err"; bail "vcmactl balloon vm1 --stats"; }
+"$vcmactl" balloon vm1 --stats 2>&1 | sed 's/^/# /'
+json "g = d['guest']; n = d['nodes']; h = d['host']
+ok = (d['actual_bytes'] == 256 << 20 and g['mem_total_bytes'] == ${mt_kib:-0} * 1024 and
+      0 < g['mem_free_bytes'] <= g['mem_total_bytes'] and
+      0 < g['mem_available_bytes'] <= g['mem_total_bytes'] and g['disk_caches_bytes'] is not None and
+      g['minor_faults'] > 0 and g['major_faults'] is not None and g['oom_kills'] == 0 and
+      g['swap_in_bytes'] is not None and g['swap_out_bytes'] is not None and
+      g['pressure_events'] is not None and
+      [(x['node'], x['chunks']) for x in n] == [(0, 128)] and h['freed_bytes'] == $want_freed)
+sys.exit(0 if ok else 1)" <"$work/stats.json" ||
+	{ sed 's/^/# /' "$work/stats.json"; bail "balloon statistics do not match the guest (MemTotal ${mt_kib:-?} kB)"; }
+ok "balloon statistics from the guest agent: MemTotal as the guest reads it, 128 chunks on node 0, /proc/vmstat counters, $((want_freed >> 20)) MiB punched"
 
 if [ "$backing" = hugetlb ]; then
 	# Empty the host's pool of free, unreserved 2 MiB pages: a deflate would
