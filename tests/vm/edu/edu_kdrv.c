@@ -222,6 +222,127 @@ int scenario_dma(int argc, char **argv)
 	return tap_done();
 }
 
+/* A line for the host side of the test, on the console (see lib-vcmad.sh). */
+static void console_mark(const char *fmt, const char *arg)
+{
+	FILE *f = fopen("/dev/console", "w");
+
+	if (!f)
+		return;
+	fprintf(f, "| ");
+	fprintf(f, fmt, arg);
+	fprintf(f, "\n");
+	fclose(f);
+}
+
+/* The reservation grant labelled label, waiting up to wait_s seconds for it. */
+static int find_grant(int fd, const char *label, int wait_s, struct vcma_ioc_reserve *r)
+{
+	struct vcma_ioc_grant g[64];
+	struct vcma_ioc_list l;
+	uint32_t i;
+	int t;
+
+	for (t = 0; t <= wait_s; t++) {
+		memset(&l, 0, sizeof(l));
+		l.argsz = sizeof(l);
+		l.max_grants = 64;
+		l.grants_ptr = (uintptr_t)g;
+		if (ioctl(fd, VCMA_IOC_LIST, &l))
+			return -errno;
+		for (i = 0; i < l.nr_grants && i < 64; i++) {
+			if (g[i].kind != 1 || strcmp(g[i].label, label))
+				continue;
+			memset(r, 0, sizeof(*r));
+			r->grant_id = g[i].grant_id;
+			r->phys_addr = g[i].phys_addr;
+			r->granted_size = g[i].size;
+			return 0;
+		}
+		sleep(1);
+	}
+	return -ENOENT;
+}
+
+/*
+ *   dma-host LABEL idle|busy [BITS] [ABOVE]
+ *       the grant the host reserved through vcmad (vcmactl reserve ...
+ *       --below 2^BITS --label LABEL) is claimed by vcma_edu.ko and DMA'd
+ *       over whole, both ways; a grant labelled ABOVE, reserved without the
+ *       limit, is refused by the driver's own mask check. vcma.ko is
+ *       loaded and the agent serves the host; nothing is released here.
+ */
+int scenario_dma_host(int argc, char **argv)
+{
+	const char *label = argc > 1 ? argv[1] : "edu0";
+	bool busy = argc > 2 && !strcmp(argv[2], "busy");
+	unsigned int bits = argc > 3 ? (unsigned int)atoi(argv[3]) : EDU_DEFAULT_DMA_BITS;
+	const char *above = argc > 4 ? argv[4] : NULL;
+	uint64_t limit = bits >= 64 ? UINT64_MAX : 1ull << bits;
+	struct workload *w = NULL;
+	struct vcma_ioc_reserve r, hi;
+	struct edu_ioc_claim c;
+	char path[128], buf[64], want[32];
+	uint8_t *grant;
+	int fd, efd, ret;
+
+	if (busy)
+		w = busy_workload_start(256 * MiB);
+	fd = vcma_open();
+	/* The host reserves once it sees this line: in the busy guest, under load. */
+	console_mark("GUEST-WAITING: %s", label);
+	ret = find_grant(fd, label, 600, &r);
+	if (!tap_ok(ret == 0, "the host's grant labelled %s appeared: grant %" PRIu64 " at %#" PRIx64
+		    ", %" PRIu64 " MiB (%s)", label, (uint64_t)r.grant_id, (uint64_t)r.phys_addr,
+		    (uint64_t)r.granted_size / MiB, ret ? strerror(-ret) : "ok"))
+		return tap_done();
+	tap_ok(r.granted_size >= 16 * MiB, "at least 16 MiB (%" PRIu64 " MiB)",
+	       (uint64_t)r.granted_size / MiB);
+	tap_ok(r.phys_addr + r.granted_size <= limit, "grant [%#" PRIx64 ", %#" PRIx64
+	       ") lies below the %u-bit limit", (uint64_t)r.phys_addr,
+	       (uint64_t)(r.phys_addr + r.granted_size), bits);
+	snprintf(path, sizeof(path), "/sys/kernel/vcma/grants/%" PRIu64 "/max_addr",
+		 (uint64_t)r.grant_id);
+	snprintf(want, sizeof(want), "%#" PRIx64, limit);
+	tap_ok(!sysfs_str(path, buf, sizeof(buf)) && !strcmp(buf, want),
+	       "the host's limit reached vcma.ko: max_addr %s (want %s)", buf, want);
+	grant = map_grant(fd, &r);
+
+	efd = open_edu(bits);
+	ret = edu_claim(efd, label, &c);
+	if (!tap_ok(ret == 0, "vcma_edu claims %s for %u devices (%s)", label, c.nr_devices,
+		    ret ? strerror(-ret) : "ok"))
+		return tap_done();
+	tap_ok(c.grant_id == r.grant_id && c.phys_addr == r.phys_addr &&
+	       c.size == r.granted_size && c.bus_addr == r.phys_addr && c.dma_mask == limit - 1,
+	       "claim is grant %" PRIu64 " at bus address %#" PRIx64 " (= guest-physical), mask %#"
+	       PRIx64, (uint64_t)c.grant_id, (uint64_t)c.bus_addr, (uint64_t)c.dma_mask);
+
+	dma_both_ways(efd, grant, r.granted_size, busy ? "busy" : "idle");
+
+	tap_ok(ioctl(efd, EDU_IOC_UNCLAIM) == 0, "driver drops its claim");
+	/* Reserved without the limit, the other grant lies where the device cannot reach. */
+	if (above) {
+		ret = find_grant(fd, above, 600, &hi);
+		if (tap_ok(ret == 0 && hi.phys_addr + hi.granted_size > limit,
+			   "the host's grant %s (no limit) lies above the %u-bit limit: [%#" PRIx64
+			   ", %#" PRIx64 ")", above, bits, (uint64_t)hi.phys_addr,
+			   (uint64_t)(hi.phys_addr + hi.granted_size))) {
+			ret = edu_claim(efd, above, &c);
+			tap_ok(ret == -ERANGE, "the driver's own mask check refuses it: %s",
+			       strerror(-ret));
+			ioctl(efd, EDU_IOC_UNCLAIM);
+		}
+	}
+	close(efd);
+	tap_ok(edu_unload() == 0, "rmmod vcma_edu");
+	munmap(grant, r.granted_size);
+	if (w)
+		busy_workload_stop(w, "after the DMA");
+	close(fd);
+	return tap_done();
+}
+
 static int sync_file_of(int dfd, uint32_t flags)
 {
 	struct dma_buf_export_sync_file x = { .flags = flags, .fd = -1 };

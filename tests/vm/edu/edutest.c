@@ -12,6 +12,7 @@ static const struct {
 } scenarios[] = {
 	{ "uio", scenario_uio, "[MiB] uio_pci_generic + grant mmap: userspace programs the DMA" },
 	{ "dma", scenario_dma, "[MiB] [idle|busy] [BITS] vcma_edu.ko claims edu0, devices DMA all of it" },
+	{ "dma-host", scenario_dma_host, "LABEL [idle|busy] [BITS] [ABOVE] the host's grant LABEL, claimed and DMA'd whole; ABOVE refused" },
 	{ "fence", scenario_fence, "[MiB] dma-buf export, a device fence, EXPORT/IMPORT_SYNC_FILE + poll" },
 };
 

@@ -10,6 +10,7 @@ int edu_find_devices(char names[][16], int max);
 
 int scenario_uio(int argc, char **argv);
 int scenario_dma(int argc, char **argv);
+int scenario_dma_host(int argc, char **argv);
 int scenario_fence(int argc, char **argv);
 
 #endif /* VCMA_EDUTEST_H */
