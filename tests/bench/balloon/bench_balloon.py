@@ -252,6 +252,7 @@ def main():
         return 2
     work = tempfile.mkdtemp(prefix="vcma-bench-balloon.")
     rounds = {}
+    load0 = os.getloadavg()[0]
     try:
         for backing in backings:
             d = os.path.join(work, backing)
@@ -290,6 +291,8 @@ def main():
     log(f"balloon benchmark: {GUEST_MIB} MiB guest, balloon {BALLOON_MIB} MiB, one boot per "
         f"backing, both methods in the same boot, {ROUNDS} rounds each, alternating; speeds "
         "are medians, host memory the first round's")
+    log(f"host load average (1 min) {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the "
+        f"end, on {os.cpu_count()} CPUs: TCG guests share them with everything else")
     log(f"{'backing':11} {'method':7} {'inflate MiB/s':>13} {'deflate MiB/s':>13} "
         f"{'host freed MiB':>14} {'freed/MiB':>9} {'THP lost MiB':>12}")
     for (backing, method), r in results.items():
