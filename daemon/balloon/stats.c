@@ -168,14 +168,17 @@ static void add_u64(json_object *o, const char *key, uint64_t v)
 static json_object *guest_json(const struct vcma_balloon_stats_result_h *st)
 {
 	json_object *g = json_object_new_object();
+	/* amounts of memory get a _bytes name; the rest are counts */
+	const uint32_t amounts = VCMA_BST_MEM_TOTAL | VCMA_BST_MEM_FREE | VCMA_BST_MEM_AVAILABLE |
+				 VCMA_BST_DISK_CACHES | VCMA_BST_SWAP_IN | VCMA_BST_SWAP_OUT |
+				 VCMA_BST_PRESSURE_DEFLATED;
 	struct vcma_balloon_stats_result_h c = *st;
 
 	for (unsigned int i = 0; i < VCMA_BST_NR_COUNTERS; i++) {
-		const char *name = vcma_bst_counter_name(i);
 		char key[48];
-		bool bytes = i <= 5 || i == 11;	/* memory and swap amounts, pressure bytes */
 
-		snprintf(key, sizeof(key), "%s%s", name, bytes ? "_bytes" : "");
+		snprintf(key, sizeof(key), "%s%s", vcma_bst_counter_name(i),
+			 (amounts & (1u << i)) ? "_bytes" : "");
 		json_object_object_add(g, key, (st->valid & (1u << i)) ?
 				       json_object_new_uint64(*vcma_bst_counter(&c, i)) : NULL);
 	}

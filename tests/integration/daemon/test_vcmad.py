@@ -679,6 +679,7 @@ def t_stats(env, tap):
                "the simulated guest's memory from its model; no event counters (null)", g)
     else:
         tap.diag("vcma-agent --sim not built: the real agent's part is skipped")
+    tap.ok(env.stop() == 0, "vcmad exits 0")
 
 
 def t_logflood(env, tap):
