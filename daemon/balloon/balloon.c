@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,107 @@ static struct vm_balloon *B(const struct vcma_vm *vm)
 	return vm->bal;
 }
 
+/*
+ * The QMP conversation and the backing inspection (reclaim_open: connect,
+ * greeting, qmp_capabilities, "info mtree -f", query-memdev, qom-list, the
+ * /proc/PID/fd scan) block for up to QMP_TIMEOUT_MS when a monitor is slow
+ * or hung. They run on a thread of their own, one per VM at a time, never on
+ * the event loop: the thread owns only the job (a copy of the QMP path) and
+ * the struct reclaim it builds, and touches nothing of the VM. The loop
+ * takes the result in balloon_pump (every tick); until then host reclaim is
+ * "pending" and inflated chunks are recorded unpunched, punched by
+ * punch_pending once the answer is in.
+ */
+enum { JOB_RUNNING, JOB_DONE, JOB_ABANDONED };
+
+struct rc_job {
+	_Atomic int state;
+	char *qmp_path;
+	int timeout_ms;
+	struct reclaim *rc;
+};
+
+static void job_free(struct rc_job *j)
+{
+	reclaim_free(j->rc);
+	free(j->qmp_path);
+	free(j);
+}
+
+static void *job_run(void *arg)
+{
+	struct rc_job *j = arg;
+	int expect = JOB_RUNNING;
+
+	j->rc = reclaim_open(j->qmp_path, j->timeout_ms);
+	/* the loop gave the job up meanwhile (new QEMU, VM gone): nobody else frees it */
+	if (!atomic_compare_exchange_strong(&j->state, &expect, JOB_DONE))
+		job_free(j);
+	return NULL;
+}
+
+/* Start the inspection on its thread; -1 when no thread could be made. */
+static int job_start(struct vm_balloon *b)
+{
+	struct rc_job *j = calloc(1, sizeof(*j));
+	pthread_attr_t attr;
+	pthread_t t;
+	int e;
+
+	if (!j || !(j->qmp_path = strdup(b->qmp_path))) {
+		free(j);
+		return -1;
+	}
+	atomic_init(&j->state, JOB_RUNNING);
+	j->timeout_ms = QMP_TIMEOUT_MS;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	e = pthread_create(&t, &attr, job_run, j);
+	pthread_attr_destroy(&attr);
+	if (e) {
+		job_free(j);
+		return -1;
+	}
+	b->job = j;
+	return 0;
+}
+
+/* Forget a running inspection: its thread frees it when it ends. */
+static void job_abandon(struct vm_balloon *b)
+{
+	struct rc_job *j = b->job;
+	int expect = JOB_RUNNING;
+
+	if (!j)
+		return;
+	b->job = NULL;
+	if (!atomic_compare_exchange_strong(&j->state, &expect, JOB_ABANDONED))
+		job_free(j);	/* it had finished: ours to free */
+}
+
+/* The finished inspection's result, or NULL while it runs. */
+static struct reclaim *job_take(struct vm_balloon *b)
+{
+	struct rc_job *j = b->job;
+	struct reclaim *rc;
+
+	if (!j || atomic_load(&j->state) != JOB_DONE)
+		return NULL;
+	rc = j->rc;
+	j->rc = NULL;
+	b->job = NULL;
+	job_free(j);
+	return rc;
+}
+
+/* Drop what is known of QEMU's backing (and any inspection under way). */
+static void forget_reclaim(struct vm_balloon *b)
+{
+	job_abandon(b);
+	reclaim_free(b->rc);
+	b->rc = NULL;
+}
+
 int balloon_init(struct vcma_vm *vm)
 {
 	vm->bal = calloc(1, sizeof(*vm->bal));
@@ -32,7 +135,7 @@ void balloon_free(struct vcma_vm *vm)
 {
 	if (!vm->bal)
 		return;
-	reclaim_free(vm->bal->rc);
+	forget_reclaim(vm->bal);
 	free(vm->bal->chunks);
 	free(vm->bal->unpunched);
 	free(vm->bal->qmp_path);
@@ -51,8 +154,7 @@ int balloon_set_qmp(struct vcma_vm *vm, const char *qmp_path)
 		return -ENOMEM;
 	free(b->qmp_path);
 	b->qmp_path = p;
-	reclaim_free(b->rc);	/* learn the new QEMU's layout when next needed */
-	b->rc = NULL;
+	forget_reclaim(b);	/* learn the new QEMU's layout when next needed */
 	return 0;
 }
 
@@ -69,8 +171,7 @@ static int set_refusal(struct vm_balloon *b, char **slot, const char *reason)
 	}
 	free(*slot);
 	*slot = p;
-	reclaim_free(b->rc);	/* the reason is applied when QEMU is asked next */
-	b->rc = NULL;
+	forget_reclaim(b);	/* the reason is applied when QEMU is asked next */
 	return 0;
 }
 
@@ -105,8 +206,7 @@ void balloon_session_reset(struct vcma_vm *vm, bool rebooted)
 	b->retry_at_ms = 0;
 	b->checked = b->exact = b->resync = false;
 	/* QEMU may be another process now: ask it again when needed. */
-	reclaim_free(b->rc);
-	b->rc = NULL;
+	forget_reclaim(b);
 	if (rebooted) {
 		/* The new boot has no balloon: its memory is the guest's again (refaulted as zeros). */
 		b->nr_chunks = 0;
@@ -117,37 +217,73 @@ void balloon_session_reset(struct vcma_vm *vm, bool rebooted)
 	}
 }
 
+static void punch_pending(struct vcma_vm *vm, int64_t now_ms);
+
+/* The inspection's result is in: apply the VM's own refusals and take it. */
+static void adopt_reclaim(struct vcma_vm *vm, struct reclaim *rc, int64_t now_ms)
+{
+	struct vm_balloon *b = B(vm);
+
+	b->rc = rc;
+	/* QEMU is still asked: its backing is measured, only never punched */
+	if (refusal(b)) {
+		b->rc->possible = false;
+		snprintf(b->rc->why, sizeof(b->rc->why), "%s", refusal(b));
+	}
+	/* a punch frees whole huge pages only: never part of one */
+	if (b->rc->possible && b->rc->align > balloon_chunk_bytes(vm)) {
+		b->rc->possible = false;
+		snprintf(b->rc->why, sizeof(b->rc->why), "host reclaim off: the %s backing's "
+			 "huge pages are %" PRIu64 " MiB, larger than the balloon's %" PRIu64
+			 " MiB chunk; a chunk cannot be punched without the rest of its huge "
+			 "page (the guest still shrinks)", reclaim_kind_name(b->rc->kind),
+			 b->rc->align >> 20, balloon_chunk_bytes(vm) >> 20);
+	}
+	/* a balloon started while QEMU was asked: nothing is punched yet, measure from here */
+	if (b->started_ms && !b->base.valid)
+		reclaim_measure(b->rc, &b->base);
+	vlog_vm_info(vm->name, "host reclaim %s: %s", b->rc->possible ? "on" : "off", b->rc->why);
+	/* chunks the guest gave up while QEMU was asked: punched now, as in balloon_pump */
+	if (b->rc->possible && b->exact && b->nr_unpunched && !b->from_store && vm_connected(vm))
+		punch_pending(vm, now_ms);
+}
+
+/*
+ * What is known of QEMU's backing; NULL while the inspection runs on its
+ * thread (reclaim "pending"). Without a QMP socket nothing is asked (no I/O),
+ * so the answer is immediate.
+ */
 static struct reclaim *ensure_reclaim(struct vcma_vm *vm, int64_t now_ms)
 {
 	struct vm_balloon *b = B(vm);
+	struct reclaim *rc;
 
 	/* QMP unreachable (busy with another client, QEMU starting): ask again later */
 	if (b->rc && b->rc->transient && now_ms - b->rc_at_ms >= QMP_RETRY_MS) {
 		reclaim_free(b->rc);
 		b->rc = NULL;
 	}
-	if (!b->rc) {
+	if (b->rc)
+		return b->rc;
+	if (!b->job) {
 		b->rc_at_ms = now_ms;
-		b->rc = reclaim_open(b->qmp_path, QMP_TIMEOUT_MS);
-		/* QEMU is still asked: its backing is measured, only never punched */
-		if (b->rc && refusal(b)) {
-			b->rc->possible = false;
-			snprintf(b->rc->why, sizeof(b->rc->why), "%s", refusal(b));
+		if (!b->qmp_path || job_start(b)) {
+			/* no socket (nothing to wait for), or no thread: asked right here */
+			rc = reclaim_open(b->qmp_path, QMP_TIMEOUT_MS);
+			if (rc)
+				adopt_reclaim(vm, rc, now_ms);
+			return b->rc;
 		}
-		/* a punch frees whole huge pages only: never part of one */
-		if (b->rc && b->rc->possible && b->rc->align > balloon_chunk_bytes(vm)) {
-			b->rc->possible = false;
-			snprintf(b->rc->why, sizeof(b->rc->why), "host reclaim off: the %s backing's "
-				 "huge pages are %" PRIu64 " MiB, larger than the balloon's %" PRIu64
-				 " MiB chunk; a chunk cannot be punched without the rest of its huge "
-				 "page (the guest still shrinks)", reclaim_kind_name(b->rc->kind),
-				 b->rc->align >> 20, balloon_chunk_bytes(vm) >> 20);
-		}
-		if (b->rc)
-			vlog_vm_info(vm->name, "host reclaim %s: %s",
-				  b->rc->possible ? "on" : "off", b->rc->why);
 	}
+	rc = job_take(b);
+	if (rc)
+		adopt_reclaim(vm, rc, now_ms);
 	return b->rc;
+}
+
+bool balloon_reclaim_pending(const struct vcma_vm *vm)
+{
+	return B(vm)->job != NULL;
 }
 
 int balloon_set_target(struct vcma_vm *vm, uint64_t target, int64_t now_ms)
@@ -240,6 +376,8 @@ void balloon_pump(struct vcma_vm *vm, int64_t now_ms)
 	struct vcma_msg m;
 	uint32_t timeout;
 
+	if (b->job)	/* the QMP inspection may have answered: take it on the loop */
+		ensure_reclaim(vm, now_ms);
 	if (vm->conn != VM_READY || vm->drop || !(vm->caps & VCMA_CAP_BALLOON) || b->req_id)
 		return;
 	if (!b->checked)
@@ -725,7 +863,7 @@ void balloon_on_event(struct vcma_vm *vm, uint32_t kind, uint64_t arg0)
 static const char *backend_kind(const struct vm_balloon *b)
 {
 	if (!b->rc)
-		return "unknown";
+		return b->job ? "pending" : "unknown";
 	return b->rc->kind == RECLAIM_NONE ? "none" : reclaim_kind_name(b->rc->kind);
 }
 
@@ -772,8 +910,11 @@ json_object *balloon_json(struct vcma_vm *vm, int64_t now_ms)
 	json_object_object_add(h, "backend", json_object_new_string(backend_kind(b)));
 	json_object_object_add(h, "reclaim_possible",
 			       json_object_new_boolean(rc && rc->possible));
+	json_object_object_add(h, "reclaim_pending", json_object_new_boolean(!rc && b->job));
 	json_object_object_add(h, "reason", json_object_new_string(
-		rc ? rc->why : refusal(b) ? refusal(b) :
+		rc ? rc->why : refusal(b) ? refusal(b) : b->job ?
+		"pending: QEMU's memory layout is being inspected over QMP (inflated chunks are "
+		"recorded and punched once it answers)" :
 		"guest not connected; QEMU not asked yet"));
 	json_object_object_add(h, "punched_bytes", json_object_new_uint64(b->punched_bytes));
 	/* a state, unlike the counter above: survives vcmad restarts through the store */

@@ -70,6 +70,7 @@ struct vm_balloon {
 	char *unshared_reason;		/* RAM not a shared backend (from libvirt), NULL = maybe shared */
 	struct reclaim *rc;		/* NULL until first needed in a session */
 	int64_t rc_at_ms;		/* when QEMU was last asked */
+	struct rc_job *job;		/* the QMP inspection running on its thread, or NULL */
 	struct reclaim_usage base;	/* measured when the current resize began */
 	uint64_t base_balloon;		/* guest balloon bytes then */
 	int64_t started_ms, finished_ms;
@@ -119,6 +120,8 @@ void balloon_on_event(struct vcma_vm *vm, uint32_t kind, uint64_t arg0);
 
 /* Is the resize finished (settled, or nothing to do)? */
 bool balloon_idle(const struct vcma_vm *vm);
+/* Is the QMP inspection of the VM's QEMU still running (host reclaim "pending")? */
+bool balloon_reclaim_pending(const struct vcma_vm *vm);
 json_object *balloon_json(struct vcma_vm *vm, int64_t now_ms);
 void balloon_metrics(FILE *f, struct vcma_vm *const *vms, size_t nr);
 

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -317,6 +318,12 @@ static int qmp_open(struct qmp *q, const char *path, int *pid, char *err, size_t
 	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (q->fd >= 0) {
+		/* a unix connect() blocks while the listener's backlog is full: bound it */
+		struct timeval tv = { q->timeout_ms / 1000, (q->timeout_ms % 1000) * 1000 };
+
+		setsockopt(q->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
 	if (q->fd < 0 || connect(q->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		snprintf(err, errlen, "QMP socket %s: %s", path, strerror(errno));
 		return -1;

@@ -28,9 +28,11 @@
  * share=off node still gives back what its shared nodes hold, and says why
  * the other is skipped.
  *
- * The QMP exchange is synchronous with a short timeout (reclaim_open runs
- * once per guest session, not per chunk); punching and measuring are single
- * syscalls.
+ * reclaim_open is synchronous: the QMP exchange (connect bounded by
+ * SO_SNDTIMEO, every read by one budget of timeout_ms) and the /proc scans
+ * block the caller for up to timeout_ms, so balloon.c runs it on a thread of
+ * its own, never on the event loop; it shares no state with other calls.
+ * Punching and measuring are single syscalls, made on the loop.
  */
 #ifndef VCMA_DAEMON_RECLAIM_H
 #define VCMA_DAEMON_RECLAIM_H

@@ -55,8 +55,12 @@ def read_state(env, key="g"):
 
 
 def balloon(env):
-    code, doc = env.api("GET", "/v1/vms/g/balloon")
-    return doc if code == 200 else {}
+    """GET .../balloon once vcmad's QMP inspection (on its thread) has answered."""
+    def get():
+        code, doc = env.api("GET", "/v1/vms/g/balloon")
+        return doc if code == 200 else {}
+    env.wait(lambda: not get().get("host", {}).get("reclaim_pending"), 10)
+    return get()
 
 
 def alive(env, tap):

@@ -21,8 +21,12 @@ CHUNK = 2 * M
 
 
 def balloon(env, vm):
-    code, doc = env.api("GET", f"/v1/vms/{vm}/balloon")
-    return doc if code == 200 else {}
+    """GET .../balloon once vcmad's QMP inspection (on its thread) has answered."""
+    def get():
+        code, doc = env.api("GET", f"/v1/vms/{vm}/balloon")
+        return doc if code == 200 else {}
+    env.wait(lambda: not get().get("host", {}).get("reclaim_pending"), 10)
+    return get()
 
 
 def settle(env, vm, timeout=60):
@@ -437,7 +441,74 @@ def t_numa_mixed(env, tap):
            "GET reports the measured host memory freed on the punchable node", b["host"])
 
 
-SCENARIOS = {"numa": t_numa, "numa_mixed": t_numa_mixed, "batches": t_batches, "floor": t_floor, "restart": t_restart,
+class HungMonitor(threading.Thread):
+    """A QMP socket that accepts and never says a word (a hung QEMU monitor)."""
+    def __init__(self, path):
+        super().__init__(daemon=True)
+        self.path = path
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.bind(path)
+        self.s.listen(8)
+        self.conns = []
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.s.accept()
+            except OSError:
+                return
+            self.conns.append(c)	# kept open, never answered
+
+
+def t_hung_qmp(env, tap):
+    """One VM's QMP monitor accepts and never answers: vcmad asks it on a thread,
+    so GETs of that VM answer "pending" at once, and another VM keeps getting
+    its RESERVEs and GETs answered meanwhile. Functional only: the latency
+    figure is printed, not asserted (tests/bench/daemon measures it)."""
+    hung = HungMonitor(os.path.join(env.dir, "hung-qmp.sock"))
+    hung.start()
+    _, hpath = env.agent("h", mem="512M")
+    _, good = env.guests(["good"])
+    tap.ok(env.start(good, ["--vm", f"h={hpath['h']},qmp={hung.path}"]) and env.ready("h", "good"),
+           "vcmad serves the VM with the hung monitor and another one")
+    t0 = time.monotonic()
+    code, b = env.api("GET", "/v1/vms/h/balloon")
+    first_ms = (time.monotonic() - t0) * 1000
+    h = b.get("host", {}) if code == 200 else {}
+    tap.ok(code == 200 and h.get("reclaim_pending") is True and h.get("backend") == "pending" and
+           "pending" in h.get("reason", ""), f"GET of its balloon answers at once: reclaim pending "
+           f"({first_ms:.0f} ms)", b)
+    code, _ = env.api("PUT", "/v1/vms/h/balloon", {"target": "64M"})
+    tap.ok(code in (200, 202), "a balloon target for it is taken", code)
+    lat, reserved, gets = [], 0, 0
+    end = time.monotonic() + 2.5	# QMP_TIMEOUT_MS is 2 s: the inspection hangs all along
+    while time.monotonic() < end:
+        t = time.monotonic()
+        code, doc = env.api("POST", "/v1/vms/good/reservations", {"size": "2M"})
+        reserved += code in (200, 201, 202)
+        for path in ("/v1/vms/good", "/v1/vms/h/balloon"):
+            t = time.monotonic()
+            code, _ = env.api("GET", path)
+            lat.append((time.monotonic() - t) * 1000)
+            gets += code == 200
+    lat.sort()
+    tap.diag(f"{gets} GETs, {reserved} reservations in 2.5 s with the monitor hung; "
+             f"GET p99 {lat[int(len(lat) * 0.99) - 1] if lat else 0:.1f} ms, max {lat[-1] if lat else 0:.1f} ms")
+    tap.ok(reserved >= 5 and gets >= 10, "the other VM's RESERVEs and GETs keep being answered",
+           (reserved, gets))
+    tap.ok(env.wait(lambda: env.settled("good", reserved), 20), "its reservations are granted",
+           env.rsvs("good")[-3:])
+    tap.ok(len(hung.conns) >= 1, "vcmad did connect to the hung monitor", len(hung.conns))
+    # the inspection gives up after its timeout: refused with the reason, chunks kept unpunched
+    done = env.wait(lambda: not balloon(env, "h").get("host", {}).get("reclaim_pending"), 10)
+    b = settle(env, "h")
+    tap.ok(done and not b["host"]["reclaim_possible"] and "QMP" in b["host"]["reason"],
+           "after the timeout: host reclaim off, the reason says why", b.get("host"))
+    tap.ok(b.get("actual_bytes") == 64 * M and b.get("chunks_unpunched") == b.get("chunks") == 32,
+           "the guest's balloon inflated; its chunks recorded, none punched", b)
+
+
+SCENARIOS = {"hung_qmp": t_hung_qmp, "numa": t_numa, "numa_mixed": t_numa_mixed, "batches": t_batches, "floor": t_floor, "restart": t_restart,
              "reclaim": t_reclaim, "file": t_file, "share_off": t_share_off, "vfio": t_vfio,
              "hostile": t_hostile}
 

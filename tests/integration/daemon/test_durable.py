@@ -248,8 +248,12 @@ def t_libvirt_state(env, tap):
 # ---- the balloon's chunk set across restarts (real agent on the model, fakeqemu) ----------
 
 def balloon(env, vm="g"):
-    code, doc = env.api("GET", f"/v1/vms/{vm}/balloon")
-    return doc if code == 200 else {}
+    """GET .../balloon once vcmad's QMP inspection (on its thread) has answered."""
+    def get():
+        code, doc = env.api("GET", f"/v1/vms/{vm}/balloon")
+        return doc if code == 200 else {}
+    env.wait(lambda: not get().get("host", {}).get("reclaim_pending"), 10)
+    return get()
 
 
 def backing_offset(q, gpa):

@@ -136,6 +136,8 @@ ok $? "vcmad booted the two-node VGA domain and its guest agent connected"
 tr '\0' ' ' <"/proc/$(qemu_pid)/cmdline" | grep -q '"driver":"VGA"\|-device VGA'
 ok $? "QEMU $(qemu_pid) runs a standard VGA card (from its command line)"
 
+# vcmad asks QEMU over QMP on a thread of its own: until it answers, reclaim is "pending"
+wait_json 30 "/v1/vms/$name/balloon" 'not d["host"].get("reclaim_pending")'
 get "/v1/vms/$name/balloon" >"$dir/b0.json"
 python3 - "$dir/b0.json" <<'PY'
 import json, sys

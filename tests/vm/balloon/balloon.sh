@@ -81,7 +81,12 @@ wait_until 900 guest_says GUEST-READY || bail "guest never got ready"
 bail_if_guest_failed
 start_vcmad ",qmp=$work/qmp.sock"
 wait_until 300 connected || bail "guest agent never said HELLO to vcmad"
-"$vcmactl" --json balloon vm1 >"$work/b0.json" || bail "vcmactl balloon vm1"
+# vcmad asks QEMU over QMP on a thread of its own: until it answers, reclaim is "pending"
+for _ in $(seq 100); do
+	"$vcmactl" --json balloon vm1 >"$work/b0.json" || bail "vcmactl balloon vm1"
+	json 'sys.exit(1 if d["host"].get("reclaim_pending") else 0)' <"$work/b0.json" && break
+	sleep 0.1
+done
 json 'h=d["host"]; print("# host reclaim:", h["reclaim_possible"], h["backend"], h["reason"])' <"$work/b0.json"
 if [ "$backing" = hugetlb1g ]; then
 	json "sys.exit(0 if not d['host']['reclaim_possible'] and '1024 MiB' in d['host']['reason'] and 'huge page' in d['host']['reason'] else 1)" \
