@@ -21,7 +21,6 @@ Usage: test_faults.py ROW (see ROWS)."""
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -287,7 +286,8 @@ def balloon_setup(env, tap, q=None):
 
 
 def backing_offset(q, gpa):
-    """fakeqemu's layout: guest-physical [0, half) at offset half, [half, size) at 0 (its own inverse)."""
+    """fakeqemu's layout: guest-physical [0, half) at offset half, [half, size) at 0
+    (its own inverse)."""
     half = q.size // 2
     return gpa + half if gpa < half else gpa - half
 
@@ -536,7 +536,8 @@ def disk_full(env, tap):
            "disk full: a new reservation answers 507, No space left", (code, doc))
     tap.ok(env.metric("vcmad_store_save_failing") == 1, "metric: the store is failing")
     alive(env, tap)
-    tap.ok(env.stop(signal.SIGKILL) == -signal.SIGKILL, "vcmad killed with SIGKILL, disk still full")
+    tap.ok(env.stop(signal.SIGKILL) == -signal.SIGKILL,
+           "vcmad killed with SIGKILL, disk still full")
     tap.ok(env.restart() and env.ready("g"), "vcmad restarts on the full disk")
     tap.ok(read_state(env) is not None, "the state file survived intact")
     os.unlink(filler)
