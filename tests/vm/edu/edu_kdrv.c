@@ -151,8 +151,9 @@ static void dma_both_ways(int efd, uint8_t *grant, uint64_t size, const char *wh
 }
 
 /*
- *   dma MiB idle|busy [BITS]   grant of MiB MiB labelled "edu0", devices
- *                              with a BITS-bit mask (default 28)
+ *   dma MiB idle|busy [BITS]   grant of MiB MiB labelled "edu0", reserved
+ *                              in the guest below 2^BITS, devices with a
+ *                              BITS-bit mask (default 28)
  */
 int scenario_dma(int argc, char **argv)
 {
@@ -171,9 +172,17 @@ int scenario_dma(int argc, char **argv)
 	if (busy)
 		w = busy_workload_start(320 * MiB);
 	fd = vcma_open();
-	ret = vcma_reserve(fd, size, 0, 0, 30000, "edu0", &r);
-	if (!tap_ok(ret == 0, "reserve %" PRIu64 " MiB labelled edu0 (%s) at %#" PRIx64,
-		    size / MiB, ret ? strerror(-ret) : "ok", (uint64_t)r.phys_addr))
+	/* In the guest, as vcma-guest reserve --below does: the device's limit goes along. */
+	memset(&r, 0, sizeof(r));
+	r.argsz = sizeof(r);
+	r.size = size;
+	r.node = VCMA_IOC_NODE_ANY;
+	r.deadline_ms = 30000;
+	r.max_addr = limit;
+	strcpy(r.label, "edu0");
+	ret = ioctl(fd, VCMA_IOC_RESERVE, &r) ? -errno : 0;
+	if (!tap_ok(ret == 0, "reserve %" PRIu64 " MiB labelled edu0 below %#" PRIx64 " (%s) at %#"
+		    PRIx64, size / MiB, limit, ret ? strerror(-ret) : "ok", (uint64_t)r.phys_addr))
 		return tap_done();
 	if (!tap_ok(r.phys_addr + size <= limit, "grant [%#" PRIx64 ", %#" PRIx64 ") lies below the %u-bit limit",
 		    (uint64_t)r.phys_addr, (uint64_t)(r.phys_addr + size), bits))
