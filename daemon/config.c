@@ -107,6 +107,7 @@ int config_add_vm(struct vcmad_config *c, const char *name, const char *channel,
 	n[c->nr_vms].channel = strdup(channel);
 	n[c->nr_vms].qmp = NULL;
 	n[c->nr_vms].stats_interval_s = -1;
+	n[c->nr_vms].pressure_backoff_ms = 0;
 	if (!n[c->nr_vms].name || !n[c->nr_vms].channel)
 		return -1;
 	c->nr_vms++;
@@ -124,6 +125,26 @@ int config_set_vm_qmp(struct vcmad_config *c, const char *name, const char *qmp,
 		if (!strcmp(c->vms[i].name, name))
 			return set_str(&c->vms[i].qmp, qmp);
 	snprintf(err, errlen, "VM '%s': qmp given before its channel", name);
+	return -1;
+}
+
+/* [vm.NAME] pressure_backoff_ms: 1 ms .. 1 day (0 would mean "the global one"). */
+static int config_set_vm_backoff(struct vcmad_config *c, const char *name, const char *v,
+				 char *err, size_t errlen)
+{
+	unsigned long long n;
+
+	if (parse_uint(v, 86400000, &n) || !n) {
+		snprintf(err, errlen, "[vm.%s] pressure_backoff_ms: '%s' is not 1..86400000", name, v);
+		return -1;
+	}
+	for (size_t i = 0; i < c->nr_vms; i++) {
+		if (!strcmp(c->vms[i].name, name)) {
+			c->vms[i].pressure_backoff_ms = (uint32_t)n;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "VM '%s': pressure_backoff_ms given before its channel", name);
 	return -1;
 }
 
@@ -175,6 +196,7 @@ static const struct num_key num_keys[] = {
 	{ "limits", "max_guest_mem", CFG(lim.max_guest_mem), 8, 1ull << 20, 1ull << 60, true },
 	{ "limits", "max_status_grants", CFG(lim.max_status_grants), 4, 1, 1 << 20, false },
 	{ "balloon", "stats_interval_s", CFG(lim.stats_interval_s), 4, 0, 86400, false },
+	{ "balloon", "pressure_backoff_ms", CFG(lim.pressure_backoff_ms), 4, 0, 86400000, false },
 	{ "limits", "max_reasm", CFG(lim.max_reasm), 8,
 	  VCMA_MAX_PAYLOAD + sizeof(struct vcma_hdr), 1ull << 30, true },
 };
@@ -273,6 +295,11 @@ static int config_ini_entry(void *user, const char *section, const char *key, co
 		if (!strcmp(key, "balloon_stats_interval_s")) {
 			x->failed = config_set_vm_stats_interval(c, section + 3, value, x->err,
 								 x->errlen) < 0;
+			return !x->failed;
+		}
+		if (!strcmp(key, "pressure_backoff_ms")) {
+			x->failed = config_set_vm_backoff(c, section + 3, value, x->err,
+							  x->errlen) < 0;
 			return !x->failed;
 		}
 	}
@@ -479,3 +506,4 @@ int config_parse_args(struct vcmad_config *c, int argc, char **argv, char *err, 
 	}
 	return 0;
 }
+

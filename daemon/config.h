@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "vm.h"
 
@@ -18,6 +19,7 @@ struct config_vm {
 	char *name, *channel;
 	char *qmp;		/* QEMU's QMP socket (balloon host reclaim), NULL = none */
 	int64_t stats_interval_s;	/* balloon_stats_interval_s, -1 = [balloon] stats_interval_s */
+	uint32_t pressure_backoff_ms;	/* [vm.NAME] pressure_backoff_ms, 0 = [balloon]'s */
 };
 
 struct vcmad_config {

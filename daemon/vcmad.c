@@ -672,12 +672,14 @@ int main(int argc, char **argv)
 			.source = VCMA_VM_SRC_CLI,
 			.qmp_path = cfg.vms[i].qmp,
 		};
+		struct vcma_vm *vm;
 
-		rc = vcmad_vm_attach(&d, &a, NULL);
+		rc = vcmad_vm_attach(&d, &a, &vm);
 		if (rc) {
 			vlog_vm_err(a.name, "%s", strerror(-rc));
 			goto out;
 		}
+		balloon_set_pressure_backoff(vm, cfg.vms[i].pressure_backoff_ms);
 	}
 	apply_stats_intervals(&d, &cfg);
 	if (cfg.libvirt) {

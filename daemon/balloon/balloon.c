@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -190,6 +191,24 @@ static const char *refusal(const struct vm_balloon *b)
 	return b->pin_reason ? b->pin_reason : b->unshared_reason;
 }
 
+void balloon_set_pressure_backoff(struct vcma_vm *vm, uint32_t ms)
+{
+	B(vm)->pressure_backoff_ms = ms;
+}
+
+static uint32_t pressure_backoff(const struct vcma_vm *vm)
+{
+	return B(vm)->pressure_backoff_ms ? B(vm)->pressure_backoff_ms
+					  : vm->lim->pressure_backoff_ms;
+}
+
+/* Still backing off from a pressure deflate, and a BALLOON_SET now would inflate. */
+static bool pressure_holding(const struct vcma_vm *vm, int64_t now_ms)
+{
+	return now_ms < B(vm)->pressure_hold_until_ms &&
+	       vm->balloon_target > vm->guest.balloon_bytes;
+}
+
 uint64_t balloon_chunk_bytes(const struct vcma_vm *vm)
 {
 	uint32_t page = vm->hello ? vm->hello->page_size : 4096;
@@ -212,6 +231,7 @@ void balloon_session_reset(struct vcma_vm *vm, bool rebooted)
 		b->nr_chunks = 0;
 		b->nr_unpunched = 0;
 		b->from_store = false;
+		b->unpunched_acked = false;
 		b->floor_hit = false;
 		vm->dirty = true;
 	}
@@ -388,9 +408,15 @@ void balloon_pump(struct vcma_vm *vm, int64_t now_ms)
 		resync_pump(vm, now_ms);
 		return;
 	}
-	if (b->settled && b->settled_target == vm->balloon_target)
+	if (b->settled && b->settled_target == vm->balloon_target && !b->confirm)
 		return;
-	if (now_ms < b->retry_at_ms)
+	if (now_ms < b->retry_at_ms || pressure_holding(vm, now_ms))
+		return;
+	/*
+	 * A BALLOON_SET lets the guest give back every chunk reported so far: not
+	 * while some may still be punched once QEMU's inspection answers.
+	 */
+	if ((vm->caps & VCMA_CAP_PRESSURE_DEFLATE) && b->nr_unpunched && balloon_reclaim_pending(vm))
 		return;
 	if (vm->balloon_target % balloon_chunk_bytes(vm)) {
 		snprintf(b->detail, sizeof(b->detail), "target is not a multiple of the guest's "
@@ -409,6 +435,11 @@ void balloon_pump(struct vcma_vm *vm, int64_t now_ms)
 	if (vm_send_request(vm, &m, timeout, now_ms, &b->req_id) < 0)
 		return;
 	b->req_target = vm->balloon_target;
+	/* The guest may now give back every chunk reported so far (PROTOCOL.md 5.7). */
+	if ((vm->caps & VCMA_CAP_PRESSURE_DEFLATE) && b->nr_unpunched)
+		b->unpunched_acked = true;
+	b->req_inflated = 0;
+	b->confirm = false;
 	b->sets_sent++;
 }
 
@@ -624,12 +655,14 @@ static void punch_pending(struct vcma_vm *vm, int64_t now_ms)
 
 	if (!rc || !rc->possible)
 		return;
-	if (b->from_store) {
+	if (b->from_store || b->unpunched_acked) {
 		/* never punch from a list that may be stale: learn the chunks from the guest */
 		b->from_store = false;
+		b->unpunched_acked = false;
 		b->exact = false;
 		b->resync = true;
-		vlog_vm_info(vm->name, "%zu chunks from the state store were never punched and the guest "
+		vlog_vm_info(vm->name, "%zu chunks (from the state store, or reported before a "
+			     "BALLOON_SET the guest may take chunks back after) were never punched and the guest "
 			  "may have taken some back since: deflating its balloon to 0 and inflating "
 			  "again, punching what it gives up", n);
 		return;
@@ -671,6 +704,7 @@ static void resync_done(struct vcma_vm *vm)
 	b->resync = false;
 	b->exact = true;
 	b->from_store = false;
+	b->unpunched_acked = false;
 	b->nr_chunks = 0;
 	b->nr_unpunched = 0;
 	b->settled = false;
@@ -719,6 +753,7 @@ static void take_inflated(struct vcma_vm *vm, const struct vcma_balloon_report_h
 		return;
 	}
 	b->chunks_inflated += r->nr_chunks;
+	b->req_inflated += r->nr_chunks;
 	vm->dirty = true;
 	for (i = 0; i < r->nr_chunks; i++)
 		if (!punch_chunk(vm, rc, sorted[i], len) && unpunched_add(b, sorted[i]))
@@ -744,6 +779,8 @@ static void finish(struct vcma_vm *vm, uint32_t status, int64_t now_ms)
 		b->settled = true;
 		b->settled_target = target;
 		b->finished_ms = now_ms;
+		/* let the guest know its new chunks were acted on (see balloon.h) */
+		b->confirm = (vm->caps & VCMA_CAP_PRESSURE_DEFLATE) && b->req_inflated;
 		b->floor_hit = status == VCMA_E_FLOOR;
 		b->floor_short = b->floor_hit && target > actual ? target - actual : 0;
 		if (status == VCMA_OK)
@@ -764,6 +801,32 @@ static void finish(struct vcma_vm *vm, uint32_t status, int64_t now_ms)
 	default:	/* E_AGAIN, E_BUSY, E_TIMEOUT...: keep going */
 		break;
 	}
+}
+
+/*
+ * The guest took chunks back under memory pressure: record it and hold off
+ * re-inflating for the backoff; then the pump drives towards the target again.
+ */
+static void on_pressure_deflate(struct vcma_vm *vm, const struct vcma_balloon_report_h *r,
+				int64_t now_ms)
+{
+	struct vm_balloon *b = B(vm);
+	uint64_t bytes = (uint64_t)r->nr_chunks * balloon_chunk_bytes(vm);
+	uint32_t backoff = pressure_backoff(vm);
+
+	b->pressure_reports++;
+	b->pressure_chunks += r->nr_chunks;
+	b->pressure_bytes += bytes;
+	b->pressure_last_ms = now_ms;
+	b->pressure_last_unix = (int64_t)time(NULL);
+	b->pressure_hold_until_ms = now_ms + backoff;
+	b->settled = false;
+	b->confirm = false;
+	b->floor_hit = false;
+	snprintf(b->detail, sizeof(b->detail),
+		 "the guest took %" PRIu64 " MiB back under memory pressure; re-inflating towards "
+		 "%" PRIu64 " MiB in %u s", b->pressure_bytes >> 20, vm->balloon_target >> 20,
+		 (backoff + 999) / 1000);
 }
 
 void balloon_on_report(struct vcma_vm *vm, const struct vcma_msg *m, bool solicited,
@@ -792,6 +855,8 @@ void balloon_on_report(struct vcma_vm *vm, const struct vcma_msg *m, bool solici
 			chunk_remove(b, r->chunks[i]);
 		b->chunks_deflated += r->nr_chunks;
 		vm->dirty = vm->dirty || r->nr_chunks;
+		if (!solicited)
+			on_pressure_deflate(vm, r, now_ms);
 	}
 	/* MemTotal shrinks by what the balloon takes (adjust_managed_page_count): keep the
 	 * guest's whole memory, mem_total + balloon, right between two STATUS answers. */
@@ -853,8 +918,11 @@ void balloon_on_event(struct vcma_vm *vm, uint32_t kind, uint64_t arg0)
 		vlog_vm_info(vm->name, "guest reports FLOOR_HIT: balloon %" PRIu64 " MiB short of its "
 			  "target, the guest keeps that memory", arg0 >> 20);
 	} else {
+		b->pressure_events++;
+		b->pressure_last_bytes = arg0;
 		vlog_vm_warn(vm->name, "guest deflated %" PRIu64 " MiB under memory pressure "
-			  "(PRESSURE_DEFLATE)", arg0 >> 20);
+			     "(PRESSURE_DEFLATE); re-inflating after %u ms", arg0 >> 20,
+			     pressure_backoff(vm));
 	}
 }
 
@@ -865,6 +933,30 @@ static const char *backend_kind(const struct vm_balloon *b)
 	if (!b->rc)
 		return b->job ? "pending" : "unknown";
 	return b->rc->kind == RECLAIM_NONE ? "none" : reclaim_kind_name(b->rc->kind);
+}
+
+static json_object *pressure_json(const struct vcma_vm *vm, int64_t now_ms)
+{
+	const struct vm_balloon *b = B(vm);
+	json_object *p = json_object_new_object();
+
+	json_object_object_add(p, "enabled", json_object_new_boolean(
+		(vm->caps & VCMA_CAP_PRESSURE_DEFLATE) != 0));
+	json_object_object_add(p, "events", json_object_new_uint64(b->pressure_events));
+	json_object_object_add(p, "deflated_bytes", json_object_new_uint64(b->pressure_bytes));
+	json_object_object_add(p, "chunks", json_object_new_uint64(b->pressure_chunks));
+	json_object_object_add(p, "backoff_ms", json_object_new_int64(pressure_backoff(vm)));
+	json_object_object_add(p, "holding", json_object_new_boolean(pressure_holding(vm, now_ms)));
+	if (b->pressure_last_ms) {
+		json_object_object_add(p, "last_bytes", json_object_new_uint64(b->pressure_last_bytes));
+		json_object_object_add(p, "last_unix", json_object_new_int64(b->pressure_last_unix));
+		json_object_object_add(p, "last_ago_ms",
+				       json_object_new_int64(now_ms - b->pressure_last_ms));
+	}
+	if (pressure_holding(vm, now_ms))
+		json_object_object_add(p, "reinflate_in_ms",
+				       json_object_new_int64(b->pressure_hold_until_ms - now_ms));
+	return p;
 }
 
 json_object *balloon_json(struct vcma_vm *vm, int64_t now_ms)
@@ -903,6 +995,7 @@ json_object *balloon_json(struct vcma_vm *vm, int64_t now_ms)
 	json_object_object_add(o, "chunks_inflated", json_object_new_uint64(b->chunks_inflated));
 	json_object_object_add(o, "chunks_deflated", json_object_new_uint64(b->chunks_deflated));
 	json_object_object_add(o, "chunks_refused", json_object_new_uint64(b->chunks_refused));
+	json_object_object_add(o, "pressure", pressure_json(vm, now_ms));
 	if (b->started_ms)
 		json_object_object_add(o, "elapsed_ms", json_object_new_int64(
 			(b->finished_ms ? b->finished_ms : now_ms) - b->started_ms));
@@ -961,6 +1054,9 @@ void balloon_metrics(FILE *f, struct vcma_vm *const *vms, size_t nr)
 		{ "vcmad_balloon_chunks_deflated_total", "counter", "Chunks handed back to the guest." },
 		{ "vcmad_balloon_chunks_refused_total", "counter", "Chunks refused as invalid (never punched)." },
 		{ "vcmad_balloon_backing_bytes", "gauge", "Allocated bytes of the VM's RAM backing (measured)." },
+		{ "vcmad_balloon_pressure_deflates_total", "counter", "Deflates the guest made on its own under memory pressure (PRESSURE_DEFLATE events)." },
+		{ "vcmad_balloon_pressure_deflated_bytes_total", "counter", "Bytes the guest took back under memory pressure." },
+		{ "vcmad_balloon_pressure_last_timestamp_seconds", "gauge", "Unix time of the last pressure deflate (0: never)." },
 	};
 
 	for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
@@ -989,6 +1085,9 @@ void balloon_metrics(FILE *f, struct vcma_vm *const *vms, size_t nr)
 					continue;
 				v = u.backing_bytes;
 				break;
+			case 12: v = b->pressure_events; break;
+			case 13: v = b->pressure_bytes; break;
+			case 14: v = (uint64_t)b->pressure_last_unix; break;
 			}
 			fprintf(f, "%s{vm=\"%s\"} %llu\n", m[k].name, vm->name, (unsigned long long)v);
 		}

@@ -18,6 +18,17 @@
  * section of QEMU's layout, overlaps no grant and no chunk already held, and
  * the frame does not take the balloon past the target asked for. A frame with
  * one bad chunk is refused whole (protocol violation) and nothing is punched.
+ *
+ * Deflate under guest memory pressure (VCMA_CAP_PRESSURE_DEFLATE common): the
+ * guest gives chunks back on its own and says so (unsolicited BALLOON_REPORT,
+ * EVENT PRESSURE_DEFLATE). vcmad records it and does not fight the guest:
+ * it sends no BALLOON_SET that would inflate for pressure_backoff_ms, then
+ * re-inflates towards the target (the guest's floor still bounds that). The
+ * guest may give back only chunks reported before the last BALLOON_SET it
+ * received, so chunks are punched only while vcmad handles the reports of
+ * its current BALLOON_SET, and after a sequence that inflated chunks vcmad
+ * sends the same target once more: the guest takes that as the sign that
+ * those chunks were acted on (PROTOCOL.md 5.7).
  */
 #ifndef VCMA_DAEMON_BALLOON_H
 #define VCMA_DAEMON_BALLOON_H
@@ -64,6 +75,12 @@ struct vm_balloon {
 	 * resynchronised rather than punched from the list.
 	 */
 	bool from_store;
+	/*
+	 * Unpunched chunks were reported before a BALLOON_SET sent with
+	 * VCMA_CAP_PRESSURE_DEFLATE common: the guest may give them back at any
+	 * time now, so they too are resynchronised, never punched from the list.
+	 */
+	bool unpunched_acked;
 
 	char *qmp_path;			/* QEMU's QMP socket, NULL = unknown */
 	char *pin_reason;		/* memory pinned on the host: never punch; NULL = not known to be */
@@ -77,6 +94,15 @@ struct vm_balloon {
 
 	uint64_t sets_sent, reports, chunks_inflated, chunks_deflated, chunks_refused;
 	uint64_t punched_bytes, punch_errors;
+
+	uint64_t req_inflated;		/* chunks inflated by the BALLOON_SET in flight */
+	bool confirm;			/* send the settled target once more (see above) */
+	uint32_t pressure_backoff_ms;	/* this VM's, 0 = vm->lim's */
+	int64_t pressure_hold_until_ms;	/* no inflating BALLOON_SET before this */
+	uint64_t pressure_events, pressure_reports, pressure_chunks, pressure_bytes;
+	uint64_t pressure_last_bytes;	/* of the last event */
+	int64_t pressure_last_ms;	/* monotonic, 0 = never */
+	int64_t pressure_last_unix;	/* wall clock seconds of the same */
 };
 
 int balloon_init(struct vcma_vm *vm);
@@ -94,6 +120,9 @@ int balloon_set_qmp(struct vcma_vm *vm, const char *qmp_path);
 int balloon_set_pinned(struct vcma_vm *vm, const char *reason);
 /* Same for RAM that is not a shared backend (pinned wins when both). */
 int balloon_set_unshared(struct vcma_vm *vm, const char *reason);
+
+/* Backoff after a pressure deflate for this VM, 0 = the global one. */
+void balloon_set_pressure_backoff(struct vcma_vm *vm, uint32_t ms);
 
 /* Operator: new target in bytes. -EINVAL when not a multiple of the chunk size. */
 int balloon_set_target(struct vcma_vm *vm, uint64_t target, int64_t now_ms);

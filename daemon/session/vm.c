@@ -22,9 +22,13 @@
 #include "stats.h"
 #include "vcma_size.h"
 
-/* Bit 6 (VCMA_CAP_ADDR_LIMIT): vcmad reads E_CLAIMED and the holders in STATUS_RESULT. */
+/*
+ * Bit 6 (VCMA_CAP_ADDR_LIMIT): vcmad reads E_CLAIMED and the holders in STATUS_RESULT.
+ * Bit 5 (VCMA_CAP_PRESSURE_DEFLATE): vcmad keeps the rules of PROTOCOL.md 5.7 (balloon.h).
+ */
 #define HOST_CAPS (VCMA_CAP_RESERVE | VCMA_CAP_STATUS | VCMA_CAP_EVENTS | VCMA_CAP_BALLOON | \
-		   VCMA_CAP_ADDR_LIMIT | VCMA_CAP_BALLOON_STATS)
+		   VCMA_CAP_ADDR_LIMIT | VCMA_CAP_BALLOON_STATS | \
+		   VCMA_CAP_PRESSURE_DEFLATE)
 #define AGAIN_BACKOFF_MS 1000
 #define MAX_AGAIN_ATTEMPTS 8
 #define EXPIRED_KEEP_MS 60000
@@ -59,6 +63,7 @@ void vm_limits_default(struct vm_limits *l)
 		.max_guest_mem = 1ull << 44,	/* 16 TiB */
 		.max_status_grants = 4096,
 		.max_reasm = 4 * (VCMA_MAX_PAYLOAD + sizeof(struct vcma_hdr)),
+		.pressure_backoff_ms = 60000,
 	};
 }
 

@@ -73,6 +73,7 @@ struct vm_limits {
 	uint32_t max_status_grants;	/* grants accepted in one STATUS sync */
 	size_t max_reasm;		/* reassembly buffer bound, bytes */
 	uint32_t stats_interval_s;	/* balloon statistics polling, 0 = off (stats.h) */
+	uint32_t pressure_backoff_ms;	/* no re-inflating after a guest's pressure deflate */
 };
 
 void vm_limits_default(struct vm_limits *l);

@@ -18,6 +18,11 @@
  * a timer re-probes with backoff (DOWN). Answers computed for an older
  * connection are dropped (conn_gen); grants stay, the host asks again with
  * the same tag and gets the same grant.
+ *
+ * Deflate under pressure: a second descriptor of /dev/vcma polls readable
+ * while chunks the module gave back wait to be reported. Watched only while
+ * UP with HELLO sent and no report job in flight (so a readable descriptor
+ * never spins the loop); the worker reads and reports them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -93,6 +98,10 @@ struct agent {
 	struct vcma_reasm *rx;
 	struct evbuffer *tx;
 	struct vcma_msg *msg;		/* receive scratch */
+
+	int pressure_fd;		/* /dev/vcma polled for chunks given back, -1: none */
+	struct event *ev_pressure;
+	bool pressure_armed, pressure_busy;
 };
 
 static void conn_down(struct agent *a, const char *why);
@@ -126,13 +135,14 @@ static void send_out(struct agent *a, struct agent_out *out)
 	out->len = 0;
 }
 
-static void submit(struct agent *a, enum agent_job_kind kind, const struct vcma_msg *m)
+/* 0 when queued; a refused request was answered E_AGAIN. */
+static int submit(struct agent *a, enum agent_job_kind kind, const struct vcma_msg *m)
 {
 	struct agent_job *job = agent_job_new(kind, a->gen, m);
 	struct agent_out out = { 0 };
 
 	if (job && !agent_worker_submit(a->w, job))
-		return;
+		return 0;
 	agent_job_free(job);
 	if (m) {
 		log_warn("request queue full, refusing %s id %llu",
@@ -141,6 +151,51 @@ static void submit(struct agent *a, enum agent_job_kind kind, const struct vcma_
 			send_out(a, &out);
 		agent_out_free(&out);
 	}
+	return -EBUSY;
+}
+
+static void pressure_disarm(struct agent *a)
+{
+	if (a->pressure_armed)
+		event_del(a->ev_pressure);
+	a->pressure_armed = false;
+}
+
+static void on_pressure(evutil_socket_t fd, short what, void *arg);
+
+/* Watch for chunks given back when the host can hear of them (see the top). */
+static void pressure_arm(struct agent *a)
+{
+	int fd;
+
+	if (!a->up || !a->hello_sent || a->pressure_busy || a->pressure_armed ||
+	    !a->be.ops->pressure_fd)
+		return;
+	if (a->pressure_fd < 0) {
+		fd = a->be.ops->pressure_fd(a->be.priv);
+		if (fd < 0)
+			return;	/* no module yet: tried again at the next connection */
+		a->ev_pressure = event_new(a->base, fd, EV_READ | EV_PERSIST, on_pressure, a);
+		if (!a->ev_pressure) {
+			close(fd);
+			return;
+		}
+		a->pressure_fd = fd;
+	}
+	if (!event_add(a->ev_pressure, NULL))
+		a->pressure_armed = true;
+}
+
+static void on_pressure(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)fd;
+	(void)what;
+	pressure_disarm(a);
+	/* A full queue: armed again when a job finishes. */
+	if (!submit(a, AGENT_JOB_PRESSURE, NULL))
+		a->pressure_busy = true;
 }
 
 static void conn_up(struct agent *a)
@@ -183,6 +238,7 @@ static void conn_down(struct agent *a, const char *why)
 		log_info("host disconnected: %s", why);
 	a->up = false;
 	a->hello_sent = false;
+	pressure_disarm(a);
 	evbuffer_drain(a->tx, evbuffer_get_length(a->tx));
 	if (a->o->transport == TRANSPORT_LISTEN) {
 		close_fd(a);
@@ -398,6 +454,8 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 
 		if (job->ret)
 			log_err("cannot answer: %s", strerror(-job->ret));
+		if (job->kind == AGENT_JOB_PRESSURE)
+			a->pressure_busy = false;
 		if (job->kind != AGENT_JOB_TICK && a->up && job->conn_gen == a->gen) {
 			send_out(a, &job->out);
 			if (job->kind == AGENT_JOB_HELLO && a->up)
@@ -406,6 +464,7 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 		agent_job_free(job);
 		job = next;
 	}
+	pressure_arm(a);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -601,6 +660,10 @@ static void agent_free(struct agent *a)
 	/* The worker goes first: it may still use the handler and backend. */
 	agent_worker_free(a->w);
 	close_fd(a);
+	if (a->ev_pressure)
+		event_free(a->ev_pressure);
+	if (a->pressure_fd >= 0)
+		close(a->pressure_fd);
 	if (a->ev_accept)
 		event_free(a->ev_accept);
 	if (a->listen_fd >= 0) {
@@ -694,7 +757,8 @@ int main(int argc, char **argv)
 		.tick_ms = 200,
 		.verbosity = VCMA_LOG_INFO,
 	};
-	struct agent a = { .o = &o, .listen_fd = -1, .fd = -1, .backoff_ms = BACKOFF_MIN_MS };
+	struct agent a = { .o = &o, .listen_fd = -1, .fd = -1, .backoff_ms = BACKOFF_MIN_MS,
+			   .pressure_fd = -1 };
 	int ret;
 
 	ret = parse_args(argc, argv, &o);

@@ -69,6 +69,14 @@ struct agent_backend_ops {
 	 * after version(). NULL = none.
 	 */
 	uint64_t (*extra_caps)(void *priv);
+	/*
+	 * Optional: VCMA_IOC_PRESSURE (chunks the module gave back under memory
+	 * pressure; -ENOTTY from an older module), and a new descriptor, closed
+	 * by the caller, that polls readable while such chunks wait. NULL = the
+	 * backend never deflates on its own.
+	 */
+	int (*pressure)(void *priv, struct vcma_ioc_pressure *io);
+	int (*pressure_fd)(void *priv);
 };
 
 struct agent_backend {

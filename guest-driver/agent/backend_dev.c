@@ -177,15 +177,40 @@ static int dev_holders(void *priv, uint64_t grant_id, uint32_t *flags, char *hol
 	return 0;
 }
 
-/* Bit 6 stands for address limits and claims: both must be in the module. */
+static int dev_pressure(void *priv, struct vcma_ioc_pressure *io)
+{
+	io->argsz = sizeof(*io);
+	return dev_ioctl(priv, VCMA_IOC_PRESSURE, io);
+}
+
+/* Apart from the worker's descriptor: the event loop polls this one. */
+static int dev_pressure_fd(void *priv)
+{
+	struct dev_backend *d = priv;
+	int fd = open(d->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno == ENOENT || errno == ENXIO ? -ENODEV : -errno;
+	return fd;
+}
+
+/*
+ * Bit 6 stands for address limits and claims: both must be in the module.
+ * Bit 5 (deflate under pressure) only when the module's option is on.
+ */
 static uint64_t dev_extra_caps(void *priv)
 {
 	struct dev_backend *d = priv;
-	uint64_t need = VCMA_FEAT_ADDR_LIMIT | VCMA_FEAT_CLAIMS;
+	uint64_t need = VCMA_FEAT_ADDR_LIMIT | VCMA_FEAT_CLAIMS, caps = 0;
+	struct vcma_ioc_pressure p = { 0 };
 
 	if (dev_open(d))
 		return 0;
-	return (d->features & need) == need ? VCMA_CAP_ADDR_LIMIT : 0;
+	if ((d->features & need) == need)
+		caps |= VCMA_CAP_ADDR_LIMIT;
+	if (!dev_pressure(d, &p) && p.enabled)
+		caps |= VCMA_CAP_PRESSURE_DEFLATE;
+	return caps;
 }
 
 static void dev_free(void *priv)
@@ -213,6 +238,8 @@ static const struct agent_backend_ops dev_ops = {
 	.balloon = dev_balloon,
 	.holders = dev_holders,
 	.extra_caps = dev_extra_caps,
+	.pressure = dev_pressure,
+	.pressure_fd = dev_pressure_fd,
 };
 
 int agent_backend_dev_new(const char *path, struct agent_backend *out)

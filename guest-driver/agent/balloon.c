@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* BALLOON_SET in bounded steps (see balloon.h). */
+/* BALLOON_SET in bounded steps and deflate under pressure (see balloon.h). */
 #include "balloon.h"
 
 #include <errno.h>
@@ -48,6 +48,63 @@ static int send_floor_event(uint64_t short_by, uint64_t target, struct vcma_msg 
 	return agent_out_append(out, m);
 }
 
+int agent_balloon_pressure(struct agent_backend *be, uint32_t flags, struct vcma_msg *m,
+			   struct agent_out *out)
+{
+	struct vcma_balloon_report_h *r = &m->u.balloon_report;
+	uint64_t chunks[VCMA_MAX_CHUNKS_FRAME], total = 0;
+	struct vcma_ioc_pressure io;
+	struct vcma_ioc_version ver;
+	unsigned int frames;
+	int ret;
+
+	if (!be->ops->pressure)
+		return 0;
+	for (frames = 0; frames < AGENT_PRESSURE_MAX_FRAMES; frames++) {
+		memset(&io, 0, sizeof(io));
+		io.flags = frames ? 0 : flags;
+		io.max_chunks = VCMA_MAX_CHUNKS_FRAME;
+		io.chunks_ptr = (uintptr_t)chunks;
+		ret = be->ops->pressure(be->priv, &io);
+		if (ret == -ENOTTY || ret == -ENODEV)
+			return 0;	/* an older module, or none: nothing can have gone back */
+		if (ret)
+			return ret;
+		if (!io.nr_chunks)
+			break;
+		if (!total && be->ops->version(be->priv, &ver))
+			ver.page_size = 4096;
+		if (io.nr_chunks > VCMA_MAX_CHUNKS_FRAME)
+			io.nr_chunks = VCMA_MAX_CHUNKS_FRAME;
+		/* Unsolicited (id 0): the balloon as it is now is its own target. */
+		vcma_msg_init(m, VCMA_MSG_BALLOON_REPORT, 0);
+		r->target_bytes = io.balloon_bytes;
+		r->actual_bytes = io.balloon_bytes;
+		r->status = VCMA_OK;
+		r->chunk_order = (uint8_t)io.chunk_order;
+		r->direction = VCMA_BALLOON_DEFLATED;
+		r->nr_chunks = (uint16_t)io.nr_chunks;
+		memcpy(r->chunks, chunks, io.nr_chunks * sizeof(chunks[0]));
+		ret = agent_out_append(out, m);
+		if (ret)
+			return ret;
+		total += (uint64_t)io.nr_chunks * ((uint64_t)ver.page_size << io.chunk_order);
+		if (!io.pending)
+			break;
+	}
+	if (!total)
+		return 0;
+	log_info("gave %llu MiB of the balloon back under memory pressure; balloon %llu MiB "
+		 "(%llu MiB in %llu events since the module loaded)",
+		 (unsigned long long)(total >> 20), (unsigned long long)(io.balloon_bytes >> 20),
+		 (unsigned long long)(io.deflated_bytes >> 20), (unsigned long long)io.events);
+	vcma_msg_init(m, VCMA_MSG_EVENT, 0);
+	m->u.event.kind = VCMA_EV_PRESSURE_DEFLATE;
+	m->u.event.arg0 = total;
+	m->u.event.arg1 = io.balloon_bytes;
+	return agent_out_append(out, m);
+}
+
 int agent_balloon_handle(struct agent_backend *be, const struct vcma_msg *in,
 			 struct vcma_msg *m, struct agent_out *out)
 {
@@ -62,6 +119,14 @@ int agent_balloon_handle(struct agent_backend *be, const struct vcma_msg *in,
 	if (!be->ops->balloon)
 		return agent_reply_error(in->id, in->type, VCMA_E_UNSUPPORTED,
 					 "this backend has no balloon", out);
+	/*
+	 * The host sends a BALLOON_SET only once it has acted on every report
+	 * of the one before: every chunk reported so far may now go back under
+	 * pressure. What already went back is reported first.
+	 */
+	ret = agent_balloon_pressure(be, VCMA_PRESSURE_F_ACK, m, out);
+	if (ret)
+		return ret;
 	ret = be->ops->version(be->priv, &ver);
 	if (ret)
 		return agent_reply_error(in->id, in->type, vcma_status_from_errno(ret, 0),
@@ -74,6 +139,12 @@ int agent_balloon_handle(struct agent_backend *be, const struct vcma_msg *in,
 		struct vcma_balloon_report_h *r = &m->u.balloon_report;
 		bool last;
 
+		/* The module inflates nothing while the host has not heard of a deflate. */
+		if (frames) {
+			ret = agent_balloon_pressure(be, 0, m, out);
+			if (ret)
+				return ret;
+		}
 		memset(&io, 0, sizeof(io));
 		io.argsz = sizeof(io);
 		io.chunk_order = s->chunk_order;

@@ -444,6 +444,11 @@ static int handle_hello(struct agent_handler *h, const struct vcma_msg *in,
 	return agent_handler_hello(h, in->id, out);
 }
 
+int agent_handler_pressure(struct agent_handler *h, struct agent_out *out)
+{
+	return agent_balloon_pressure(h->be, 0, h->reply, out);
+}
+
 int agent_handler_handle(struct agent_handler *h, const struct vcma_msg *in,
 			 struct agent_out *out)
 {

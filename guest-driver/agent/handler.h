@@ -44,6 +44,12 @@ int agent_handler_handle(struct agent_handler *h, const struct vcma_msg *in,
 			 struct agent_out *out);
 
 /*
+ * Chunks the module gave back under memory pressure, reported unsolicited
+ * (balloon.h); nothing when none went back. 0 or negative errno.
+ */
+int agent_handler_pressure(struct agent_handler *h, struct agent_out *out);
+
+/*
  * True for frames answered without the handler (PING): the event loop answers
  * them itself while the handler may be busy with a long RESERVE.
  */

@@ -66,6 +66,9 @@ static void run_job(struct agent_worker *w, struct agent_job *job)
 	case AGENT_JOB_HELLO:
 		job->ret = agent_handler_hello(w->h, 0, &job->out);
 		break;
+	case AGENT_JOB_PRESSURE:
+		job->ret = agent_handler_pressure(w->h, &job->out);
+		break;
 	case AGENT_JOB_TICK:
 		if (w->be->ops->tick)
 			w->be->ops->tick(w->be->priv);

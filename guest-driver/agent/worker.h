@@ -17,6 +17,7 @@ enum agent_job_kind {
 	AGENT_JOB_MSG,		/* answer msg */
 	AGENT_JOB_HELLO,	/* produce the guest HELLO */
 	AGENT_JOB_TICK,		/* let simulated time pass */
+	AGENT_JOB_PRESSURE,	/* report chunks given back under memory pressure */
 };
 
 struct agent_job {

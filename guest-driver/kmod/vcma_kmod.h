@@ -164,13 +164,15 @@ long vcma_ioc_export(void __user *arg);
 /*
  * vcma_pressure.c: deflate under memory pressure. init after the core and
  * /sys/kernel/vcma, exit before either goes. hold_inflate: chunks given back
- * are queued that user space has not read (no inflation then); vcma_dev.lock
- * held.
+ * are queued that user space has not read (no inflation then);
+ * balloon_changed: call after every change of the balloon. Both with
+ * vcma_dev.lock held.
  */
 struct poll_table_struct;
 int vcma_pressure_init(void);
 void vcma_pressure_exit(void);
 bool vcma_pressure_hold_inflate(void);
+void vcma_pressure_balloon_changed(void);
 long vcma_ioc_pressure(void __user *arg);
 __poll_t vcma_pressure_poll(struct file *file, struct poll_table_struct *wait);
 

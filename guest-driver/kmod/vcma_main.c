@@ -406,6 +406,7 @@ static long vcma_ioc_balloon(void __user *arg)
 		n = 0;	/* b says E_AGAIN: the host first hears of the deflate */
 	else
 		n = vcma_ioc_balloon_step(vcma_dev.core, PAGE_SHIFT, &b, pfns);
+	vcma_pressure_balloon_changed();
 	if (b.direction == VCMA_BALLOON_INFLATED)
 		for (i = 0; n > 0 && i < n; i++)
 			vcma_backend_mark_ballooned(pfns[i]);

@@ -22,16 +22,20 @@
  * the queue is full: the host is never more than VCMA_PRESSURE_QUEUE chunks
  * behind.
  *
- * Locking: the eligible list, the queue and the counters change with
- * vcma_dev.lock held. Reclaim and the OOM path only try that lock (its holder
- * may itself be allocating) and give nothing back when it is taken; poll()
- * and the sysfs files read single words without it.
+ * Locking: the eligible list and the counters change with vcma_dev.lock
+ * held. Reclaim and the OOM path only try that lock (its holder may itself be
+ * allocating) and give nothing back when it stays taken, so reading the queue
+ * must not take it: the queue and the balloon size seen last (balloon_pages,
+ * refreshed under vcma_dev.lock whenever the balloon changes) are guarded by
+ * vp.lock, a spinlock nested inside vcma_dev.lock. poll() and the sysfs
+ * files read single words without a lock.
  */
 #include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/oom.h>
 #include <linux/poll.h>
+#include <linux/sched.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -42,6 +46,8 @@
 #define VCMA_PRESSURE_QUEUE	1024	/* chunks given back, not read yet */
 /* Grant ids looked at per call at most: stale ids are skipped in bounded time. */
 #define VCMA_PRESSURE_MAX_TRIES	1024
+/* The OOM path tries the lock this often, a jiffy apart (another reclaimer may hold it). */
+#define VCMA_PRESSURE_OOM_LOCK_TRIES	10
 
 static bool deflate_on_pressure;
 module_param(deflate_on_pressure, bool, 0444);
@@ -62,12 +68,16 @@ struct vcma_pressure_chunk {
 static struct {
 	struct vcma_pressure_chunk *eligible;	/* kvmalloc'd, newest last */
 	u32 nr_eligible;
+	spinlock_t lock;			/* queue, nr_queued, balloon_pages */
 	struct vcma_pressure_chunk queue[VCMA_PRESSURE_QUEUE];
 	u32 nr_queued;
+	u64 balloon_pages;			/* the core's, when last changed */
 	u64 deflated_bytes, events, oom_events, busy, last_ns;
 	wait_queue_head_t wq;
 	bool shrinker_on, oom_on;
-} vp;
+} vp = {
+	.lock = __SPIN_LOCK_UNLOCKED(vp.lock),
+};
 
 static struct shrinker vcma_shrinker;
 static struct notifier_block vcma_oom_nb;
@@ -99,16 +109,19 @@ static unsigned long vcma_pressure_give_back(unsigned long want)
 	unsigned int tries = 0;
 
 	want = min(want, vcma_pressure_cap_pages());
-	while (freed < want && vp.nr_eligible && vp.nr_queued < VCMA_PRESSURE_QUEUE &&
+	while (freed < want && vp.nr_eligible && READ_ONCE(vp.nr_queued) < VCMA_PRESSURE_QUEUE &&
 	       tries++ < VCMA_PRESSURE_MAX_TRIES) {
 		struct vcma_pressure_chunk c = vp.eligible[--vp.nr_eligible];
 
 		if (vcma_core_release(vcma_dev.core, c.id))
 			continue;	/* already deflated on request */
+		spin_lock(&vp.lock);
 		vp.queue[vp.nr_queued++] = c;
+		spin_unlock(&vp.lock);
 		freed += 1ul << c.order;
 	}
 	if (freed) {
+		vcma_pressure_balloon_changed();
 		vp.deflated_bytes += (u64)freed << PAGE_SHIFT;
 		vp.events++;
 		vp.last_ns = ktime_get_ns();
@@ -117,14 +130,30 @@ static unsigned long vcma_pressure_give_back(unsigned long want)
 	return freed;
 }
 
+/*
+ * Never waits on vcma_dev.lock (its holder may be allocating, and so be
+ * waiting for us); the OOM path, which may sleep, tries a few more times.
+ */
+static bool vcma_pressure_trylock(bool oom)
+{
+	unsigned int i;
+
+	for (i = 0; i < (oom ? VCMA_PRESSURE_OOM_LOCK_TRIES : 1); i++) {
+		if (i)
+			schedule_timeout_uninterruptible(1);
+		if (mutex_trylock(&vcma_dev.lock))
+			return true;
+	}
+	WRITE_ONCE(vp.busy, vp.busy + 1);
+	return false;
+}
+
 static unsigned long vcma_pressure_try(unsigned long want, bool oom)
 {
 	unsigned long freed;
 
-	if (!mutex_trylock(&vcma_dev.lock)) {
-		WRITE_ONCE(vp.busy, vp.busy + 1);
+	if (!vcma_pressure_trylock(oom))
 		return 0;
-	}
 	freed = vcma_pressure_give_back(want);
 	if (freed && oom)
 		vp.oom_events++;
@@ -168,7 +197,19 @@ static int vcma_oom_notify(struct notifier_block *nb, unsigned long action, void
 bool vcma_pressure_hold_inflate(void)
 {
 	lockdep_assert_held(&vcma_dev.lock);
-	return vp.nr_queued != 0;
+	return READ_ONCE(vp.nr_queued) != 0;
+}
+
+/* The balloon changed (vcma_dev.lock held): what VCMA_IOC_PRESSURE reports. */
+void vcma_pressure_balloon_changed(void)
+{
+	struct vcma_core_stats cs;
+
+	lockdep_assert_held(&vcma_dev.lock);
+	vcma_core_get_stats(vcma_dev.core, &cs);
+	spin_lock(&vp.lock);
+	vp.balloon_pages = cs.balloon_pages;
+	spin_unlock(&vp.lock);
 }
 
 /* Every chunk the balloon holds becomes eligible. vcma_dev.lock held. */
@@ -203,16 +244,41 @@ static int vcma_pressure_ack(void)
 	kvfree(vp.eligible);
 	vp.eligible = el;
 	WRITE_ONCE(vp.nr_eligible, nr);
+	vcma_pressure_balloon_changed();
 	return 0;
+}
+
+/*
+ * Move up to max leading queue entries of one order into gpas and drop them
+ * from the queue; the order in *order, the balloon once they are out in
+ * *balloon_bytes. Takes vp.lock only: never waits for vcma_dev.lock.
+ */
+static u32 vcma_pressure_take(u64 *gpas, u32 max, u32 *order, u64 *balloon_bytes)
+{
+	u64 pages;
+	u32 n = 0, i;
+
+	spin_lock(&vp.lock);
+	*order = vp.nr_queued ? vp.queue[0].order : 0;
+	while (n < max && n < vp.nr_queued && vp.queue[n].order == *order) {
+		gpas[n] = PFN_PHYS(vp.queue[n].pfn);
+		n++;
+	}
+	WRITE_ONCE(vp.nr_queued, vp.nr_queued - n);
+	memmove(vp.queue, vp.queue + n, vp.nr_queued * sizeof(vp.queue[0]));
+	pages = vp.balloon_pages;
+	for (i = 0; i < vp.nr_queued; i++)
+		pages += 1ull << vp.queue[i].order;
+	spin_unlock(&vp.lock);
+	*balloon_bytes = pages << PAGE_SHIFT;
+	return n;
 }
 
 long vcma_ioc_pressure(void __user *arg)
 {
 	struct vcma_ioc_pressure p;
-	struct vcma_core_stats cs;
-	u64 gpas[64], __user *uchunks;
-	u64 queued_pages = 0;
-	u32 n = 0, i, order = 0;
+	u64 *gpas = NULL, balloon_bytes;
+	u32 n = 0, order;
 	int ret = 0;
 
 	if (copy_from_user(&p, arg, sizeof(p)))
@@ -220,54 +286,44 @@ long vcma_ioc_pressure(void __user *arg)
 	if (p.argsz != sizeof(p) || p.flags & ~VCMA_PRESSURE_F_KNOWN ||
 	    p.max_chunks > VCMA_PRESSURE_MAX_CHUNKS || (p.max_chunks && !p.chunks_ptr))
 		return -EINVAL;
-	uchunks = u64_to_user_ptr(p.chunks_ptr);
 
-	if (mutex_lock_interruptible(&vcma_dev.lock))
-		return -EINTR;
 	if (p.flags & VCMA_PRESSURE_F_ACK) {
+		if (mutex_lock_interruptible(&vcma_dev.lock))
+			return -EINTR;
 		ret = vcma_pressure_ack();
+		mutex_unlock(&vcma_dev.lock);
 		if (ret)
-			goto out_unlock;
+			return ret;
 	}
-	/* One run of a single order, copied out a stack batch at a time. */
-	if (vp.nr_queued)
-		order = vp.queue[0].order;
-	while (n < p.max_chunks && n < vp.nr_queued && vp.queue[n].order == order) {
-		u32 batch = min_t(u32, p.max_chunks - n, ARRAY_SIZE(gpas));
-
-		for (i = 0; i < batch && n + i < vp.nr_queued &&
-		     vp.queue[n + i].order == order; i++)
-			gpas[i] = PFN_PHYS(vp.queue[n + i].pfn);
-		if (copy_to_user(uchunks + n, gpas, i * sizeof(gpas[0]))) {
-			ret = -EFAULT;
-			goto out_unlock;
-		}
-		n += i;
+	if (p.max_chunks) {
+		gpas = kmalloc_array(p.max_chunks, sizeof(*gpas), GFP_KERNEL);
+		if (!gpas)
+			return -ENOMEM;
 	}
-	vp.nr_queued -= n;
-	memmove(vp.queue, vp.queue + n, vp.nr_queued * sizeof(vp.queue[0]));
-	for (i = 0; i < vp.nr_queued; i++)
-		queued_pages += 1ull << vp.queue[i].order;
-	vcma_core_get_stats(vcma_dev.core, &cs);
+	n = vcma_pressure_take(gpas, p.max_chunks, &order, &balloon_bytes);
+	/* Taken from the queue: if user space cannot have them, say so loudly. */
+	if (n && copy_to_user(u64_to_user_ptr(p.chunks_ptr), gpas, n * sizeof(*gpas))) {
+		pr_warn("vcma: %u chunks given back under pressure could not be reported\n", n);
+		ret = -EFAULT;
+	}
+	kfree(gpas);
+	if (ret)
+		return ret;
 
 	memset(&p, 0, sizeof(p));
 	p.argsz = sizeof(p);
 	p.nr_chunks = n;
 	p.chunk_order = order;
 	p.enabled = deflate_on_pressure;
-	p.pending = vp.nr_queued;
-	p.balloon_bytes = (cs.balloon_pages + queued_pages) << PAGE_SHIFT;
-	p.eligible = vp.nr_eligible;
-	p.deflated_bytes = vp.deflated_bytes;
-	p.events = vp.events;
-	p.oom_events = vp.oom_events;
+	p.pending = READ_ONCE(vp.nr_queued);
+	p.balloon_bytes = balloon_bytes;
+	p.eligible = READ_ONCE(vp.nr_eligible);
+	p.deflated_bytes = READ_ONCE(vp.deflated_bytes);
+	p.events = READ_ONCE(vp.events);
+	p.oom_events = READ_ONCE(vp.oom_events);
 	p.busy = READ_ONCE(vp.busy);
-	p.last_ns = vp.last_ns;
-out_unlock:
-	mutex_unlock(&vcma_dev.lock);
-	if (!ret && copy_to_user(arg, &p, sizeof(p)))
-		ret = -EFAULT;
-	return ret;
+	p.last_ns = READ_ONCE(vp.last_ns);
+	return copy_to_user(arg, &p, sizeof(p)) ? -EFAULT : 0;
 }
 
 __poll_t vcma_pressure_poll(struct file *file, poll_table *wait)
@@ -319,6 +375,9 @@ int vcma_pressure_init(void)
 	int ret;
 
 	init_waitqueue_head(&vp.wq);
+	mutex_lock(&vcma_dev.lock);
+	vcma_pressure_balloon_changed();
+	mutex_unlock(&vcma_dev.lock);
 	if (!pressure_chunk_mb || pressure_chunk_mb > 65536) {
 		pr_err("vcma: pressure_chunk_mb=%u: expected 1..65536\n", pressure_chunk_mb);
 		return -EINVAL;

@@ -820,6 +820,125 @@ static void test_addr_limit(void)
 	guest_caps = saved;
 }
 
+/* A BALLOON_REPORT of n 2 MiB chunks from gpa on, id 0 = unsolicited. */
+static void balloon_report(struct vcma_vm *vm, uint64_t id, uint8_t dir, uint64_t gpa,
+			   uint16_t n, uint64_t actual, int64_t now)
+{
+	struct vcma_msg *m = msg(VCMA_MSG_BALLOON_REPORT, id);
+	struct vcma_balloon_report_h *r = &m->u.balloon_report;
+
+	r->target_bytes = id ? vm->balloon_target : actual;
+	r->actual_bytes = actual;
+	r->status = VCMA_OK;
+	r->chunk_order = 9;
+	r->direction = n ? dir : 0;
+	r->nr_chunks = n;
+	for (uint16_t i = 0; i < n; i++)
+		r->chunks[i] = gpa + i * 2 * M;
+	feed(vm, m, now);
+}
+
+static json_object *pressure_of(struct vcma_vm *vm, int64_t now, json_object **all)
+{
+	*all = balloon_json(vm, now);
+	return json_object_object_get(*all, "pressure");
+}
+
+static uint64_t jget(json_object *o, const char *k)
+{
+	return (uint64_t)json_object_get_int64(json_object_object_get(o, k));
+}
+
+/*
+ * Deflate under guest pressure: the confirming BALLOON_SET after chunks were
+ * inflated, the record of an unsolicited deflate, the backoff, the metrics.
+ */
+static void test_pressure(void)
+{
+	struct wire w;
+	struct vcma_vm *vm;
+	struct vcma_msg q, *ev;
+	json_object *all, *p;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	/* Without the capability no confirming BALLOON_SET. */
+	guest_caps = VCMA_CAP_RESERVE | VCMA_CAP_STATUS | VCMA_CAP_BALLOON | VCMA_CAP_EVENTS;
+	vm = ready_vm(&w, NULL, 0);
+	ok(!(vm->caps & VCMA_CAP_PRESSURE_DEFLATE), "guest without PRESSURE_DEFLATE: not common");
+	ok(sent_type(&w, &q, VCMA_MSG_BALLOON_SET) && !q.u.balloon_set.target_bytes,
+	   "ready: the stored target (0) is applied");
+	balloon_report(vm, q.id, 0, 0, 0, 0, 90);
+	balloon_set_target(vm, 8 * M, 100);
+	vm_pump(vm, 100);
+	ok(sent_type(&w, &q, VCMA_MSG_BALLOON_SET) && q.u.balloon_set.target_bytes == 8 * M,
+	   "BALLOON_SET 8 MiB sent");
+	balloon_report(vm, q.id, VCMA_BALLOON_INFLATED, BASE, 4, 8 * M, 110);
+	vm_pump(vm, 120);
+	ok(!sent_type(&w, &q, VCMA_MSG_BALLOON_SET), "settled: no second BALLOON_SET");
+	vm_free(vm);
+
+	guest_caps |= VCMA_CAP_PRESSURE_DEFLATE;
+	vm = ready_vm(&w, NULL, 0);
+	ok(vm->caps & VCMA_CAP_PRESSURE_DEFLATE, "guest with PRESSURE_DEFLATE: common");
+	ok(sent_type(&w, &q, VCMA_MSG_BALLOON_SET) && !q.u.balloon_set.target_bytes,
+	   "ready: the stored target (0) is applied");
+	balloon_report(vm, q.id, 0, 0, 0, 0, 90);
+	balloon_set_target(vm, 8 * M, 100);
+	vm_pump(vm, 100);
+	ok(sent_type(&w, &q, VCMA_MSG_BALLOON_SET) && q.u.balloon_set.target_bytes == 8 * M,
+	   "BALLOON_SET 8 MiB sent");
+	balloon_report(vm, q.id, VCMA_BALLOON_INFLATED, BASE, 4, 8 * M, 110);
+	vm_pump(vm, 120);
+	ok(sent_type(&w, &q, VCMA_MSG_BALLOON_SET) && q.u.balloon_set.target_bytes == 8 * M,
+	   "chunks inflated: the same target once more, so the guest may give them back");
+	balloon_report(vm, q.id, VCMA_BALLOON_INFLATED, 0, 0, 8 * M, 130);
+	vm_pump(vm, 140);
+	ok(!sent_type(&w, &q, VCMA_MSG_BALLOON_SET) && balloon_idle(vm),
+	   "nothing inflated by the confirmation: settled");
+
+	/* The guest gives 2 chunks back under pressure. */
+	balloon_report(vm, 0, VCMA_BALLOON_DEFLATED, BASE + 4 * M, 2, 4 * M, 1000);
+	ev = msg(VCMA_MSG_EVENT, 0);
+	ev->u.event.kind = VCMA_EV_PRESSURE_DEFLATE;
+	ev->u.event.arg0 = 4 * M;
+	ev->u.event.arg1 = 4 * M;
+	feed(vm, ev, 1000);
+	p = pressure_of(vm, 1500, &all);
+	ok(!vm->drop && vm->bal->nr_chunks == 2 && vm->guest.balloon_bytes == 4 * M,
+	   "unsolicited deflate: 2 chunks left, balloon 4 MiB");
+	ok(jget(p, "events") == 1 && jget(p, "deflated_bytes") == 4 * M && jget(p, "chunks") == 2 &&
+	   jget(p, "last_bytes") == 4 * M && jget(p, "last_ago_ms") == 500 &&
+	   json_object_get_boolean(json_object_object_get(p, "holding")) &&
+	   jget(p, "reinflate_in_ms") == lim.pressure_backoff_ms - 500 &&
+	   jget(p, "backoff_ms") == lim.pressure_backoff_ms,
+	   "GET balloon records the pressure deflate (bytes, chunks, when, backoff)");
+	json_object_put(all);
+	vm_pump(vm, 1000 + lim.pressure_backoff_ms - 1);
+	ok(!sent_type(&w, &q, VCMA_MSG_BALLOON_SET), "no inflating BALLOON_SET during the backoff");
+	vm_pump(vm, 1000 + lim.pressure_backoff_ms);
+	ok(sent_type(&w, &q, VCMA_MSG_BALLOON_SET) && q.u.balloon_set.target_bytes == 8 * M,
+	   "after the backoff: towards the target again");
+	balloon_report(vm, q.id, VCMA_BALLOON_INFLATED, BASE + 4 * M, 2, 8 * M, 1000 + lim.pressure_backoff_ms + 10);
+	ok(!vm->drop && vm->bal->nr_chunks == 4, "re-inflated, the chunks given back taken again");
+
+	f = open_memstream(&text, &len);
+	balloon_metrics(f, &vm, 1);
+	fclose(f);
+	ok(strstr(text, "vcmad_balloon_pressure_deflated_bytes_total{vm=\"t\"} 4194304\n") &&
+	   strstr(text, "vcmad_balloon_pressure_deflates_total{vm=\"t\"} 1\n"),
+	   "metrics count the pressure deflate");
+	free(text);
+
+	balloon_set_pressure_backoff(vm, 5000);
+	p = pressure_of(vm, 2000, &all);
+	ok(jget(p, "backoff_ms") == 5000, "a VM's own backoff wins over the global one");
+	json_object_put(all);
+	vm_free(vm);
+	guest_caps = VCMA_CAP_RESERVE | VCMA_CAP_STATUS;
+}
+
 int main(void)
 {
 	vm_limits_default(&lim);
@@ -836,5 +955,6 @@ int main(void)
 	test_pinned();
 	test_claimed_release();
 	test_addr_limit();
+	test_pressure();
 	return tap_done();
 }

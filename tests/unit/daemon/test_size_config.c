@@ -44,7 +44,8 @@ static void test_config(void)
 		"fsync = no\nreconnect_min_ms = 50\n"
 		"[limits]\nmax_inflight = 7\nmax_guest_mem = 2T\nkeepalive_ms = 1000\n"
 		"keepalive_timeout_ms = 3000\n"
-		"[vm.alpha]\nchannel = /run/a.sock\n"
+		"[balloon]\npressure_backoff_ms = 30000\n"
+		"[vm.alpha]\nchannel = /run/a.sock\npressure_backoff_ms = 5000\n"
 		"[vm.beta]\nchannel = /run/b.sock\n");
 	char vmarg[] = "gamma=/run/g.sock";
 	char setarg[] = "limits.max_violations=3";
@@ -56,6 +57,8 @@ static void test_config(void)
 	ok(c.log_level == 3 && !c.fsync && c.reconnect_min_ms == 50, "daemon keys");
 	ok(c.lim.max_inflight == 7 && c.lim.max_guest_mem == 2ull << 40, "limits, sizes with suffix");
 	ok(c.lim.max_violations == 3, "--set overrides a limit");
+	ok(c.lim.pressure_backoff_ms == 30000 && c.vms[0].pressure_backoff_ms == 5000 &&
+	   c.vms[1].pressure_backoff_ms == 0, "pressure_backoff_ms: global and per VM (0: global)");
 	ok(c.nr_vms == 4 && !strcmp(c.vms[0].name, "alpha") && !strcmp(c.vms[2].name, "gamma") &&
 	   !strcmp(c.vms[3].channel, "/run/d.sock"), "VMs from file, --vm and --set vm.NAME");
 	config_free(&c);
@@ -76,6 +79,9 @@ static void test_config(void)
 		{ "[vm.bad/name]\nchannel = /x\n", "invalid VM name" },
 		{ "[vm.ok]\nchannel = \n", "empty" },
 		{ "no section line\n", ":1:" },
+		{ "[vm.ok]\npressure_backoff_ms = 5\n", "before its channel" },
+		{ "[vm.ok]\nchannel = /x\npressure_backoff_ms = 0\n", "not 1..86400000" },
+		{ "[balloon]\npressure_backoff_ms = 86400001\n", "out of range" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		path = write_tmp(bad[i].text);
