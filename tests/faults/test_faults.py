@@ -496,8 +496,8 @@ def t_hung_qmp(env, tap):
     p99 = lat[int(len(lat) * 0.99) - 1]
     tap.diag(f"GET /v1/vms during the hung QMP: {len(lat)} requests, p50 "
              f"{lat[len(lat) // 2]:.1f} ms, p99 {p99:.1f} ms, max {lat[-1]:.1f} ms")
-    tap.ok(lat[-1] < QMP_TIMEOUT_MS + 1000, f"no GET waited longer than the QMP timeout "
-           f"({QMP_TIMEOUT_MS} ms) and a second", lat[-5:])
+    tap.ok(p99 < 100 and lat[-1] < QMP_TIMEOUT_MS, "the loop does not wait for the monitor: "
+           f"p99 under 100 ms, no GET as long as the QMP timeout ({QMP_TIMEOUT_MS} ms)", lat[-5:])
     b = balloon(env)
     tap.ok(b["chunks_unpunched"] == 32 and not b["host"]["reclaim_possible"] and
            "QMP" in b["host"]["reason"], "the chunks stay unpunched, with the reason", b["host"])
