@@ -182,8 +182,9 @@ int api_parse_reserve(const char *body, size_t len, struct rsv_spec *out, char *
 
 			if (r || !v || v % 4096) {
 				snprintf(err, errlen, r == -ERANGE ? "max_addr: too large" :
-					 "max_addr: a positive multiple of 4096 bytes (the grant ends at "
-					 "or below it), as an integer or a string like \"4G\"");
+					 "max_addr: a positive multiple of 4096 bytes (the grant "
+					 "ends at or below it), as an integer or a string like "
+					 "\"4G\"");
 				goto out;
 			}
 			out->max_addr = v;
@@ -230,8 +231,9 @@ int api_parse_reserve(const char *body, size_t len, struct rsv_spec *out, char *
 		goto out;
 	}
 	if (!vm_limit_valid(out->size, out->max_addr)) {
-		snprintf(err, errlen, "max_addr: %llu is below the size %llu: no grant fits under it",
-			 (unsigned long long)out->max_addr, (unsigned long long)out->size);
+		snprintf(err, errlen, "max_addr: %llu is below the size %llu: no grant fits "
+			 "under it", (unsigned long long)out->max_addr,
+			 (unsigned long long)out->size);
 		goto out;
 	}
 	rc = 0;

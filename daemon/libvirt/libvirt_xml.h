@@ -38,7 +38,7 @@
 struct vcma_lv_reservation {
 	uint64_t size;			/* bytes per range, multiple of 4 KiB */
 	uint64_t align;			/* bytes, power of two; 0 = daemon default */
-	uint64_t below;			/* below='4G': each range ends at or below; 0 = anywhere */
+	uint64_t below;			/* below='4G': ranges end at or below; 0 = anywhere */
 	uint32_t count;			/* ranges of this size, >= 1 */
 	char label[VCMA_LABEL_MAX + 1];	/* printable ASCII, may be empty */
 };

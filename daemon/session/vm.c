@@ -847,8 +847,9 @@ static void finish_sync(struct vcma_vm *vm, int64_t now_ms)
 			continue;
 		}
 		if (r || (g->tag && g->tag < vm->next_id)) {
-			queue_orphan(vm, g->grant_id, r ? "duplicate, undersized or over-limit grant for a reservation"
-						     : "its reservation was deleted");
+			queue_orphan(vm, g->grant_id,
+				     r ? "duplicate, undersized or over-limit grant for a reservation"
+				       : "its reservation was deleted");
 			continue;
 		}
 		/* tag 0 (guest-local) or a tag we never issued: the guest's own */

@@ -184,9 +184,12 @@ struct vcma_ioc_export {
  * What this module offers beyond ABI 1 (an older module answers ENOTTY):
  * user space asks once after opening /dev/vcma.
  */
-#define VCMA_FEAT_ADDR_LIMIT	(1ull << 0)	/* vcma_ioc_reserve.max_addr; grants/<id>/max_addr */
-#define VCMA_FEAT_CLAIMS	(1ull << 1)	/* drivers hold grants (vcma_claim.h); RELEASE EBUSY */
-#define VCMA_FEAT_EXPORT	(1ull << 2)	/* VCMA_IOC_EXPORT */
+/* vcma_ioc_reserve.max_addr, grants/<id>/max_addr */
+#define VCMA_FEAT_ADDR_LIMIT	(1ull << 0)
+/* drivers hold grants (vcma_claim.h): RELEASE answers EBUSY */
+#define VCMA_FEAT_CLAIMS	(1ull << 1)
+/* VCMA_IOC_EXPORT */
+#define VCMA_FEAT_EXPORT	(1ull << 2)
 
 struct vcma_ioc_features {
 	__u32 argsz;		/* in: sizeof(struct vcma_ioc_features) */
