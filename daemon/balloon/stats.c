@@ -225,15 +225,25 @@ static json_object *host_json(const struct vcma_vm *vm)
 
 /*
  * The last deflate the guest made under memory pressure as vcmad recorded
- * it (PRESSURE_DEFLATE): null until the balloon layer keeps such a record.
- * The guest's own lifetime counters are in "guest".
+ * it (EVENT PRESSURE_DEFLATE), null when there was none, and vcmad's totals
+ * of such events. The guest's own lifetime counters are in "guest".
  */
-static json_object *pressure_json(const struct vcma_vm *vm)
+static json_object *pressure_json(const struct vcma_vm *vm, int64_t now_ms)
 {
-	json_object *p = json_object_new_object();
+	const struct vm_balloon *b = vm->bal;
+	json_object *p = json_object_new_object(), *last;
 
-	(void)vm;
-	json_object_object_add(p, "last", NULL);
+	add_u64(p, "events", b->pressure_events);
+	add_u64(p, "bytes", b->pressure_bytes);
+	if (!b->pressure_last_ms) {
+		json_object_object_add(p, "last", NULL);
+		return p;
+	}
+	last = json_object_new_object();
+	add_u64(last, "bytes", b->pressure_last_bytes);
+	json_object_object_add(last, "unix", json_object_new_int64(b->pressure_last_unix));
+	json_object_object_add(last, "age_ms", json_object_new_int64(now_ms - b->pressure_last_ms));
+	json_object_object_add(p, "last", last);
 	return p;
 }
 
@@ -264,7 +274,7 @@ json_object *bstats_json(struct vcma_vm *vm, int64_t now_ms)
 		json_object_object_add(o, "nodes", NULL);
 	}
 	json_object_object_add(o, "host", host_json(vm));
-	json_object_object_add(o, "pressure", pressure_json(vm));
+	json_object_object_add(o, "pressure", pressure_json(vm, now_ms));
 	add_u64(o, "samples", s->seq);
 	add_u64(o, "requests", s->requests);
 	add_u64(o, "errors", s->errors);

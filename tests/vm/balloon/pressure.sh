@@ -78,6 +78,10 @@ if [ "$mode" = on ]; then
 	json "p=d['pressure']; sys.exit(0 if p['events'] >= 1 and p['chunks'] * 2 * 2**20 == p['deflated_bytes'] and d['chunks'] == $chunks0 - p['chunks'] and d['actual_bytes'] < $target << 20 else 1)" \
 		<"$work/b1.json" || bail "vcmad's record of the pressure deflate is inconsistent (see above)"
 	ok "the $(guest_line GUEST-OVER: | sed 's/^mb=\([0-9]*\).*/\1/') MiB allocation survived; vcmad saw PRESSURE_DEFLATE of $((guest_deflated >> 20)) MiB, the bytes the module gave back"
+	# balloon statistics name the last pressure deflate vcmad recorded
+	"$vcmactl" --json balloon vm1 --stats >"$work/st.json" || bail "vcmactl balloon vm1 --stats"
+	json "p=d['pressure']; sys.exit(0 if p['last'] and p['last']['bytes'] > 0 and p['events'] >= 1 and p['bytes'] == $(field 'd["pressure"]["deflated_bytes"]') else 1)" \
+		<"$work/st.json" || { json 'print("# stats pressure:", d.get("pressure"))' <"$work/st.json"; bail "balloon statistics do not show the last pressure deflate"; }
 
 	# While vcmad holds off the balloon must not grow; the hold ends after the backoff.
 	actual1=$(json 'print(d["actual_bytes"])' <"$work/b1.json")
@@ -102,6 +106,9 @@ else
 	json "p=d['pressure']; sys.exit(0 if p['events'] == 0 and p['deflated_bytes'] == 0 and d['chunks'] == $chunks0 and d['actual_bytes'] == $target << 20 else 1)" \
 		<"$work/b1.json" || bail "without deflate_on_pressure the balloon moved or vcmad saw a pressure deflate"
 	ok "the over-allocation alone was OOM-killed; an allocation within what the balloon left fit (the floor)"
+	"$vcmactl" --json balloon vm1 --stats >"$work/st.json" || bail "vcmactl balloon vm1 --stats"
+	json "sys.exit(0 if d['pressure']['last'] is None and d['pressure']['events'] == 0 else 1)" <"$work/st.json" ||
+		bail "balloon statistics show a pressure deflate that did not happen"
 	ok "the balloon did not move and vcmad saw no pressure deflate"
 fi
 
