@@ -193,6 +193,22 @@ static void print_json(json_object *o)
 						      JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
+/* GET path and print its body: as JSON with --json, through printer otherwise. */
+static int show(const struct ctl *c, const char *path, void (*printer)(json_object *))
+{
+	struct http_reply r;
+	int rc = get_ok(c, path, &r);
+
+	if (rc)
+		return rc;
+	if (c->json)
+		print_json(r.body);
+	else
+		printer(r.body);
+	http_reply_free(&r);
+	return 0;
+}
+
 static const char *human(uint64_t v, char *buf, size_t len)
 {
 	return vcma_size_format(v, 0, buf, len);
@@ -839,15 +855,7 @@ static int balloon_stats(const struct ctl *c, const char *vm, const char *interv
 		}
 		http_reply_free(&r);
 	}
-	rc = get_ok(c, path, &r);
-	if (rc)
-		return rc;
-	if (c->json)
-		print_json(r.body);
-	else
-		print_bstats(r.body);
-	http_reply_free(&r);
-	return 0;
+	return show(c, path, print_bstats);
 }
 
 /*
@@ -925,15 +933,7 @@ static int cmd_balloon(const struct ctl *c, int argc, char **argv, bool resize)
 	if (!size_arg) {
 		if (wait)
 			return balloon_wait(c, path, wait_s);
-		rc = get_ok(c, path, &r);
-		if (rc)
-			return rc;
-		if (c->json)
-			print_json(r.body);
-		else
-			print_balloon(r.body);
-		http_reply_free(&r);
-		return 0;
+		return show(c, path, print_balloon);
 	}
 	if (vcma_size_parse(size_arg, 0, &v)) {
 		fprintf(stderr, "vcmactl %s: '%s' is not a size (e.g. 256M, 1G)\n",
