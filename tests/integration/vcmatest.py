@@ -39,6 +39,10 @@ class Tap:
                     print(f"# {line}")
         return cond
 
+    def skip(self, what):
+        self.n += 1
+        print(f"ok {self.n} - {what} # SKIP", flush=True)
+
     def diag(self, msg):
         print(f"# {msg}", flush=True)
 

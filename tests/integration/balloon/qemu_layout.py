@@ -33,6 +33,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from vcmatest import Tap  # noqa: E402
+
 M = 1 << 20
 G = 1 << 30
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
@@ -87,26 +90,6 @@ KINDS = {
                 {"ram0": True}, ["shm0 (memdev of ivshmem-plain)"], 512),
 }
 SKIP_WHY = {"node1": "share=off", "pc.ram": "anonymous memory"}
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, what, detail=None):
-        self.n += 1
-        print(f"{'ok' if cond else 'not ok'} {self.n} - {what}", flush=True)
-        if not cond:
-            self.failed += 1
-            if detail is not None:
-                for line in str(detail).splitlines()[-30:]:
-                    print(f"#   {line}")
-        return cond
-
-    def skip(self, what):
-        self.n += 1
-        print(f"ok {self.n} - {what} # SKIP", flush=True)
 
 
 def free_hugepages():
@@ -334,8 +317,7 @@ def main():
                 tap.ok(False, f"{k}: {e}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"1..{tap.n}")
-    return 1 if tap.failed else 0
+    return tap.done()
 
 
 if __name__ == "__main__":
